@@ -1,0 +1,10 @@
+"""Subcommands of ``pos-client``, one module each.
+
+Each module defines ``register(subparsers)``, which adds its parser(s) and sets
+``handler`` to a function ``(args) -> int`` (the exit code). Handlers stay thin:
+they parse, call the services built by :mod:`pos_client.compose`, and print.
+"""
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "pos_client.commands.version",
+)

@@ -1,0 +1,77 @@
+"""The project's one exception tree (its root and the pure domain's branches).
+
+Every error the program raises to a caller is a :class:`PosError`. Adapters and
+drivers translate third-party exceptions into a branch of this tree where they
+enter (``raise LedgerUnavailable(...) from exc``), so that the UI and the CLI
+need to know one tree only and can always show a sentence, never a traceback.
+
+    PosError                      code: a stable machine word
+    ├── DomainError               bad data met by the pure core
+    │   ├── InvalidNationalId     (also a ValueError) reason: length, not_digits, ...
+    │   ├── BarcodeError          (also a ValueError) reason: ...
+    │   ├── TokenError            (also a ValueError) reason: token_malformed, ...
+    │   ├── ContractError         (also a ValueError) a document that breaks the contract
+    │   └── TransitionError       a redemption state change that is not allowed
+    └── (outside the domain, in pos_client.errors)
+        ConfigError, StoreError, ScannerError, PrinterError, ScaleError,
+        LedgerError ── LedgerUnavailable, LedgerRejected, UnknownOutcome
+
+This module must not import anything but the standard library's typing.
+"""
+
+from __future__ import annotations
+
+
+class PosError(Exception):
+    """Root of every error this project raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message or self.__class__.__name__)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class DomainError(PosError):
+    """Bad data met by the pure core."""
+
+    code = "domain_error"
+
+
+class _ReasonError(DomainError, ValueError):
+    """A domain error whose ``reason`` is a stable word (also its ``code``)."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason, code=reason)
+        self.reason = reason
+
+
+class InvalidNationalId(_ReasonError):
+    """A national ID (کد ملی) that cannot belong to anyone.
+
+    ``reason`` is one of ``length``, ``not_digits``, ``check_digit``,
+    ``repeated_digits``, ``zero_serial``.
+    """
+
+
+class BarcodeError(_ReasonError):
+    """A scan that cannot be read as anything this program knows."""
+
+
+class TokenError(_ReasonError):
+    """A KB1 beneficiary token that is malformed, forged, expired or not yet valid."""
+
+
+class ContractError(_ReasonError):
+    """A document (from the ledger, a file or a request) that breaks the contract."""
+
+
+class TransitionError(DomainError):
+    """A redemption state change the state machine does not allow."""
+
+    code = "invalid_transition"

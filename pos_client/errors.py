@@ -1,0 +1,107 @@
+"""The error tree outside the pure domain; see :mod:`pos_client.domain.errors` for the root.
+
+Third-party exceptions are translated into these where they enter (the ledger
+client, the store, the drivers), with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from pos_client.domain.errors import (
+    BarcodeError,
+    ContractError,
+    DomainError,
+    InvalidNationalId,
+    PosError,
+    TokenError,
+    TransitionError,
+)
+
+__all__ = [
+    "BarcodeError",
+    "ConfigError",
+    "ContractError",
+    "DeviceError",
+    "DomainError",
+    "InvalidNationalId",
+    "LedgerError",
+    "LedgerRejected",
+    "LedgerUnavailable",
+    "PosError",
+    "PrinterError",
+    "ScaleError",
+    "ScannerError",
+    "StoreError",
+    "TokenError",
+    "TransitionError",
+    "UnknownOutcome",
+]
+
+
+class ConfigError(PosError):
+    """The lane's configuration is missing, unreadable or invalid (names the key)."""
+
+    code = "config_invalid"
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class StoreError(PosError):
+    """The local store cannot be read or written (disk full, read-only, corrupt)."""
+
+    code = "store_error"
+
+
+class DeviceError(PosError):
+    """A device (scanner, printer, scale) cannot be opened or used."""
+
+    code = "device_error"
+
+
+class ScannerError(DeviceError):
+    code = "scanner_error"
+
+
+class PrinterError(DeviceError):
+    code = "printer_error"
+
+
+class ScaleError(DeviceError):
+    code = "scale_error"
+
+
+class LedgerError(PosError):
+    """Talking to the central ledger went wrong."""
+
+    code = "ledger_error"
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger could not be reached, or said to come back later (429/503).
+
+    Nothing was recorded there for a request that never left: safe to retry.
+    """
+
+    code = "ledger_unavailable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LedgerRejected(LedgerError):
+    """The ledger answered with a final problem document (4xx with a ``code``)."""
+
+    code = "ledger_rejected"
+
+    def __init__(self, message: str, *, status: int, code: str, detail: str = "") -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.detail = detail
+
+
+class UnknownOutcome(LedgerError):
+    """A request may or may not have been recorded: resolve it by id, never guess."""
+
+    code = "unknown_outcome"
