@@ -1,0 +1,658 @@
+"""The one definition of the ledger contract's JSON: strict parsing into models, and back.
+
+``parse_*`` turn decoded JSON (``dict``/``list``/``str``/``int``/...) from the
+ledger, the sandbox or a file into the frozen values of
+:mod:`pos_client.domain.models`; ``*_to_wire`` turn those values back into
+JSON-ready dicts. The sandbox ledger and the ledger client both use these, so
+the wire is written down once. Rules:
+
+- required fields must be there, with the right JSON type; unknown extra
+  fields are ignored (a newer ledger may add some);
+- integers are JSON integers: not ``true``/``false``, not ``1.0``; money and
+  quantities are never negative and fit a signed 64-bit integer;
+- times are RFC 3339 with an offset (``Z`` or ``±hh:mm``); a time without one
+  is refused;
+- public keys are unpadded base64url (an Ed25519 key is 32 bytes);
+- ids within one list (categories, programs, key ids, purses) are unique.
+
+Every refusal is ``ContractError("malformed", "<field path>: <what is wrong>")``,
+e.g. ``"programs[1].offline.allowed: not a boolean"``; nothing else is raised for
+bad input. Messages name the field, never quote a value that could be personal.
+
+Pure: imports the standard library and the domain only; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from pos_client.domain.errors import ContractError
+from pos_client.domain.models import (
+    Beneficiary,
+    Category,
+    Entitlement,
+    OfflinePolicy,
+    Product,
+    Program,
+    ProgramKind,
+    Purse,
+    RuleSet,
+    SigningKey,
+    Unit,
+    Wallet,
+)
+from pos_client.domain.signing import ED25519_ALG, PUBLIC_KEY_BYTES, b64url_decode, b64url_encode
+
+__all__ = [
+    "CatalogDocument",
+    "catalog_header_to_wire",
+    "catalog_to_ndjson",
+    "dump_json",
+    "format_time",
+    "load_json",
+    "parse_catalog",
+    "parse_catalog_header",
+    "parse_product",
+    "parse_purse",
+    "parse_rule_set",
+    "parse_time",
+    "parse_wallet",
+    "product_to_wire",
+    "purse_to_wire",
+    "rule_set_to_wire",
+    "wallet_to_wire",
+]
+
+T = TypeVar("T")
+JsonObject = dict[str, Any]
+
+MAX_INT64 = 2**63 - 1
+_MAX_ID_CHARS = 200
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_GTIN = re.compile(r"[0-9]{8,14}")
+
+
+def _fail(path: str, what: str) -> ContractError:
+    return ContractError("malformed", f"{path or '(document)'}: {what}")
+
+
+def _at(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+# --------------------------------------------------------------------------- JSON text
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    result: JsonObject = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("duplicate key")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def load_json(body: bytes | str) -> Any:
+    """Decode one JSON document strictly (UTF-8, no duplicate keys, no NaN/Infinity)."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
+        if not isinstance(text, str):
+            raise TypeError("not text")
+        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, TypeError, RecursionError):
+        raise _fail("", "not a JSON document") from None
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON bytes of a wire value (what the sandbox sends and signs)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+# --------------------------------------------------------------------------- field readers
+
+
+def _object(data: object, path: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
+        raise _fail(path, "not an object")
+    return data
+
+
+def _list(data: object, path: str) -> list[Any]:
+    if not isinstance(data, list | tuple):
+        raise _fail(path, "not a list")
+    return list(data)
+
+
+def _required(obj: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in obj:
+        raise _fail(_at(path, key), "missing")
+    return obj[key]
+
+
+def _check_text(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(path, "not a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(path, "not valid text") from None
+    return value
+
+
+def _text(obj: Mapping[str, Any], key: str, path: str, *, default: str | None = None) -> str:
+    if key not in obj and default is not None:
+        return default
+    return _check_text(_required(obj, key, path), _at(path, key))
+
+
+def _ident(value: object, path: str) -> str:
+    text = _check_text(value, path)
+    if not text or len(text) > _MAX_ID_CHARS or text != text.strip():
+        raise _fail(path, f"not an id (1-{_MAX_ID_CHARS} characters, no surrounding space)")
+    return text
+
+
+def _id(obj: Mapping[str, Any], key: str, path: str) -> str:
+    return _ident(_required(obj, key, path), _at(path, key))
+
+
+def _optional_id(obj: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = obj.get(key)
+    return None if value is None else _ident(value, _at(path, key))
+
+
+def _check_int(value: object, path: str, *, low: int = 0) -> int:
+    if type(value) is not int:
+        raise _fail(path, "not an integer")
+    if not low <= value <= MAX_INT64:
+        raise _fail(path, "out of range")
+    return value
+
+
+def _int(obj: Mapping[str, Any], key: str, path: str, *, default: int | None = None) -> int:
+    if key not in obj and default is not None:
+        return default
+    return _check_int(_required(obj, key, path), _at(path, key))
+
+
+def _optional_int(obj: Mapping[str, Any], key: str, path: str, *, low: int = 0) -> int | None:
+    value = obj.get(key)
+    return None if value is None else _check_int(value, _at(path, key), low=low)
+
+
+def _bool(obj: Mapping[str, Any], key: str, path: str, *, default: bool | None = None) -> bool:
+    if key not in obj and default is not None:
+        return default
+    value = _required(obj, key, path)
+    if not isinstance(value, bool):
+        raise _fail(_at(path, key), "not a boolean")
+    return value
+
+
+def _ids(obj: Mapping[str, Any], key: str, path: str, *, unique: bool = False) -> tuple[str, ...]:
+    if key not in obj or obj[key] is None:
+        return ()
+    where = _at(path, key)
+    values = tuple(_ident(v, _at(where, i)) for i, v in enumerate(_list(obj[key], where)))
+    if unique:
+        _check_unique(values, where)
+    return values
+
+
+def _items(
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    parse: Callable[[object, str], T],
+    *,
+    required: bool = True,
+) -> tuple[T, ...]:
+    if not required and obj.get(key) is None:
+        return ()
+    where = _at(path, key)
+    return tuple(
+        parse(item, _at(where, i)) for i, item in enumerate(_list(_required(obj, key, path), where))
+    )
+
+
+def _check_unique(ids: Iterable[str], path: str) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise _fail(path, "an id appears twice")
+        seen.add(value)
+
+
+def _enum(
+    obj: Mapping[str, Any], key: str, path: str, kind: type[T], *, default: T | None = None
+) -> T:
+    if key not in obj and default is not None:
+        return default
+    value = _required(obj, key, path)
+    try:
+        return kind(value)  # type: ignore[call-arg]
+    except ValueError:
+        raise _fail(_at(path, key), "not one of the known values") from None
+
+
+# --------------------------------------------------------------------------- times
+
+
+def parse_time(value: object, path: str = "time") -> datetime:
+    """An RFC 3339 time with an offset as an aware ``datetime`` (``ContractError`` otherwise)."""
+    if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
+        raise _fail(path, "not an RFC 3339 time with offset")
+    text = value.upper()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(path, "not a real time") from None
+    offset = moment.utcoffset()
+    if offset is None or abs(offset) >= timedelta(hours=24):
+        raise _fail(path, "not an RFC 3339 time with offset")
+    return moment
+
+
+def format_time(moment: datetime, path: str = "time") -> str:
+    """An aware ``datetime`` as RFC 3339 (its own offset; UTC if that has seconds)."""
+    offset = moment.utcoffset() if isinstance(moment, datetime) else None
+    if offset is None:
+        raise _fail(path, "a time without an offset cannot be sent")
+    if offset % timedelta(minutes=1):
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()
+
+
+def _time(obj: Mapping[str, Any], key: str, path: str) -> datetime:
+    return parse_time(_required(obj, key, path), _at(path, key))
+
+
+def _optional_time(obj: Mapping[str, Any], key: str, path: str) -> datetime | None:
+    value = obj.get(key)
+    return None if value is None else parse_time(value, _at(path, key))
+
+
+def _optional_time_to_wire(moment: datetime | None, path: str) -> str | None:
+    return None if moment is None else format_time(moment, path)
+
+
+# --------------------------------------------------------------------------- rule set
+
+
+def _signing_key(data: object, path: str) -> SigningKey:
+    obj = _object(data, path)
+    kid = _id(obj, "kid", path)
+    alg = _id(obj, "alg", path)
+    where = _at(path, "public_key")
+    encoded = _check_text(_required(obj, "public_key", path), where)
+    try:
+        raw = b64url_decode(encoded)
+    except ContractError:
+        raise _fail(where, "not base64url") from None
+    if alg == ED25519_ALG and len(raw) != PUBLIC_KEY_BYTES:
+        raise _fail(where, f"an {ED25519_ALG} public key is {PUBLIC_KEY_BYTES} bytes")
+    if not raw:
+        raise _fail(where, "empty")
+    return SigningKey(kid=kid, alg=alg, public_key=raw)
+
+
+def _category(data: object, path: str) -> Category:
+    obj = _object(data, path)
+    return Category(
+        id=_id(obj, "id", path),
+        name_fa=_text(obj, "name_fa", path),
+        name_en=_text(obj, "name_en", path, default=""),
+        parent=_optional_id(obj, "parent", path),
+    )
+
+
+def _offline_policy(data: object, path: str) -> OfflinePolicy:
+    obj = _object(data, path)
+    return OfflinePolicy(
+        allowed=_bool(obj, "allowed", path),
+        max_rial_per_transaction=_int(obj, "max_rial_per_transaction", path, default=0),
+        max_rial_per_beneficiary_per_day=_int(
+            obj, "max_rial_per_beneficiary_per_day", path, default=0
+        ),
+    )
+
+
+def _program(data: object, path: str) -> Program:
+    obj = _object(data, path)
+    offline = obj.get("offline")
+    return Program(
+        id=_id(obj, "id", path),
+        name_fa=_text(obj, "name_fa", path),
+        kind=_enum(obj, "kind", path, ProgramKind),
+        categories=_ids(obj, "categories", path, unique=True),
+        per_transaction_max_rial=_optional_int(obj, "per_transaction_max_rial", path),
+        offline=OfflinePolicy()
+        if offline is None
+        else _offline_policy(offline, _at(path, "offline")),
+    )
+
+
+def _sha256_hex(value: object, path: str) -> str:
+    if not isinstance(value, str) or _SHA256_HEX.fullmatch(value) is None:
+        raise _fail(path, "not a SHA-256 hex digest")
+    return value.lower()
+
+
+def parse_rule_set(data: object) -> RuleSet:
+    """A rule set (``GET /v1/rules`` body, already JSON-decoded). Check its signature first."""
+    obj = _object(data, "")
+    signing_keys = _items(obj, "signing_keys", "", _signing_key)
+    _check_unique((k.kid for k in signing_keys), "signing_keys")
+    categories = _items(obj, "categories", "", _category)
+    _check_unique((c.id for c in categories), "categories")
+    programs = _items(obj, "programs", "", _program)
+    _check_unique((p.id for p in programs), "programs")
+    catalog = _object(_required(obj, "catalog", ""), "catalog")
+    hot_list_raw = _list(_required(obj, "hot_list", ""), "hot_list")
+    issued_at = _time(obj, "issued_at", "")
+    valid_until = _time(obj, "valid_until", "")
+    if valid_until <= issued_at:
+        raise _fail("valid_until", "not after issued_at")
+    return RuleSet(
+        version=_id(obj, "version", ""),
+        issued_at=issued_at,
+        valid_until=valid_until,
+        signing_keys=signing_keys,
+        categories=categories,
+        programs=programs,
+        catalog_version=_id(catalog, "version", "catalog"),
+        hot_list=frozenset(_sha256_hex(v, _at("hot_list", i)) for i, v in enumerate(hot_list_raw)),
+    )
+
+
+def _offline_to_wire(policy: OfflinePolicy) -> JsonObject:
+    if not policy.allowed:
+        return {"allowed": False}
+    return {
+        "allowed": True,
+        "max_rial_per_transaction": policy.max_rial_per_transaction,
+        "max_rial_per_beneficiary_per_day": policy.max_rial_per_beneficiary_per_day,
+    }
+
+
+def _program_to_wire(program: Program) -> JsonObject:
+    wire: JsonObject = {
+        "id": program.id,
+        "name_fa": program.name_fa,
+        "kind": program.kind.value,
+        "categories": list(program.categories),
+    }
+    if program.per_transaction_max_rial is not None:
+        wire["per_transaction_max_rial"] = program.per_transaction_max_rial
+    wire["offline"] = _offline_to_wire(program.offline)
+    return wire
+
+
+def rule_set_to_wire(rules: RuleSet) -> JsonObject:
+    """The JSON object of a rule set, in the contract's field order (hot list sorted)."""
+    return {
+        "version": rules.version,
+        "issued_at": format_time(rules.issued_at, "issued_at"),
+        "valid_until": format_time(rules.valid_until, "valid_until"),
+        "signing_keys": [
+            {"kid": k.kid, "alg": k.alg, "public_key": b64url_encode(k.public_key)}
+            for k in rules.signing_keys
+        ],
+        "categories": [
+            {"id": c.id, "name_fa": c.name_fa, "name_en": c.name_en, "parent": c.parent}
+            for c in rules.categories
+        ],
+        "programs": [_program_to_wire(p) for p in rules.programs],
+        "catalog": {"version": rules.catalog_version},
+        "hot_list": sorted(rules.hot_list),
+    }
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def _gtin(obj: Mapping[str, Any], path: str) -> str:
+    value = _required(obj, "gtin", path)
+    if not isinstance(value, str) or _GTIN.fullmatch(value) is None:
+        raise _fail(_at(path, "gtin"), "not 8 to 14 ASCII digits")
+    return value
+
+
+def _product(data: object, path: str) -> Product:
+    obj = _object(data, path)
+    gtin = _gtin(obj, path)
+    deleted = _bool(obj, "deleted", path, default=False)
+    # A delta may name a removed product by its GTIN alone.
+    blank = "" if deleted else None
+    return Product(
+        gtin=gtin,
+        name_fa=_text(obj, "name_fa", path, default=blank),
+        category=""
+        if deleted and obj.get("category") in (None, "")
+        else _id(obj, "category", path),
+        unit=_enum(obj, "unit", path, Unit, default=Unit.PIECE),
+        groups=_ids(obj, "groups", path, unique=True),
+        max_unit_price_rial=_optional_int(obj, "max_unit_price_rial", path),
+        deleted=deleted,
+        name_en=_text(obj, "name_en", path, default=""),
+    )
+
+
+def parse_product(data: object) -> Product:
+    """One catalog line (a product, or ``{"gtin": ..., "deleted": true}`` in a delta)."""
+    return _product(data, "")
+
+
+def product_to_wire(product: Product) -> JsonObject:
+    """The JSON object of one catalog line."""
+    wire: JsonObject = {
+        "gtin": product.gtin,
+        "name_fa": product.name_fa,
+        "category": product.category,
+        "unit": product.unit.value,
+        "groups": list(product.groups),
+        "max_unit_price_rial": product.max_unit_price_rial,
+        "deleted": product.deleted,
+    }
+    if product.name_en:
+        wire["name_en"] = product.name_en
+    return wire
+
+
+def parse_catalog_header(data: object) -> tuple[str, bool]:
+    """The first catalog line ``{"version": "c-000917", "full": true}`` as ``(version, full)``."""
+    obj = _object(data, "")
+    return _id(obj, "version", ""), _bool(obj, "full", "")
+
+
+def catalog_header_to_wire(version: str, *, full: bool) -> JsonObject:
+    """The first catalog line."""
+    return {"version": version, "full": full}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogDocument:
+    """A whole ``GET /v1/catalog`` body: the header and the product lines."""
+
+    version: str
+    full: bool
+    products: tuple[Product, ...]
+
+
+def parse_catalog(body: bytes) -> CatalogDocument:
+    """An NDJSON catalog body (header line, then one product a line; blank lines ignored).
+
+    Errors name the line: ``"line 3: gtin: missing"``. A GTIN twice in one
+    document is refused.
+    """
+    if not isinstance(body, bytes | bytearray):
+        raise _fail("", "not bytes")
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _fail("", "not UTF-8") from None
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    if not lines:
+        raise _fail("line 1", "no catalog header")
+    header: tuple[str, bool] | None = None
+    products: list[Product] = []
+    seen: set[str] = set()
+    for number, line in lines:
+        try:
+            value = load_json(line)
+            if header is None:
+                header = parse_catalog_header(value)
+                continue
+            product = parse_product(value)
+        except ContractError as exc:
+            raise ContractError("malformed", f"line {number}: {exc.message}") from None
+        if product.gtin in seen:
+            raise _fail(f"line {number}", "a GTIN appears twice")
+        seen.add(product.gtin)
+        products.append(product)
+    if header is None:  # unreachable: the first non-blank line is the header
+        raise _fail("line 1", "no catalog header")
+    return CatalogDocument(version=header[0], full=header[1], products=tuple(products))
+
+
+def catalog_to_ndjson(version: str, products: Iterable[Product], *, full: bool) -> bytes:
+    """An NDJSON catalog body: the header line, then one product a line, each ending ``\\n``."""
+    lines = [dump_json(catalog_header_to_wire(version, full=full))]
+    lines.extend(dump_json(product_to_wire(p)) for p in products)
+    return b"".join(line + b"\n" for line in lines)
+
+
+# --------------------------------------------------------------------------- wallet
+
+
+def _entitlement(data: object, path: str) -> Entitlement:
+    obj = _object(data, path)
+    return Entitlement(
+        group=_id(obj, "group", path), remaining_milli=_int(obj, "remaining_milli", path)
+    )
+
+
+def _limits(obj: Mapping[str, Any], key: str, path: str) -> dict[str, int]:
+    value = obj.get(key)
+    if value is None:
+        return {}
+    where = _at(path, key)
+    limits = _object(value, where)
+    return {_ident(k, where): _check_int(v, _at(where, k)) for k, v in limits.items()}
+
+
+def _purse(data: object, path: str) -> Purse:
+    obj = _object(data, path)
+    kind = _enum(obj, "kind", path, ProgramKind)
+    balance = _int(obj, "balance_rial", path, default=None if kind is ProgramKind.AMOUNT else 0)
+    entitlements = _items(obj, "entitlements", path, _entitlement, required=False)
+    _check_unique((e.group for e in entitlements), _at(path, "entitlements"))
+    valid_from = _optional_time(obj, "valid_from", path)
+    expires_at = _optional_time(obj, "expires_at", path)
+    if valid_from is not None and expires_at is not None and expires_at <= valid_from:
+        raise _fail(_at(path, "expires_at"), "not after valid_from")
+    return Purse(
+        id=_id(obj, "id", path),
+        program=_id(obj, "program", path),
+        kind=kind,
+        label_fa=_text(obj, "label_fa", path, default=""),
+        balance_rial=balance,
+        valid_from=valid_from,
+        expires_at=expires_at,
+        city=_optional_id(obj, "city", path),
+        categories=_ids(obj, "categories", path, unique=True),
+        category_limits_rial=_limits(obj, "category_limits_rial", path),
+        entitlements=entitlements,
+    )
+
+
+def parse_purse(data: object) -> Purse:
+    """One purse of a wallet (also the items of ``purses_after``)."""
+    return _purse(data, "")
+
+
+def purse_to_wire(purse: Purse) -> JsonObject:
+    """The JSON object of a purse, shaped like the contract's examples for its kind.
+
+    Amount purses carry ``balance_rial``, ``categories`` and
+    ``category_limits_rial``; quantity purses carry ``entitlements``. A field
+    of the other kind is written only when it is not empty, so nothing is lost.
+    """
+    amount = purse.kind is ProgramKind.AMOUNT
+    wire: JsonObject = {
+        "id": purse.id,
+        "program": purse.program,
+        "kind": purse.kind.value,
+        "label_fa": purse.label_fa,
+    }
+    if amount or purse.balance_rial:
+        wire["balance_rial"] = purse.balance_rial
+    wire["valid_from"] = _optional_time_to_wire(purse.valid_from, "valid_from")
+    wire["expires_at"] = _optional_time_to_wire(purse.expires_at, "expires_at")
+    wire["city"] = purse.city
+    if amount or purse.categories:
+        wire["categories"] = list(purse.categories)
+    if amount or purse.category_limits_rial:
+        wire["category_limits_rial"] = dict(purse.category_limits_rial)
+    if not amount or purse.entitlements:
+        wire["entitlements"] = [
+            {"group": e.group, "remaining_milli": e.remaining_milli} for e in purse.entitlements
+        ]
+    return wire
+
+
+def _beneficiary(data: object, path: str) -> Beneficiary:
+    obj = _object(data, path)
+    return Beneficiary(
+        ref=_id(obj, "ref", path),
+        display_name=_text(obj, "display_name", path, default=""),
+        household_size=_optional_int(obj, "household_size", path, low=1),
+        city=_optional_id(obj, "city", path),
+    )
+
+
+def parse_wallet(data: object) -> Wallet:
+    """A wallet (``POST /v1/wallet-inquiries`` body, already JSON-decoded)."""
+    obj = _object(data, "")
+    purses = _items(obj, "purses", "", _purse)
+    _check_unique((p.id for p in purses), "purses")
+    return Wallet(
+        beneficiary=_beneficiary(_required(obj, "beneficiary", ""), "beneficiary"),
+        requires_otp=_bool(obj, "requires_otp", ""),
+        offline_allowance_rial=_int(obj, "offline_allowance_rial", "", default=0),
+        purses=purses,
+    )
+
+
+def wallet_to_wire(wallet: Wallet) -> JsonObject:
+    """The JSON object of a wallet."""
+    b = wallet.beneficiary
+    return {
+        "beneficiary": {
+            "ref": b.ref,
+            "display_name": b.display_name,
+            "household_size": b.household_size,
+            "city": b.city,
+        },
+        "requires_otp": wallet.requires_otp,
+        "offline_allowance_rial": wallet.offline_allowance_rial,
+        "purses": [purse_to_wire(p) for p in wallet.purses],
+    }
