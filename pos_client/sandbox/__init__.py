@@ -1,1 +1,27 @@
-"""Package."""
+"""The sandbox central ledger: a reference implementation of ``ledger-api.md``.
+
+For training, demos and every test: every endpoint of the contract over real
+HTTP (Starlette under uvicorn), books in SQLite (WAL) under a DATA directory,
+strict where the real ledger would be strict. Run it with
+``pos-client sandbox --data DIR`` or, from Python,
+``pos_client.sandbox.server.start_sandbox(DIR)`` (a context manager).
+
+Modules, by what they hold:
+
+- ``server``: building a sandbox from DATA, running it (background thread or foreground);
+- ``app``: the HTTP routes (thin) and problem rendering;
+- ``ledger``: what each contract endpoint does to the books;
+- ``wallets``: identities, purses with tranche carry-over, OTP challenges;
+- ``rulesets``, ``catalog``, ``products``: the signed rule set and catalog;
+- ``books``: the SQLite books and their transactions;
+- ``requests``: strict reading of request bodies;
+- ``problems``: RFC 9457 problem documents;
+- ``faults``: fault injection; ``clock``: the movable clock and time helpers;
+- ``admin``: the sandbox-only ``/sandbox/`` conveniences;
+- ``datadir``, ``demo``, ``keys``, ``files``: what lives under DATA and the demo world;
+- ``openapi.yaml``: the contract as OpenAPI 3.1, with the choices where it is silent.
+
+Nothing here imports textual or the client's services, adapters or TUI; the
+pure domain (:mod:`pos_client.domain`) supplies the shared rules (allocation,
+tokens, signatures, the wire format).
+"""

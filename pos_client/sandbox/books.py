@@ -1,0 +1,708 @@
+"""The sandbox ledger's books: one SQLite file (WAL) and its transactions.
+
+What is kept, for good: terminals (their token as a SHA-256), households and
+their purses, used token ids, purchase codes, OTP challenges, every redemption
+ever received (its body's hash, its stored response bytes, its business date)
+and its void, the rule sets issued and the catalog's revisions.
+
+Writes are serialised twice over: a process-wide lock (so threads of the
+server queue fairly instead of spinning in SQLite's busy handler) and
+``BEGIN IMMEDIATE`` (so a second process on the same file waits too). Every
+check-and-apply of a redemption runs inside one such transaction: what it
+reads is what it changes. ``synchronous=FULL``: a committed redemption is on
+disk before it is answered.
+
+Imports the standard library and the pure domain only; knows SQL, not HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS terminals (
+    id TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    city TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    shop_name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS households (
+    ref TEXT PRIMARY KEY,
+    national_id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    household_size INTEGER,
+    city TEXT,
+    blocked INTEGER NOT NULL DEFAULT 0,
+    offline_allowance_rial INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS purses (
+    id TEXT PRIMARY KEY,
+    household_ref TEXT NOT NULL REFERENCES households(ref),
+    ord INTEGER NOT NULL,
+    doc TEXT NOT NULL,                 -- the purse as on the wire (JSON)
+    carry_over_to TEXT,                -- the purse its balance moves into when that one unlocks
+    carried_over INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS purses_by_household ON purses(household_ref, ord);
+CREATE TABLE IF NOT EXISTS used_tokens (
+    jti TEXT PRIMARY KEY,
+    household_ref TEXT NOT NULL,
+    redemption_id TEXT NOT NULL,
+    used_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS purchase_codes (
+    code TEXT PRIMARY KEY,
+    household_ref TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_by TEXT,
+    used_at TEXT
+);
+CREATE TABLE IF NOT EXISTS otp_challenges (
+    id TEXT PRIMARY KEY,
+    household_ref TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    used_by TEXT
+);
+CREATE INDEX IF NOT EXISTS otp_by_household ON otp_challenges(household_ref, created_at);
+CREATE TABLE IF NOT EXISTS redemptions (
+    id TEXT PRIMARY KEY,
+    terminal_id TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    household_ref TEXT,
+    recorded_at TEXT NOT NULL,
+    business_date TEXT NOT NULL,
+    covered_rial INTEGER NOT NULL,
+    response BLOB NOT NULL,            -- the stored response, byte for byte
+    voided_at TEXT,
+    void_response BLOB
+);
+CREATE INDEX IF NOT EXISTS redemptions_by_day ON redemptions(terminal_id, business_date);
+CREATE TABLE IF NOT EXISTS redemption_programs (
+    redemption_id TEXT NOT NULL REFERENCES redemptions(id),
+    program TEXT NOT NULL,
+    covered_rial INTEGER NOT NULL,
+    PRIMARY KEY (redemption_id, program)
+);
+CREATE TABLE IF NOT EXISTS redemption_effects (
+    redemption_id TEXT NOT NULL REFERENCES redemptions(id),
+    purse_id TEXT NOT NULL,
+    field TEXT NOT NULL,               -- balance | limit:<category> | entitlement:<group>
+    taken INTEGER NOT NULL             -- how much the redemption took from it
+);
+CREATE INDEX IF NOT EXISTS effects_by_redemption ON redemption_effects(redemption_id);
+CREATE TABLE IF NOT EXISTS rule_sets (
+    seq INTEGER PRIMARY KEY,
+    version TEXT NOT NULL UNIQUE,
+    issued_at TEXT NOT NULL,
+    valid_until TEXT NOT NULL,
+    body BLOB NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS catalog_versions (
+    seq INTEGER PRIMARY KEY,
+    version TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS catalog_changes (
+    seq INTEGER NOT NULL,
+    gtin TEXT NOT NULL,
+    doc TEXT NOT NULL,                 -- the product as on the wire (JSON)
+    price_rial INTEGER NOT NULL,
+    PRIMARY KEY (seq, gtin)
+);
+CREATE INDEX IF NOT EXISTS catalog_changes_by_gtin ON catalog_changes(gtin, seq);
+"""
+
+
+def utc_text(moment: datetime) -> str:
+    """How the books store a time: UTC, ISO 8601, microseconds."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_utc_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRow:
+    id: str
+    city: str
+    merchant_id: str
+    shop_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRow:
+    ref: str
+    national_id: str
+    key: str
+    display_name: str
+    household_size: int | None
+    city: str | None
+    blocked: bool
+    offline_allowance_rial: int
+
+
+@dataclass(frozen=True, slots=True)
+class PurseRow:
+    id: str
+    household_ref: str
+    ord: int
+    doc: dict[str, Any]
+    carry_over_to: str | None
+    carried_over: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionRow:
+    id: str
+    terminal_id: str
+    body_sha256: str
+    mode: str
+    status: str
+    household_ref: str | None
+    recorded_at: datetime
+    business_date: date
+    covered_rial: int
+    response: bytes
+    voided_at: datetime | None
+    void_response: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class OtpRow:
+    id: str
+    household_ref: str
+    terminal_id: str
+    code: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    used_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseCodeRow:
+    code: str
+    household_ref: str
+    created_at: datetime
+    expires_at: datetime
+    used_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetRow:
+    seq: int
+    version: str
+    issued_at: datetime
+    valid_until: datetime
+    body: bytes
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What a redemption took from one field of a purse (kept to give it back on a void).
+
+    ``field`` is ``balance``, ``limit:<category>`` or ``entitlement:<group>``.
+    """
+
+    purse_id: str
+    field: str
+    taken: int
+
+
+class Tx:
+    """Typed reads and writes inside one transaction (the connection is borrowed)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # ---------------------------------------------------------------- meta
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ---------------------------------------------------------------- terminals
+
+    def add_terminal(self, row: TerminalRow, *, token_sha256: str) -> None:
+        self.conn.execute(
+            "INSERT INTO terminals(id, token_sha256, city, merchant_id, shop_name) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (row.id, token_sha256, row.city, row.merchant_id, row.shop_name),
+        )
+
+    def terminal_by_token(self, token_sha256: str) -> TerminalRow | None:
+        row = self.conn.execute(
+            "SELECT id, city, merchant_id, shop_name FROM terminals WHERE token_sha256 = ?",
+            (token_sha256,),
+        ).fetchone()
+        return None if row is None else TerminalRow(*row)
+
+    # ---------------------------------------------------------------- households
+
+    def add_household(self, row: HouseholdRow) -> None:
+        self.conn.execute(
+            "INSERT INTO households(ref, national_id, key, display_name, household_size, city,"
+            " blocked, offline_allowance_rial) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.ref,
+                row.national_id,
+                row.key,
+                row.display_name,
+                row.household_size,
+                row.city,
+                int(row.blocked),
+                row.offline_allowance_rial,
+            ),
+        )
+
+    _HOUSEHOLD_COLUMNS = (
+        "ref, national_id, key, display_name, household_size, city, blocked, offline_allowance_rial"
+    )
+
+    def _household(self, row: Sequence[Any] | None) -> HouseholdRow | None:
+        if row is None:
+            return None
+        values = list(row)
+        values[6] = bool(values[6])
+        return HouseholdRow(*values)
+
+    def household_by_national_id(self, national_id: str) -> HouseholdRow | None:
+        return self._household(
+            self.conn.execute(
+                f"SELECT {self._HOUSEHOLD_COLUMNS} FROM households WHERE national_id = ?",  # noqa: S608
+                (national_id,),
+            ).fetchone()
+        )
+
+    def household_by_ref(self, ref: str) -> HouseholdRow | None:
+        return self._household(
+            self.conn.execute(
+                f"SELECT {self._HOUSEHOLD_COLUMNS} FROM households WHERE ref = ?",  # noqa: S608
+                (ref,),
+            ).fetchone()
+        )
+
+    def households(self) -> list[HouseholdRow]:
+        rows = self.conn.execute(
+            f"SELECT {self._HOUSEHOLD_COLUMNS} FROM households ORDER BY rowid"  # noqa: S608
+        ).fetchall()
+        return [h for h in (self._household(r) for r in rows) if h is not None]
+
+    def set_blocked(self, ref: str, blocked: bool) -> None:
+        self.conn.execute("UPDATE households SET blocked = ? WHERE ref = ?", (int(blocked), ref))
+
+    def blocked_national_ids(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT national_id FROM households WHERE blocked = 1 ORDER BY national_id"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    # ---------------------------------------------------------------- purses
+
+    def add_purse(self, row: PurseRow) -> None:
+        self.conn.execute(
+            "INSERT INTO purses(id, household_ref, ord, doc, carry_over_to, carried_over)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                row.id,
+                row.household_ref,
+                row.ord,
+                json.dumps(row.doc, ensure_ascii=False, sort_keys=True),
+                row.carry_over_to,
+                int(row.carried_over),
+            ),
+        )
+
+    def purses_of(self, household_ref: str) -> list[PurseRow]:
+        rows = self.conn.execute(
+            "SELECT id, household_ref, ord, doc, carry_over_to, carried_over FROM purses"
+            " WHERE household_ref = ? ORDER BY ord",
+            (household_ref,),
+        ).fetchall()
+        return [PurseRow(r[0], r[1], r[2], json.loads(r[3]), r[4], bool(r[5])) for r in rows]
+
+    def update_purse(self, purse_id: str, doc: dict[str, Any], *, carried_over: bool) -> None:
+        self.conn.execute(
+            "UPDATE purses SET doc = ?, carried_over = ? WHERE id = ?",
+            (json.dumps(doc, ensure_ascii=False, sort_keys=True), int(carried_over), purse_id),
+        )
+
+    # ---------------------------------------------------------------- tokens and codes
+
+    def token_used(self, jti: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM used_tokens WHERE jti = ?", (jti,)).fetchone()
+            is not None
+        )
+
+    def use_token(self, jti: str, *, household_ref: str, redemption_id: str, at: datetime) -> None:
+        self.conn.execute(
+            "INSERT INTO used_tokens(jti, household_ref, redemption_id, used_at)"
+            " VALUES (?, ?, ?, ?)",
+            (jti, household_ref, redemption_id, utc_text(at)),
+        )
+
+    def add_purchase_code(self, row: PurchaseCodeRow) -> None:
+        self.conn.execute(
+            "INSERT INTO purchase_codes(code, household_ref, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (row.code, row.household_ref, utc_text(row.created_at), utc_text(row.expires_at)),
+        )
+
+    def purchase_code(self, code: str) -> PurchaseCodeRow | None:
+        row = self.conn.execute(
+            "SELECT code, household_ref, created_at, expires_at, used_by FROM purchase_codes"
+            " WHERE code = ?",
+            (code,),
+        ).fetchone()
+        if row is None:
+            return None
+        return PurchaseCodeRow(row[0], row[1], from_utc_text(row[2]), from_utc_text(row[3]), row[4])
+
+    def use_purchase_code(self, code: str, *, redemption_id: str, at: datetime) -> None:
+        self.conn.execute(
+            "UPDATE purchase_codes SET used_by = ?, used_at = ? WHERE code = ?",
+            (redemption_id, utc_text(at), code),
+        )
+
+    # ---------------------------------------------------------------- OTP
+
+    def add_otp(self, row: OtpRow) -> None:
+        self.conn.execute(
+            "INSERT INTO otp_challenges(id, household_ref, terminal_id, code, created_at,"
+            " expires_at, attempts) VALUES (?, ?, ?, ?, ?, ?, 0)",
+            (
+                row.id,
+                row.household_ref,
+                row.terminal_id,
+                row.code,
+                utc_text(row.created_at),
+                utc_text(row.expires_at),
+            ),
+        )
+
+    def otp(self, challenge_id: str) -> OtpRow | None:
+        row = self.conn.execute(
+            "SELECT id, household_ref, terminal_id, code, created_at, expires_at, attempts,"
+            " used_by FROM otp_challenges WHERE id = ?",
+            (challenge_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return OtpRow(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            from_utc_text(row[4]),
+            from_utc_text(row[5]),
+            row[6],
+            row[7],
+        )
+
+    def count_recent_otps(self, household_ref: str, *, since: datetime) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM otp_challenges WHERE household_ref = ? AND created_at >= ?",
+            (household_ref, utc_text(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def oldest_recent_otp(self, household_ref: str, *, since: datetime) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT MIN(created_at) FROM otp_challenges"
+            " WHERE household_ref = ? AND created_at >= ?",
+            (household_ref, utc_text(since)),
+        ).fetchone()
+        return None if row is None or row[0] is None else from_utc_text(row[0])
+
+    def count_otp_attempt(self, challenge_id: str) -> None:
+        self.conn.execute(
+            "UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = ?", (challenge_id,)
+        )
+
+    def use_otp(self, challenge_id: str, *, redemption_id: str) -> None:
+        self.conn.execute(
+            "UPDATE otp_challenges SET used_by = ? WHERE id = ?", (redemption_id, challenge_id)
+        )
+
+    # ---------------------------------------------------------------- redemptions
+
+    _REDEMPTION_COLUMNS = (
+        "id, terminal_id, body_sha256, mode, status, household_ref, recorded_at, business_date,"
+        " covered_rial, response, voided_at, void_response"
+    )
+
+    def redemption(self, redemption_id: str) -> RedemptionRow | None:
+        row = self.conn.execute(
+            f"SELECT {self._REDEMPTION_COLUMNS} FROM redemptions WHERE id = ?",  # noqa: S608
+            (redemption_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return RedemptionRow(
+            id=row[0],
+            terminal_id=row[1],
+            body_sha256=row[2],
+            mode=row[3],
+            status=row[4],
+            household_ref=row[5],
+            recorded_at=from_utc_text(row[6]),
+            business_date=date.fromisoformat(row[7]),
+            covered_rial=row[8],
+            response=bytes(row[9]),
+            voided_at=None if row[10] is None else from_utc_text(row[10]),
+            void_response=None if row[11] is None else bytes(row[11]),
+        )
+
+    def add_redemption(
+        self,
+        row: RedemptionRow,
+        *,
+        by_program: dict[str, int],
+        effects: Sequence[Effect],
+    ) -> None:
+        self.conn.execute(
+            f"INSERT INTO redemptions({self._REDEMPTION_COLUMNS})"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            (
+                row.id,
+                row.terminal_id,
+                row.body_sha256,
+                row.mode,
+                row.status,
+                row.household_ref,
+                utc_text(row.recorded_at),
+                row.business_date.isoformat(),
+                row.covered_rial,
+                row.response,
+            ),
+        )
+        self.conn.executemany(
+            "INSERT INTO redemption_programs(redemption_id, program, covered_rial)"
+            " VALUES (?, ?, ?)",
+            [(row.id, program, amount) for program, amount in sorted(by_program.items())],
+        )
+        self.conn.executemany(
+            "INSERT INTO redemption_effects(redemption_id, purse_id, field, taken)"
+            " VALUES (?, ?, ?, ?)",
+            [(row.id, e.purse_id, e.field, e.taken) for e in effects],
+        )
+
+    def effects_of(self, redemption_id: str) -> list[Effect]:
+        rows = self.conn.execute(
+            "SELECT purse_id, field, taken FROM redemption_effects"
+            " WHERE redemption_id = ? ORDER BY rowid",
+            (redemption_id,),
+        ).fetchall()
+        return [Effect(*r) for r in rows]
+
+    def void_redemption(self, redemption_id: str, *, at: datetime, response: bytes) -> None:
+        self.conn.execute(
+            "UPDATE redemptions SET voided_at = ?, void_response = ? WHERE id = ?",
+            (utc_text(at), response, redemption_id),
+        )
+
+    def settlement_rows(
+        self, terminal_id: str, business_date: date
+    ) -> list[tuple[str, int, dict[str, int]]]:
+        """``(id, covered_rial, {program: covered_rial})`` of the day's counted redemptions."""
+        rows = self.conn.execute(
+            "SELECT id, covered_rial FROM redemptions WHERE terminal_id = ? AND business_date = ?"
+            " AND status IN ('approved', 'partially_approved') AND voided_at IS NULL"
+            " ORDER BY recorded_at, id",
+            (terminal_id, business_date.isoformat()),
+        ).fetchall()
+        result = []
+        for redemption_id, covered in rows:
+            programs = dict(
+                self.conn.execute(
+                    "SELECT program, covered_rial FROM redemption_programs WHERE redemption_id = ?",
+                    (redemption_id,),
+                ).fetchall()
+            )
+            result.append((str(redemption_id), int(covered), programs))
+        return result
+
+    # ---------------------------------------------------------------- rule sets
+
+    def add_rule_set(self, row: RuleSetRow) -> None:
+        self.conn.execute(
+            "INSERT INTO rule_sets(seq, version, issued_at, valid_until, body, signature)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                row.seq,
+                row.version,
+                utc_text(row.issued_at),
+                utc_text(row.valid_until),
+                row.body,
+                row.signature,
+            ),
+        )
+
+    def _rule_set(self, row: Sequence[Any] | None) -> RuleSetRow | None:
+        if row is None:
+            return None
+        return RuleSetRow(
+            row[0], row[1], from_utc_text(row[2]), from_utc_text(row[3]), bytes(row[4]), row[5]
+        )
+
+    def latest_rule_set(self) -> RuleSetRow | None:
+        return self._rule_set(
+            self.conn.execute(
+                "SELECT seq, version, issued_at, valid_until, body, signature FROM rule_sets"
+                " ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        )
+
+    def rule_set(self, version: str) -> RuleSetRow | None:
+        return self._rule_set(
+            self.conn.execute(
+                "SELECT seq, version, issued_at, valid_until, body, signature FROM rule_sets"
+                " WHERE version = ?",
+                (version,),
+            ).fetchone()
+        )
+
+    # ---------------------------------------------------------------- catalog
+
+    def catalog_versions(self) -> list[tuple[int, str]]:
+        rows = self.conn.execute("SELECT seq, version FROM catalog_versions ORDER BY seq")
+        return [(int(r[0]), str(r[1])) for r in rows.fetchall()]
+
+    def add_catalog_version(self, seq: int, version: str, *, at: datetime) -> None:
+        self.conn.execute(
+            "INSERT INTO catalog_versions(seq, version, created_at) VALUES (?, ?, ?)",
+            (seq, version, utc_text(at)),
+        )
+
+    def add_catalog_change(self, seq: int, gtin: str, doc: dict[str, Any], price: int) -> None:
+        self.conn.execute(
+            "INSERT INTO catalog_changes(seq, gtin, doc, price_rial) VALUES (?, ?, ?, ?)",
+            (seq, gtin, json.dumps(doc, ensure_ascii=False, sort_keys=True), price),
+        )
+
+    def catalog_changes(
+        self, *, after: int, upto: int
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
+        """Changes with ``after < seq <= upto``, latest per GTIN, in GTIN order."""
+        rows = self.conn.execute(
+            "SELECT c.seq, c.gtin, c.doc, c.price_rial FROM catalog_changes c"
+            " WHERE c.seq > ? AND c.seq <= ? AND c.seq = ("
+            "   SELECT MAX(d.seq) FROM catalog_changes d"
+            "   WHERE d.gtin = c.gtin AND d.seq > ? AND d.seq <= ?)"
+            " ORDER BY c.gtin",
+            (after, upto, after, upto),
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), json.loads(r[2]), int(r[3])) for r in rows]
+
+    def catalog_change_for(self, gtin: str, *, upto: int) -> tuple[dict[str, Any], int] | None:
+        """The latest change of ``gtin`` up to version ``upto``: ``(product doc, price)``."""
+        row = self.conn.execute(
+            "SELECT doc, price_rial FROM catalog_changes WHERE gtin = ? AND seq <= ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (gtin, upto),
+        ).fetchone()
+        return None if row is None else (dict(json.loads(row[0])), int(row[1]))
+
+
+class Books:
+    """The books file, a small pool of connections, and the two kinds of transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        conn = self._connect()
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+        self._pool.put(conn)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise RuntimeError("the books are closed")
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            self._pool.put(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """One write transaction (``BEGIN IMMEDIATE``), serialised with every other."""
+        with self._write_lock, self._borrow() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """One read transaction: a consistent snapshot (WAL lets it run beside a writer)."""
+        with self._borrow() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield Tx(conn)
+            finally:
+                conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._closed = True
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()

@@ -1,0 +1,540 @@
+"""The sandbox ledger's rules: what each contract endpoint does to the books.
+
+One method per endpoint, each a single transaction, each returning the exact
+response bytes (or raising a :class:`~.problems.Problem`). The HTTP layer only
+reads requests and writes these bytes.
+
+Redemption, in one ``BEGIN IMMEDIATE`` transaction:
+
+1. the id: seen before with the same body, answer the stored bytes (200); with
+   another body, ``409 idempotency_conflict``;
+2. who: national ID, token or purchase code (404/422 problems: nothing kept);
+3. declines kept for good under the id (201, ``status: declined``): the hot
+   list (``beneficiary_blocked``), an unknown rule set, or for an offline
+   redemption one that had expired when it was made (``rules_outdated``), a used
+   token or purchase code (``token_used``), a national ID without a right OTP
+   (``otp_required`` / ``otp_invalid``);
+4. the allocations, checked against the purses as they stand by
+   :func:`pos_client.domain.allocation.settle_allocations` (the one rule client
+   and ledger share); partial approval only for ``mode: offline``;
+5. purses, token, code and OTP updated, response stored, commit.
+
+Imports the standard library, the pure domain and the sandbox's modules.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from pos_client.domain.allocation import settle_allocations
+from pos_client.domain.contract import dump_json, parse_rule_set, purse_to_wire
+from pos_client.domain.errors import ContractError
+from pos_client.domain.models import Allocation, BasketLine, Purse, RuleSet, Unit
+from pos_client.domain.money import line_amount
+
+from .books import Books, Effect, RedemptionRow, RuleSetRow, TerminalRow, Tx
+from .catalog import Catalog
+from .clock import SandboxClock, business_date, to_rfc3339
+from .keys import SigningIdentity
+from .problems import Problem, invalid, problem
+from .requests import Identity, LineRequest, RedemptionRequest, item_id, parse_redemption
+from .rulesets import RuleSets
+from .wallets import (
+    HeldPurse,
+    Resolved,
+    challenge_document,
+    check_otp,
+    create_challenge,
+    load_purses,
+    resolve,
+    save_purses,
+    strict_national_id,
+    visible,
+    wallet_document,
+)
+
+_RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+
+
+def _receipt_code() -> str:
+    chars = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(12))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A response: status and the exact body bytes."""
+
+    status: int
+    body: bytes
+
+
+class Ledger:
+    """The contract's endpoints over the books (thread-safe; each call is one transaction)."""
+
+    def __init__(
+        self,
+        *,
+        books: Books,
+        catalog: Catalog,
+        rulesets: RuleSets,
+        signer: SigningIdentity,
+        clock: SandboxClock,
+    ) -> None:
+        self.books = books
+        self.catalog = catalog
+        self.rulesets = rulesets
+        self.signer = signer
+        self.clock = clock
+        self._rules_cache: dict[str, RuleSet] = {}
+
+    # ------------------------------------------------------------------ auth
+
+    def authenticate(self, token_sha256: str | None) -> TerminalRow:
+        if token_sha256 is not None:
+            with self.books.read() as tx:
+                terminal = tx.terminal_by_token(token_sha256)
+            if terminal is not None:
+                return terminal
+        raise problem(
+            "unauthorized",
+            "send Authorization: Bearer <terminal token>",
+            headers={"WWW-Authenticate": 'Bearer realm="ledger"'},
+        )
+
+    # ------------------------------------------------------------------ rules
+
+    def rules(self) -> tuple[bytes, str, str]:
+        """``(body, signature header, version)`` of the current rule set."""
+        now = self.clock.now()
+        with self.books.read() as tx:
+            due = self.rulesets.is_due(tx, now=now)
+            latest = tx.latest_rule_set()
+        if due or latest is None:
+            with self.books.write() as tx:
+                latest = self.rulesets.current(tx, now=now)
+        return latest.body, latest.signature, latest.version
+
+    def _parsed_rules(self, row: RuleSetRow) -> RuleSet:
+        rules = self._rules_cache.get(row.version)
+        if rules is None:
+            rules = parse_rule_set(json.loads(row.body))
+            self._rules_cache = {row.version: rules}  # only the latest is worth keeping
+        return rules
+
+    # ------------------------------------------------------------------ wallet
+
+    def inquire(self, terminal: TerminalRow, identity: Identity) -> Answer:
+        now = self.clock.now()
+        with self.books.read() as tx:
+            who = resolve(tx, identity, keys=self.signer.trusted_keys(), now=now)
+            if who.household.blocked:
+                raise problem("beneficiary_blocked", "the household is on the hot list")
+            if who.used:
+                raise problem("token_used", f"the {who.by.replace('_', ' ')} was already used")
+            purses = visible(load_purses(tx, who.household.ref, now=now))
+            document = wallet_document(who.household, purses, requires_otp=who.by == "national_id")
+        return Answer(200, dump_json(document))
+
+    def otp_challenge(self, terminal: TerminalRow, national_id: str) -> Answer:
+        national_id = strict_national_id(national_id)
+        now = self.clock.now()
+        with self.books.write() as tx:
+            household = tx.household_by_national_id(national_id)
+            if household is None:
+                raise problem("beneficiary_not_found", "no household has that national ID")
+            if household.blocked:
+                raise problem("beneficiary_blocked", "the household is on the hot list")
+            row = create_challenge(tx, household, terminal, now=now)
+        return Answer(202, dump_json(challenge_document(row)))
+
+    # ------------------------------------------------------------------ redemptions
+
+    def redeem(self, terminal: TerminalRow, request: RedemptionRequest) -> Answer:
+        if request.terminal_id != terminal.id:
+            raise problem("terminal_mismatch", "terminal_id is not the token's terminal")
+        with self.books.write() as tx:
+            stored = tx.redemption(request.id)
+            if stored is not None:
+                if stored.body_sha256 != request.body_sha256:
+                    raise problem(
+                        "idempotency_conflict",
+                        "this redemption id was used before with a different body",
+                    )
+                return Answer(200, stored.response)
+            now = self.clock.now()
+            return Answer(201, self._record(tx, terminal, request, now=now))
+
+    def _record(
+        self, tx: Tx, terminal: TerminalRow, request: RedemptionRequest, *, now: datetime
+    ) -> bytes:
+        offline = request.mode == "offline"
+        token_time = min(now, request.created_at) if offline else now
+        who = resolve(
+            tx, request.identity, keys=self.signer.trusted_keys(), now=now, token_time=token_time
+        )
+        held = load_purses(tx, who.household.ref, now=now)
+        rules = self._parsed_rules(self.rulesets.current(tx, now=now))
+        reason = self._decline_reason(tx, terminal, request, who, now=now)
+        if reason is not None:
+            return self._store_decline(tx, terminal, request, who, held, reason, now=now)
+
+        lines = [self._basket_line(tx, line) for line in request.lines]
+        allocations = [
+            Allocation(
+                line=a.line,
+                purse_id=a.purse_id,
+                amount_rial=a.amount_rial,
+                quantity_milli=a.quantity_milli,
+            )
+            for a in request.allocations
+        ]
+        try:
+            settlement = settle_allocations(
+                lines,
+                allocations,
+                visible(held),
+                rules=rules,
+                city=terminal.city,
+                now=now,
+                partial=offline,
+            )
+        except ContractError as exc:
+            raise invalid(exc.message) from None
+
+        status = settlement.status
+        after = {p.id: p for p in settlement.purses_after}
+        effects: list[Effect] = []
+        updated: list[HeldPurse] = []
+        programs = {h.purse.id: h.purse.program for h in held}
+        if status in ("approved", "partially_approved"):
+            for h in held:
+                new = after.get(h.purse.id)
+                if new is None or new == h.purse:
+                    updated.append(h)
+                    continue
+                effects.extend(_effects(h.purse, new))
+                updated.append(HeldPurse(row=h.row, purse=new, carried_over=h.carried_over))
+            self._use_identity(tx, request, who, now=now)
+        else:
+            updated = list(held)
+        save_purses(tx, updated)  # also keeps any carry-over that fell due
+
+        by_program: dict[str, int] = {}
+        if status != "declined":
+            for applied in settlement.applied:
+                if applied.amount_rial > 0:
+                    program = programs.get(applied.purse_id, "")
+                    by_program[program] = by_program.get(program, 0) + applied.amount_rial
+        covered = settlement.covered_rial if status != "declined" else 0
+        document = {
+            "id": request.id,
+            "status": status,
+            "reason": settlement.reason,
+            "approved_at": to_rfc3339(now) if status != "declined" else None,
+            "receipt_code": _receipt_code() if status != "declined" else None,
+            "covered_rial": covered,
+            "declined_rial": settlement.declined_rial,
+            "allocations": [_applied_wire(a) for a in settlement.applied],
+            "purses_after": [purse_to_wire(p) for p in visible(updated)],
+        }
+        body = dump_json(document)
+        self._store(tx, terminal, request, who, status, covered, body, by_program, effects, now=now)
+        return body
+
+    def _decline_reason(
+        self,
+        tx: Tx,
+        terminal: TerminalRow,
+        request: RedemptionRequest,
+        who: Resolved,
+        *,
+        now: datetime,
+    ) -> str | None:
+        if who.household.blocked:
+            return "beneficiary_blocked"
+        named = tx.rule_set(request.rules_version)
+        if named is None:
+            return "rules_outdated"
+        if request.mode == "offline" and request.created_at >= named.valid_until:
+            return "rules_outdated"
+        if who.used:
+            return "token_used"
+        if who.by == "national_id":
+            return check_otp(
+                tx,
+                challenge_id=request.otp.challenge_id if request.otp else None,
+                code=request.otp.code if request.otp else None,
+                household=who.household,
+                terminal=terminal,
+                now=now,
+            )
+        return None
+
+    def _basket_line(self, tx: Tx, line: LineRequest) -> BasketLine:
+        if line_amount(line.quantity_milli, line.unit_price_rial) != line.amount_rial:
+            raise invalid(
+                f"line {line.gtin}: amount_rial is not round_half_up(quantity_milli *"
+                " unit_price_rial / 1000)"
+            )
+        product = self.catalog.lookup(tx, line.gtin)
+        if product is not None and product.unit is Unit.PIECE and line.quantity_milli % 1000:
+            raise invalid(f"line {line.gtin}: a product sold by the piece is sold in whole pieces")
+        if product is None:
+            return BasketLine(
+                gtin=line.gtin,
+                quantity_milli=line.quantity_milli,
+                unit_price_rial=line.unit_price_rial,
+            )
+        return BasketLine(
+            gtin=line.gtin,
+            quantity_milli=line.quantity_milli,
+            unit_price_rial=line.unit_price_rial,
+            category=product.category,
+            groups=product.groups,
+            max_unit_price_rial=product.max_unit_price_rial,
+            unit=product.unit,
+            name=product.name_fa,
+        )
+
+    def _use_identity(
+        self, tx: Tx, request: RedemptionRequest, who: Resolved, *, now: datetime
+    ) -> None:
+        if who.claims is not None:
+            tx.use_token(
+                who.claims.jti, household_ref=who.household.ref, redemption_id=request.id, at=now
+            )
+        if who.purchase_code is not None:
+            tx.use_purchase_code(who.purchase_code, redemption_id=request.id, at=now)
+        if who.by == "national_id" and request.otp is not None:
+            tx.use_otp(request.otp.challenge_id, redemption_id=request.id)
+
+    def _store_decline(
+        self,
+        tx: Tx,
+        terminal: TerminalRow,
+        request: RedemptionRequest,
+        who: Resolved,
+        held: Sequence[HeldPurse],
+        reason: str,
+        *,
+        now: datetime,
+    ) -> bytes:
+        requested = sum(a.amount_rial for a in request.allocations)
+        document = {
+            "id": request.id,
+            "status": "declined",
+            "reason": reason,
+            "approved_at": None,
+            "receipt_code": None,
+            "covered_rial": 0,
+            "declined_rial": requested,
+            "allocations": [
+                {
+                    "line": a.line,
+                    "purse_id": a.purse_id,
+                    "amount_rial": 0,
+                    "quantity_milli": 0,
+                    "requested_amount_rial": a.amount_rial,
+                    "requested_quantity_milli": a.quantity_milli,
+                    "status": "refused",
+                    "reason": reason,
+                }
+                for a in request.allocations
+            ],
+            "purses_after": [purse_to_wire(p) for p in visible(held)],
+        }
+        body = dump_json(document)
+        self._store(tx, terminal, request, who, "declined", 0, body, {}, [], now=now)
+        return body
+
+    def _store(
+        self,
+        tx: Tx,
+        terminal: TerminalRow,
+        request: RedemptionRequest,
+        who: Resolved,
+        status: str,
+        covered: int,
+        body: bytes,
+        by_program: dict[str, int],
+        effects: Sequence[Effect],
+        *,
+        now: datetime,
+    ) -> None:
+        tx.add_redemption(
+            RedemptionRow(
+                id=request.id,
+                terminal_id=terminal.id,
+                body_sha256=request.body_sha256,
+                mode=request.mode,
+                status=status,
+                household_ref=who.household.ref,
+                recorded_at=now,
+                business_date=business_date(now),
+                covered_rial=covered,
+                response=body,
+                voided_at=None,
+                void_response=None,
+            ),
+            by_program=by_program,
+            effects=effects,
+        )
+
+    def redemption(self, terminal: TerminalRow, redemption_id: str) -> Answer:
+        with self.books.read() as tx:
+            stored = tx.redemption(redemption_id)
+        if stored is None or stored.terminal_id != terminal.id:
+            raise problem("not_found", "the ledger has no redemption with that id")
+        return Answer(200, stored.response)
+
+    def batch(self, terminal: TerminalRow, items: Sequence[Any]) -> Answer:
+        """Each item exactly as if sent alone, in order, each in its own transaction."""
+        results = []
+        for item in items:
+            try:
+                request = parse_redemption(item, "redemption")
+                answer = self.redeem(terminal, request)
+                status, body = answer.status, json.loads(answer.body)
+            except Problem as exc:
+                status, body = exc.status, exc.document()
+            results.append({"id": item_id(item), "status_code": status, "body": body})
+        return Answer(200, dump_json({"results": results}))
+
+    # ------------------------------------------------------------------ void
+
+    def void(self, terminal: TerminalRow, redemption_id: str) -> Answer:
+        now = self.clock.now()
+        with self.books.write() as tx:
+            stored = tx.redemption(redemption_id)
+            if stored is None:
+                raise problem("not_found", "the ledger has no redemption with that id")
+            if stored.void_response is not None:
+                if stored.terminal_id != terminal.id:
+                    raise problem("not_voidable", "the redemption belongs to another terminal")
+                return Answer(200, stored.void_response)
+            if stored.terminal_id != terminal.id:
+                raise problem("not_voidable", "only the terminal that made it may void it")
+            if stored.status not in ("approved", "partially_approved"):
+                raise problem("not_voidable", f"a {stored.status} redemption took nothing")
+            if stored.business_date != business_date(now):
+                raise problem(
+                    "not_voidable", "a redemption can be voided only on its business date"
+                )
+            assert stored.household_ref is not None
+            held = load_purses(tx, stored.household_ref, now=now)
+            held = _give_back(held, tx.effects_of(stored.id))
+            save_purses(tx, held)
+            body = dump_json(
+                {
+                    "id": stored.id,
+                    "status": "voided",
+                    "purses_after": [purse_to_wire(p) for p in visible(held)],
+                }
+            )
+            tx.void_redemption(stored.id, at=now, response=body)
+        return Answer(200, body)
+
+    # ------------------------------------------------------------------ settlement
+
+    def settlement(self, terminal: TerminalRow, day: date) -> Answer:
+        with self.books.read() as tx:
+            rows = tx.settlement_rows(terminal.id, day)
+        by_program: dict[str, dict[str, int]] = {}
+        for _, _, programs in rows:
+            for program, covered in programs.items():
+                entry = by_program.setdefault(program, {"count": 0, "covered_rial": 0})
+                entry["count"] += 1
+                entry["covered_rial"] += covered
+        document = {
+            "terminal_id": terminal.id,
+            "business_date": day.isoformat(),
+            "count": len(rows),
+            "covered_rial": sum(covered for _, covered, _ in rows),
+            "by_program": dict(sorted(by_program.items())),
+            "redemption_ids": [rid for rid, _, _ in rows],
+        }
+        return Answer(200, dump_json(document))
+
+
+def _applied_wire(applied: Any) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "line": applied.line,
+        "purse_id": applied.purse_id,
+        "amount_rial": applied.amount_rial,
+        "quantity_milli": applied.quantity_milli,
+        "requested_amount_rial": applied.requested_amount_rial,
+        "requested_quantity_milli": applied.requested_quantity_milli,
+        "status": applied.status,
+    }
+    if applied.status != "applied" and applied.reason:
+        wire["reason"] = applied.reason
+    return wire
+
+
+def _effects(before: Purse, after: Purse) -> list[Effect]:
+    """What a redemption took from one purse, field by field."""
+    effects = []
+    if after.balance_rial != before.balance_rial:
+        effects.append(Effect(before.id, "balance", before.balance_rial - after.balance_rial))
+    for category, limit in before.category_limits_rial.items():
+        now_limit = after.category_limits_rial.get(category, limit)
+        if now_limit != limit:
+            effects.append(Effect(before.id, f"limit:{category}", limit - now_limit))
+    remaining = {e.group: e.remaining_milli for e in after.entitlements}
+    for entitlement in before.entitlements:
+        left = remaining.get(entitlement.group, entitlement.remaining_milli)
+        if left != entitlement.remaining_milli:
+            effects.append(
+                Effect(
+                    before.id,
+                    f"entitlement:{entitlement.group}",
+                    entitlement.remaining_milli - left,
+                )
+            )
+    return effects
+
+
+def _give_back(held: Sequence[HeldPurse], effects: Sequence[Effect]) -> list[HeldPurse]:
+    """The purses with what a voided redemption took put back.
+
+    A balance goes back to the purse it came from, or, when that tranche has
+    since been carried over, to the tranche that holds its balance now.
+    """
+    by_id = {h.purse.id: h for h in held}
+    for effect in effects:
+        target = effect.purse_id
+        if effect.field == "balance":
+            seen = set()
+            while target in by_id and by_id[target].carried_over and target not in seen:
+                seen.add(target)
+                target = by_id[target].row.carry_over_to or target
+        h = by_id.get(target)
+        if h is None:
+            continue
+        purse = h.purse
+        if effect.field == "balance":
+            purse = replace(purse, balance_rial=purse.balance_rial + effect.taken)
+        elif effect.field.startswith("limit:"):
+            category = effect.field.split(":", 1)[1]
+            limits = dict(purse.category_limits_rial)
+            limits[category] = limits.get(category, 0) + effect.taken
+            purse = replace(purse, category_limits_rial=limits)
+        elif effect.field.startswith("entitlement:"):
+            group = effect.field.split(":", 1)[1]
+            purse = replace(
+                purse,
+                entitlements=tuple(
+                    replace(e, remaining_milli=e.remaining_milli + effect.taken)
+                    if e.group == group
+                    else e
+                    for e in purse.entitlements
+                ),
+            )
+        by_id[target] = replace(h, purse=purse)
+    return [by_id[h.purse.id] for h in held]

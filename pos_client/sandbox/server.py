@@ -1,0 +1,355 @@
+"""Building and running the sandbox ledger: one DATA directory, one uvicorn server.
+
+- :func:`build_sandbox` opens (or, the first time, makes) everything under
+  DATA and wires the parts together: books, key, catalog, rule sets, ledger,
+  admin, faults, clock.
+- :func:`start_sandbox` runs it on a background thread (the tests, the demo
+  command and the benchmark use it): a context manager yielding a
+  :class:`RunningSandbox` once ``/v1/health`` answers, and stopping it after.
+- :func:`serve` runs it in the foreground until Ctrl-C (``pos-client sandbox``).
+
+The listening socket is bound before the server starts, so port 0 gives a free
+port whose URL is known (and written into ``sandbox.json``) at once.
+
+Imports uvicorn, httpx (to wait for health and for the helper methods), the
+standard library and the sandbox's modules.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from .admin import Admin
+from .app import create_app
+from .books import Books
+from .catalog import Catalog
+from .clock import SandboxClock
+from .datadir import (
+    CATALOG_DIR,
+    INFO_FILE,
+    Settings,
+    create_demo_world,
+    info_document,
+    open_books,
+    settle_settings,
+    terminals_with_tokens,
+    write_files,
+)
+from .faults import FaultMiddleware, Faults
+from .keys import SigningIdentity, load_or_create
+from .ledger import Ledger
+from .rulesets import RuleSets
+
+
+@dataclass
+class Sandbox:
+    """Every part of one sandbox ledger, wired together."""
+
+    data_dir: Path
+    settings: Settings
+    books: Books
+    signer: SigningIdentity
+    clock: SandboxClock
+    faults: Faults
+    catalog: Catalog
+    rulesets: RuleSets
+    ledger: Ledger
+    admin: Admin
+    url: str = ""
+
+    def info(self) -> dict[str, Any]:
+        with self.books.read() as tx:
+            return info_document(
+                tx,
+                data_dir=self.data_dir,
+                url=self.url,
+                signer=self.signer,
+                settings=self.settings,
+                catalog=self.catalog,
+                now=self.clock.now(),
+            )
+
+    def write_files(self) -> None:
+        """Write ``sandbox.json`` and the lane files for the current URL."""
+        info = self.info()
+        with self.books.read() as tx:
+            terminals = terminals_with_tokens(tx)
+        write_files(self.data_dir, info=info, terminals=terminals, signer=self.signer)
+
+    def close(self) -> None:
+        self.books.close()
+
+
+def build_sandbox(
+    data_dir: Path,
+    *,
+    catalog_size: int | None = None,
+    seed: int | None = None,
+    clock: SandboxClock | None = None,
+) -> Sandbox:
+    """Open the sandbox in ``data_dir``, making its books, key and demo world the first time."""
+    data_dir = Path(data_dir).resolve()
+    clock = clock or SandboxClock()
+    books = open_books(data_dir)
+    try:
+        signer = load_or_create(data_dir)
+        now = clock.now()
+        with books.write() as tx:
+            settings, first = settle_settings(tx, catalog_size=catalog_size, seed=seed, now=now)
+        catalog = Catalog(
+            books=books,
+            directory=data_dir / CATALOG_DIR,
+            size=settings.catalog_size,
+            seed=settings.seed,
+            signer=signer,
+        )
+        rulesets = RuleSets(signer=signer, catalog=catalog)
+        if first:
+            with books.write() as tx:
+                create_demo_world(tx, settings=settings, now=now)
+                catalog.initialise(tx, now=now)
+                rulesets.issue(tx, now=now)
+        catalog.prepare()
+    except BaseException:
+        books.close()
+        raise
+    ledger = Ledger(books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock)
+    admin = Admin(books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock)
+    return Sandbox(
+        data_dir=data_dir,
+        settings=settings,
+        books=books,
+        signer=signer,
+        clock=clock,
+        faults=Faults(),
+        catalog=catalog,
+        rulesets=rulesets,
+        ledger=ledger,
+        admin=admin,
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def _config(app: Any, *, log_level: str, access_log: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        http="h11",
+    )
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox serving on a loopback port, with helpers for its ``/sandbox/`` endpoints."""
+
+    url: str
+    data_dir: Path
+    sandbox: Sandbox
+    info: dict[str, Any] = field(default_factory=dict)
+    _admin_client: httpx.Client | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Close the helpers' HTTP client (the server is stopped by :func:`start_sandbox`)."""
+        if self._admin_client is not None:
+            self._admin_client.close()
+            self._admin_client = None
+
+    # ------------------------------------------------------------ files and data
+
+    def config_path(self, terminal_id: str) -> Path:
+        return self.data_dir / f"lane-{terminal_id}.toml"
+
+    @property
+    def info_path(self) -> Path:
+        return self.data_dir / INFO_FILE
+
+    def terminal(self, terminal_id: str = "T-0001") -> dict[str, Any]:
+        for terminal in self.info["terminals"]:
+            if terminal["terminal_id"] == terminal_id:
+                return dict(terminal)
+        raise KeyError(terminal_id)
+
+    def household(self, key: str) -> dict[str, Any]:
+        for household in self.info["households"]:
+            if household["key"] == key:
+                return dict(household)
+        raise KeyError(key)
+
+    def client(self, terminal_id: str | None = "T-0001", **kw: Any) -> httpx.Client:
+        """An httpx client for the sandbox, authenticated as a demo terminal (or not)."""
+        headers = dict(kw.pop("headers", {}))
+        if terminal_id is not None:
+            headers["Authorization"] = f"Bearer {self.terminal(terminal_id)['token']}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kw)
+
+    # ------------------------------------------------------------ /sandbox/ helpers
+
+    def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        if self._admin_client is None:
+            self._admin_client = httpx.Client(base_url=self.url, timeout=30.0)
+        response = self._admin_client.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def mint_token(self, national_id: str, **options: Any) -> str:
+        token: str = self._admin(
+            "POST", "/sandbox/tokens", {"national_id": national_id, **options}
+        )["token"]
+        return token
+
+    def mint_purchase_code(self, national_id: str) -> str:
+        code: str = self._admin("POST", "/sandbox/purchase-codes", {"national_id": national_id})[
+            "purchase_code"
+        ]
+        return code
+
+    def otp_code(self, challenge_id: str) -> str:
+        code: str = self._admin("GET", f"/sandbox/otp-challenges/{challenge_id}")["code"]
+        return code
+
+    def add_fault(self, kind: str, path: str, **options: Any) -> dict[str, Any]:
+        fault: dict[str, Any] = self._admin(
+            "POST", "/sandbox/faults", {"kind": kind, "path": path, **options}
+        )
+        return fault
+
+    def clear_faults(self) -> None:
+        self._admin("DELETE", "/sandbox/faults")
+
+    def advance_clock(self, seconds: int) -> None:
+        self._admin("POST", "/sandbox/clock", {"advance_seconds": seconds})
+
+    def set_blocked(self, national_id: str, blocked: bool) -> None:
+        self._admin("POST", "/sandbox/hot-list", {"national_id": national_id, "blocked": blocked})
+
+    def revise_catalog(self, changes: int = 6) -> str:
+        version: str = self._admin("POST", "/sandbox/catalog/revisions", {"changes": changes})[
+            "catalog_version"
+        ]
+        return version
+
+
+def _wait_healthy(url: str, server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("the sandbox server stopped while starting")
+        if server.started:
+            try:
+                if httpx.get(url + "v1/health", timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.01)
+    raise RuntimeError("the sandbox server did not become healthy in time")
+
+
+@contextmanager
+def start_sandbox(
+    data_dir: Path | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    catalog_size: int | None = None,
+    seed: int | None = None,
+    log_level: str = "warning",
+) -> Iterator[RunningSandbox]:
+    """Run a sandbox on a background thread until the ``with`` block ends.
+
+    ``port=0`` picks a free port. On exit the server stops (open requests may
+    finish) and the books are closed; DATA keeps everything for the next start.
+    """
+    sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
+    sock = None
+    try:
+        sock = _bind(host, port)
+        sandbox.url = _url(host, sock.getsockname()[1])
+        sandbox.write_files()
+        app = FaultMiddleware(create_app(sandbox), sandbox.faults)
+        server = uvicorn.Server(_config(app, log_level=log_level, access_log=False))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="sandbox-ledger", daemon=True
+        )
+        thread.start()
+        try:
+            _wait_healthy(sandbox.url, server, thread)
+            info = json.loads((sandbox.data_dir / INFO_FILE).read_text(encoding="utf-8"))
+            running = RunningSandbox(
+                url=sandbox.url, data_dir=sandbox.data_dir, sandbox=sandbox, info=info
+            )
+            try:
+                yield running
+            finally:
+                running.close()
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+    finally:
+        if sock is not None:
+            sock.close()
+        sandbox.close()
+
+
+def serve(
+    data_dir: Path | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    catalog_size: int | None = None,
+    seed: int | None = None,
+    on_ready: Any = None,
+) -> None:
+    """Run a sandbox in the foreground until interrupted (Ctrl-C stops it cleanly)."""
+    sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
+    sock = None
+    try:
+        sock = _bind(host, port)
+        sandbox.url = _url(host, sock.getsockname()[1])
+        sandbox.write_files()
+        if on_ready is not None:
+            on_ready(sandbox)
+        app = FaultMiddleware(create_app(sandbox), sandbox.faults)
+        server = uvicorn.Server(_config(app, log_level="info", access_log=True))
+        server.run(sockets=[sock])
+    finally:
+        if sock is not None:
+            sock.close()
+        sandbox.close()
+
+
+__all__ = [
+    "RunningSandbox",
+    "Sandbox",
+    "build_sandbox",
+    "serve",
+    "start_sandbox",
+]

@@ -1,0 +1,107 @@
+"""``pos-client sandbox`` (foreground, Ctrl-C), ``pos-client sandbox token``, the README's steps."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pos_client.cli import build_parser, main
+from pos_client.domain.signing import b64url_decode
+from pos_client.domain.tokens import verify_token
+from pos_client.sandbox.server import RunningSandbox
+
+README = Path(__file__).parents[2] / "pos_client" / "sandbox" / "README-section.md"
+
+
+def test_both_forms_parse() -> None:
+    parser = build_parser()
+    serve = parser.parse_args(["sandbox", "--data", "/tmp/d", "--port", "0", "--seed", "3"])
+    assert serve.handler.__name__ == "_run_server"
+    assert (serve.data, serve.port, serve.seed, serve.catalog_size) == (Path("/tmp/d"), 0, 3, None)
+    token = parser.parse_args(["sandbox", "token", "0499370899", "--data", "/tmp/d"])
+    assert token.handler.__name__ == "_run_token"
+    assert token.national_id == "0499370899" and token.token_data == Path("/tmp/d")
+    before = parser.parse_args(["sandbox", "--data", "/tmp/d", "token", "0499370899"])
+    assert before.handler.__name__ == "_run_token" and before.data == Path("/tmp/d")
+
+
+def test_token_prints_a_token_and_its_qr_code(
+    sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nid = sandbox.household("yasna")["national_id"]
+    persian = nid.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))  # a person may type so
+    assert main(["sandbox", "token", persian, "--data", str(sandbox.data_dir)]) == 0
+    out = capsys.readouterr().out
+    token = out.strip().splitlines()[-1]
+    key = sandbox.info["signing_key"]
+    claims = verify_token(
+        token, keys={key["kid"]: b64url_decode(key["public_key"])}, now=datetime.now().astimezone()
+    )
+    assert claims.national_id == nid
+    assert "█" in out or "▀" in out  # the QR code, drawn in block characters
+    assert nid not in out  # only a masked ID is shown
+    with sandbox.client() as client:
+        response = client.post("/v1/wallet-inquiries", json={"token": token})
+        assert response.status_code == 200
+
+
+def test_token_refusals(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    assert main(["sandbox", "token", "0499370899", "--data", str(tmp_path / "none")]) == 2
+    assert main(["sandbox", "token", "123", "--data", str(sandbox.data_dir)]) == 2
+    assert main(["sandbox", "token", "0499370899"]) == 2
+    assert main(["sandbox"]) == 2  # no --data
+
+
+def _readme_script(data_dir: Path) -> str:
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    assert blocks[0].strip() == "pos-client sandbox --data /tmp/x"
+    lines: list[str] = []
+    for block in blocks[1:]:
+        lines.extend(line[3:] if line.startswith("   ") else line for line in block.splitlines())
+    return "set -euo pipefail\n" + "\n".join(lines).replace("/tmp/x", str(data_dir)) + "\n"
+
+
+@pytest.mark.skipif(
+    shutil.which("curl") is None or shutil.which("jq") is None, reason="needs curl and jq"
+)
+def test_the_readme_steps_work_against_the_real_command(tmp_path: Path) -> None:
+    data_dir = tmp_path / "x"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pos_client.cli", "sandbox", "--data", str(data_dir), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith("Sandbox ledger listening on http://127.0.0.1:"), first
+        assert str(data_dir / "sandbox.json") in server.stdout.readline()
+        result = subprocess.run(
+            ["bash", "-c", _readme_script(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        out = result.stdout
+        assert '"requires_otp": true' in out
+        answers = re.split(r"^HTTP/1\.1 ", out, flags=re.M)[1:]
+        assert [a.split()[0] for a in answers] == ["201", "200"]
+        first_body = re.split(r"\r?\n\r?\n", answers[0], maxsplit=1)[1].strip()
+        second_body = re.split(r"\r?\n\r?\n", answers[1], maxsplit=1)[1].strip()
+        assert '"status":"approved"' in first_body
+        assert first_body == second_body
+    finally:
+        server.send_signal(signal.SIGINT)
+        rest, _ = server.communicate(timeout=20)
+    assert server.returncode == 0, rest
+    assert "Sandbox ledger stopped." in rest
