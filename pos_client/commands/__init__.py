@@ -5,4 +5,7 @@ Each module defines ``register(subparsers)``, which adds its parser(s) and sets
 they parse, call the services built by :mod:`pos_client.compose`, and print.
 """
 
-COMMAND_MODULES: tuple[str, ...] = ("pos_client.commands.version",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "pos_client.commands.version",
+    "pos_client.commands.sandbox",
+)
