@@ -8,4 +8,6 @@ they parse, call the services built by :mod:`pos_client.compose`, and print.
 COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.version",
     "pos_client.commands.sandbox",
+    "pos_client.commands.scan",
+    "pos_client.commands.scanner",
 )
