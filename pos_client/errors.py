@@ -102,6 +102,13 @@ class LedgerRejected(LedgerError):
 
 
 class UnknownOutcome(LedgerError):
-    """A request may or may not have been recorded: resolve it by id, never guess."""
+    """A request may or may not have been recorded: resolve it by id, never guess.
+
+    ``retry_after`` carries a ``Retry-After`` the ledger sent with it (a 503), if any.
+    """
 
     code = "unknown_outcome"
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

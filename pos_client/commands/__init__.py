@@ -7,6 +7,16 @@ they parse, call the services built by :mod:`pos_client.compose`, and print.
 
 COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.version",
+    "pos_client.commands.config_file",
+    "pos_client.commands.redeem",
+    "pos_client.commands.otp",
+    "pos_client.commands.queue",
+    "pos_client.commands.problems",
+    "pos_client.commands.journal",
+    "pos_client.commands.rules",
+    "pos_client.commands.prices",
+    "pos_client.commands.recover",
+    "pos_client.commands.void",
     "pos_client.commands.sandbox",
     "pos_client.commands.scan",
     "pos_client.commands.scanner",

@@ -724,6 +724,16 @@ class _QuantitySearch:
             self.cut_values.append(net.max_flow(0, 1))
         self.masks = [[n for n in range(coords) if mask >> n & 1] for mask in range(1 << coords)]
         self.category_of = {i: c for c in self.coord_categories for i in problem.category_lines[c]}
+        # The lines free packages may touch, with their coordinate (or -1) and base amount.
+        index = {c: n for n, c in enumerate(self.coord_categories)}
+        self.touched = [
+            (i, problem.lines[i].unit_price_rial, index.get(self.category_of.get(i, ""), -1))
+            for i in sorted(touched)
+        ]
+        self.base_z = [
+            sum(problem.amounts[i] for i in problem.category_lines[c])
+            for c in self.coord_categories
+        ]
         # Which pairs may simply take the most they can (nothing after them competes).
         self.take_all: list[bool] = []
         for n, pair in enumerate(pairs):
@@ -774,6 +784,9 @@ class _QuantitySearch:
         if n == len(p.pairs):
             self._evaluate()
             return
+        prune = not p.mixed  # bounds hold when more free quantity never costs the household
+        if prune and self.best_key is not None and self._bound(n) >= self.best_key:
+            return  # nothing below this choice can do better than the best found
         pair = p.pairs[n]
         line = p.lines[pair.line]
         key = (pair.purse.id, pair.group)
@@ -788,6 +801,14 @@ class _QuantitySearch:
             most = 0  # a weighed line takes its free quantity from one purse
         options = [most] if self.take_all[n] else self._candidates(pair, most)
         for take in options:
+            if prune and self.best_key is not None and take < most:
+                # This pair at ``take`` or less, every later pair at its most as if alone:
+                # no smaller choice for this pair can beat the best found either.
+                self.covered[pair.line] += take
+                hopeless = self._bound(n + 1, budget_from=n) >= self.best_key
+                self.covered[pair.line] -= take
+                if hopeless:
+                    break
             paid = quantity_amount(line, take)
             self.budget[key] -= take
             self.left[pair.line] -= take
@@ -804,17 +825,48 @@ class _QuantitySearch:
             self.left[pair.line] += take
             self.budget[key] += take
 
+    def _bound(self, n: int, *, budget_from: int | None = None) -> tuple[int, int]:
+        """A key no completion of the current choice can beat (pairs n.. each alone at most).
+
+        Valid when no programme is shared by both kinds of purse: the household
+        then never pays more because a free package covers more. With
+        ``budget_from``, the pairs from that one on are not charged to budgets
+        and lines (a weaker bound that holds for every smaller choice of it).
+        """
+        p = self.p
+        covered = list(self.covered)
+        undo = p.pairs[budget_from:n] if budget_from is not None else []
+        budget = dict(self.budget)
+        left = list(self.left)
+        for pair, take in zip(undo, self.choice[budget_from:], strict=False):
+            budget[(pair.purse.id, pair.group)] += take
+            left[pair.line] += take
+        for pair in p.pairs[n:]:
+            line = p.lines[pair.line]
+            most = min(budget[(pair.purse.id, pair.group)], left[pair.line])
+            if line.unit is Unit.PIECE:
+                most -= most % 1000
+            covered[pair.line] = min(covered[pair.line] + most, _coverable_milli(line))
+        return self._price(covered)
+
     def _evaluate(self) -> None:
+        key = self._price(self.covered)
+        if self.best_key is None or key < self.best_key:
+            self.best_key = key
+            self.best_choice = list(self.choice)
+
+    def _price(self, covered: Sequence[int]) -> tuple[int, int]:
+        """(what the household pays, minus the value freed by free packages)."""
         p = self.p
         freed = 0
-        residual = {c: 0 for c in self.coord_categories}
-        for i, line in enumerate(p.lines):
-            value = line_amount(self.covered[i], line.unit_price_rial) if self.covered[i] else 0
-            freed += value
-            category = self.category_of.get(i)
-            if category is not None:
-                residual[category] += p.amounts[i] - value
-        z = [residual[c] for c in self.coord_categories]
+        z = list(self.base_z)
+        for i, price, coord in self.touched:
+            quantity = covered[i]
+            if quantity:
+                value = line_amount(quantity, price)
+                freed += value
+                if coord >= 0:
+                    z[coord] -= value
         for program in self.coord_programs:
             cap = p.program_cap[program]
             assert cap is not None
@@ -823,10 +875,7 @@ class _QuantitySearch:
             sum(z[k] for k in mask) + value
             for mask, value in zip(self.masks, self.cut_values, strict=True)
         )
-        key = (p.total - freed - flow, -freed)
-        if self.best_key is None or key < self.best_key:
-            self.best_key = key
-            self.best_choice = list(self.choice)
+        return (p.total - freed - flow, -freed)
 
 
 def allocate(

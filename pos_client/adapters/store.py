@@ -1,0 +1,1163 @@
+"""The lane's durable store: SQLite files for the journal, the outbox, rules, catalog and prices.
+
+Two files side by side, so that loading a million-product catalog never makes
+a sale wait for the disk:
+
+- ``<path>`` (the lane store): the electronic journal of every redemption
+  with its body, its status history and final status; the outbox; the
+  problems list; cached signed rules and the keys learnt from them; the shop's
+  price list and scale items; used token ids; offline totals per household per
+  business day (keyed by the SHA-256 of the national ID, never the ID); cached
+  wallets for offline service; the last successful contact with the ledger.
+- ``<path stem>.catalog.sqlite``: the approved products, keyed by GTIN.
+
+Both: WAL, ``synchronous=FULL`` (a commit is on disk when it returns), files
+created with mode 0600 before SQLite opens them, schema versioned by
+``PRAGMA user_version``. A redemption enters the journal and the outbox in one
+transaction before it is sent; it leaves the outbox only with a final status.
+
+Every ``sqlite3`` error is translated into :class:`StoreError` with a sentence
+a shopkeeper can act on (disk full, read-only, damaged, busy). SQLite rolls a
+failed transaction back whole, so nothing already written is ever lost.
+
+Imports the standard library, the domain and the project's errors and ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pos_client.domain.errors import TokenError
+from pos_client.domain.models import Product, Unit
+from pos_client.domain.redemption import RedemptionAnswer
+from pos_client.domain.states import RedemptionStatus, transition
+from pos_client.errors import StoreError
+from pos_client.ports import Intent, JournalEntry, NewRedemption, OutboxItem, ProblemRecord
+
+__all__ = [
+    "CatalogLoad",
+    "CatalogRefused",
+    "SqliteStore",
+    "answer_to_json",
+    "create_private_file",
+]
+
+SCHEMA_VERSION = 1
+CATALOG_SCHEMA_VERSION = 1
+_BATCH = 5000
+
+_SCHEMA_V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    business_date TEXT NOT NULL,
+    identity_kind TEXT NOT NULL,
+    nid_hash TEXT,
+    nid_masked TEXT,
+    beneficiary_ref TEXT,
+    display_name TEXT,
+    token_jti TEXT,
+    mode TEXT NOT NULL CHECK (mode IN ('online', 'offline')),
+    offline INTEGER NOT NULL DEFAULT 0,
+    body BLOB NOT NULL,
+    basket TEXT NOT NULL,
+    total_rial INTEGER NOT NULL,
+    covered_rial INTEGER NOT NULL,
+    payable_rial INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    answer TEXT,
+    ledger_covered_rial INTEGER,
+    declined_rial INTEGER,
+    receipt_code TEXT,
+    seen INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX journal_by_status ON journal(status);
+CREATE INDEX journal_unseen ON journal(seen) WHERE seen = 0;
+CREATE TABLE journal_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    redemption_id TEXT NOT NULL REFERENCES journal(id),
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_by_redemption ON journal_events(redemption_id);
+CREATE TABLE outbox (
+    redemption_id TEXT PRIMARY KEY REFERENCES journal(id),
+    intent TEXT NOT NULL CHECK (intent IN ('hold', 'deliver', 'abandon', 'void')),
+    enqueued_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT
+);
+CREATE TABLE problems (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    redemption_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    collect_rial INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '',
+    resolved_at TEXT,
+    UNIQUE (redemption_id, kind)
+);
+CREATE TABLE rules (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version TEXT NOT NULL,
+    body BLOB NOT NULL,
+    signature TEXT NOT NULL,
+    etag TEXT,
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE learned_keys (
+    kid TEXT PRIMARY KEY,
+    public_key BLOB NOT NULL,
+    learned_at TEXT NOT NULL
+);
+CREATE TABLE prices (
+    gtin TEXT PRIMARY KEY,
+    unit_price_rial INTEGER NOT NULL CHECK (unit_price_rial >= 0),
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE scale_items (
+    lookup_key TEXT PRIMARY KEY,
+    gtin TEXT NOT NULL
+);
+CREATE TABLE used_tokens (
+    jti TEXT PRIMARY KEY,
+    redemption_id TEXT NOT NULL,
+    used_at TEXT NOT NULL
+);
+CREATE TABLE offline_totals (
+    business_date TEXT NOT NULL,
+    nid_hash TEXT NOT NULL,
+    program TEXT NOT NULL,
+    covered_rial INTEGER NOT NULL,
+    PRIMARY KEY (business_date, nid_hash, program)
+);
+CREATE TABLE wallets (
+    nid_hash TEXT PRIMARY KEY,
+    wallet TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+);
+"""
+
+_CATALOG_SCHEMA_V1 = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE products (
+    gtin TEXT PRIMARY KEY,
+    name_fa TEXT NOT NULL,
+    name_en TEXT NOT NULL,
+    category TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    groups TEXT NOT NULL,
+    max_unit_price_rial INTEGER,
+    generation INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class CatalogRefused(StoreError):
+    """A catalog was not loaded (the last good one is kept)."""
+
+    code = "catalog_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogLoad:
+    version: str
+    full: bool
+    upserted: int
+    deleted: int
+    total: int
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("times are stored timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` with mode 0600 (its folder 0700) if missing; tighten it if it is looser."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+            return
+        os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store at {path}: {exc.strerror}") from None
+
+
+def _translate(exc: sqlite3.Error, where: Path) -> StoreError:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return StoreError(
+            "the disk is full: nothing new was saved and nothing saved was lost; "
+            "free some space and try again"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return StoreError(
+            f"the store at {where} is read-only: nothing new can be saved, so no sale "
+            "can be made; nothing saved was lost"
+        )
+    if name.startswith("SQLITE_BUSY") or "locked" in text:
+        return StoreError("the store is busy (another program is using it); try again")
+    if (
+        name.startswith("SQLITE_CORRUPT")
+        or name.startswith("SQLITE_NOTADB")
+        or ("not a database" in text or "malformed" in text)
+    ):
+        return StoreError(f"the store at {where} is damaged; restore it from a backup")
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return StoreError(f"cannot open the store at {where}")
+    if name.startswith("SQLITE_IOERR") or "disk i/o" in text:
+        return StoreError(f"the disk under the store at {where} failed to read or write")
+    return StoreError(f"the store at {where} failed ({exc})")
+
+
+def answer_to_json(answer: RedemptionAnswer) -> str:
+    """The ledger's answer as the journal keeps it (JSON text)."""
+    return json.dumps(
+        {
+            "id": answer.id,
+            "status": answer.status,
+            "covered_rial": answer.covered_rial,
+            "declined_rial": answer.declined_rial,
+            "approved_at": None if answer.approved_at is None else answer.approved_at.isoformat(),
+            "receipt_code": answer.receipt_code,
+            "reason": answer.reason,
+            "allocations": [
+                {
+                    "line": a.line,
+                    "purse_id": a.purse_id,
+                    "amount_rial": a.amount_rial,
+                    "quantity_milli": a.quantity_milli,
+                    "status": a.status,
+                    "reason": a.reason,
+                }
+                for a in answer.allocations
+            ],
+            "purses_after": [
+                {"id": p.id, "program": p.program, "balance_rial": p.balance_rial}
+                for p in answer.purses_after
+            ],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+class _Db:
+    """One SQLite file: a connection, a lock and translated transactions."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        schema: str,
+        version: int,
+        read_only: bool,
+        max_size_bytes: int | None,
+    ) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.lock = threading.RLock()
+        if not read_only:
+            create_private_file(path)
+        elif not path.exists():
+            raise StoreError(f"there is no store at {path}")
+        try:
+            self.conn = self.connect()
+            if not read_only:
+                mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(f"the store at {path} cannot use write-ahead logging")
+            if max_size_bytes is not None:
+                page = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+                self.conn.execute(f"PRAGMA max_page_count={max(1, max_size_bytes // page)}")
+            current = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if current > version:
+                raise StoreError(
+                    f"the store at {path} was written by a newer pos-client (schema {current})"
+                )
+            if current < version:
+                if read_only:
+                    raise StoreError(f"the store at {path} is not set up")
+                self._migrate(current, schema, version)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        for suffix in ("-wal", "-shm"):
+            extra = Path(f"{path}{suffix}")
+            try:
+                if extra.exists() and extra.stat().st_mode & 0o077:
+                    os.chmod(extra, 0o600)
+            except OSError:
+                pass
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection to this file, set up as every connection here is."""
+        if self.read_only:
+            uri = f"file:{self.path.resolve().as_posix()}?mode=ro"
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        else:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @contextmanager
+    def write_elsewhere(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on its own connection (long loads: readers go on meanwhile)."""
+        try:
+            conn = self.connect()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise _translate(exc, self.path) from None
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from None
+        finally:
+            conn.close()
+
+    def _migrate(self, current: int, schema: str, version: int) -> None:
+        # One step today; later versions add theirs after it, each in one transaction.
+        if current == 0:
+            try:
+                self.conn.executescript(
+                    "BEGIN IMMEDIATE;" + schema + f"PRAGMA user_version={version}; COMMIT;"
+                )
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise _translate(exc, self.path) from None
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+_JOURNAL_COLUMNS = (
+    "j.seq, j.id, j.created_at, j.business_date, j.identity_kind, j.mode, j.offline, j.body,"
+    " j.basket, j.total_rial, j.covered_rial, j.payable_rial, j.status, j.reason, j.answer,"
+    " j.ledger_covered_rial, j.declined_rial, j.receipt_code, j.seen, j.nid_hash, j.nid_masked,"
+    " j.beneficiary_ref, j.display_name, j.token_jti, j.updated_at, o.intent"
+)
+_JOURNAL_FROM = " FROM journal j LEFT JOIN outbox o ON o.redemption_id = j.id"
+
+
+def _entry(row: Sequence[Any]) -> JournalEntry:
+    answer = row[14]
+    return JournalEntry(
+        seq=int(row[0]),
+        id=row[1],
+        created_at=datetime.fromisoformat(row[2]),
+        business_date=date.fromisoformat(row[3]),
+        identity_kind=row[4],
+        mode=row[5],
+        offline=bool(row[6]),
+        body=bytes(row[7]),
+        basket=row[8],
+        total_rial=int(row[9]),
+        covered_rial=int(row[10]),
+        payable_rial=int(row[11]),
+        status=RedemptionStatus(row[12]),
+        reason=row[13],
+        answer=None if answer is None else str(answer).encode("utf-8"),
+        ledger_covered_rial=row[15],
+        declined_rial=row[16],
+        receipt_code=row[17],
+        seen=bool(row[18]),
+        nid_hash=row[19],
+        nid_masked=row[20],
+        beneficiary_ref=row[21],
+        display_name=row[22],
+        token_jti=row[23],
+        updated_at=_time(row[24]),
+        intent=row[25],
+    )
+
+
+class SqliteStore:
+    """The lane store (see the module docstring). Thread-safe; calls are short."""
+
+    def __init__(self, main: _Db, catalog: _Db, *, catalog_path: Path) -> None:
+        self._db = main
+        self._cat = catalog
+        self.path = main.path
+        self.catalog_path = catalog_path
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        max_size_bytes: int | None = None,
+    ) -> SqliteStore:
+        """Open (creating if need be) the store at ``path`` and its catalog file beside it.
+
+        ``read_only`` opens existing files without writing; ``max_size_bytes``
+        caps the lane store's size (it then behaves as a full disk would).
+        """
+        main_path = Path(path)
+        catalog_path = main_path.with_name(main_path.stem + ".catalog.sqlite")
+        main = _Db(
+            main_path,
+            schema=_SCHEMA_V1,
+            version=SCHEMA_VERSION,
+            read_only=read_only,
+            max_size_bytes=max_size_bytes,
+        )
+        try:
+            catalog = _Db(
+                catalog_path,
+                schema=_CATALOG_SCHEMA_V1,
+                version=CATALOG_SCHEMA_VERSION,
+                read_only=read_only and catalog_path.exists(),
+                max_size_bytes=None,
+            )
+        except BaseException:
+            main.close()
+            raise
+        return cls(main, catalog, catalog_path=catalog_path)
+
+    def close(self) -> None:
+        self._db.close()
+        self._cat.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, key: str) -> str | None:
+        with self._db.read() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def last_contact(self) -> datetime | None:
+        return _time(self.get_meta("last_contact"))
+
+    def record_contact(self, at: datetime) -> None:
+        self.set_meta("last_contact", _utc(at))
+
+    # ------------------------------------------------------------------ journal and outbox
+
+    def record_new_redemption(self, new: NewRedemption, *, at: datetime) -> None:
+        """Write a redemption to the journal and the outbox in one transaction (before sending).
+
+        A token id already used on this terminal is refused (``TokenError``).
+        """
+        now = _utc(at)
+        with self._db.write() as conn:
+            if new.token_jti is not None:
+                used = conn.execute(
+                    "SELECT 1 FROM used_tokens WHERE jti = ?", (new.token_jti,)
+                ).fetchone()
+                if used is not None:
+                    raise TokenError("token_used", "this token was already used on this terminal")
+                conn.execute(
+                    "INSERT INTO used_tokens(jti, redemption_id, used_at) VALUES (?, ?, ?)",
+                    (new.token_jti, new.id, now),
+                )
+            conn.execute(
+                "INSERT INTO journal(id, created_at, business_date, identity_kind, nid_hash,"
+                " nid_masked, beneficiary_ref, display_name, token_jti, mode, offline, body,"
+                " basket, total_rial, covered_rial, payable_rial, status, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.id,
+                    _utc(new.created_at),
+                    new.business_date.isoformat(),
+                    new.identity_kind,
+                    new.nid_hash,
+                    new.nid_masked,
+                    new.beneficiary_ref,
+                    new.display_name,
+                    new.token_jti,
+                    new.mode,
+                    new.body,
+                    new.basket,
+                    new.total_rial,
+                    new.covered_rial,
+                    new.payable_rial,
+                    RedemptionStatus.PENDING.value,
+                    now,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO journal_events(redemption_id, at, status, note) VALUES (?, ?, ?, ?)",
+                (new.id, now, RedemptionStatus.PENDING.value, "written"),
+            )
+            conn.execute(
+                "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, ?, ?)",
+                (new.id, new.intent, now),
+            )
+
+    def redemption(self, redemption_id: str) -> JournalEntry | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.id = ?",
+                (redemption_id,),
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    def journal(self, *, since_seq: int = 0) -> Iterator[JournalEntry]:
+        """Every redemption in the order written (read in pages, not all at once)."""
+        last = since_seq
+        while True:
+            with self._db.read() as conn:
+                rows = conn.execute(
+                    f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.seq > ?"
+                    " ORDER BY j.seq LIMIT 500",
+                    (last,),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _entry(row)
+            last = int(rows[-1][0])
+
+    def last_sale(self) -> JournalEntry | None:
+        """The most recent redemption that went ahead (or is on its way to)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM}"
+                " WHERE j.status IN ('approved', 'partially_approved', 'approved_offline')"
+                " ORDER BY j.seq DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else _entry(row)
+
+    def history(self, redemption_id: str) -> list[tuple[datetime, str, str]]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT at, status, note FROM journal_events WHERE redemption_id = ? ORDER BY seq",
+                (redemption_id,),
+            ).fetchall()
+        return [(datetime.fromisoformat(r[0]), r[1], r[2]) for r in rows]
+
+    def outbox(
+        self, *, intents: Iterable[Intent] | None = None, due_at: datetime | None = None
+    ) -> list[OutboxItem]:
+        """Outbox items in the order written; only ``intents`` and, with ``due_at``, those due."""
+        sql = (
+            "SELECT o.redemption_id, o.intent, j.status, j.body, o.attempts, o.sent,"
+            " o.enqueued_at, o.next_attempt_at, o.last_error, j.offline, j.covered_rial"
+            " FROM outbox o JOIN journal j ON j.id = o.redemption_id"
+        )
+        args: list[Any] = []
+        where: list[str] = []
+        if intents is not None:
+            wanted = list(intents)
+            where.append(f"o.intent IN ({','.join('?' * len(wanted))})")
+            args.extend(wanted)
+        if due_at is not None:
+            where.append("(o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)")
+            args.append(_utc(due_at))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY j.seq"
+        with self._db.read() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [
+            OutboxItem(
+                redemption_id=r[0],
+                intent=r[1],
+                status=RedemptionStatus(r[2]),
+                body=bytes(r[3]),
+                attempts=int(r[4]),
+                sent=bool(r[5]),
+                enqueued_at=datetime.fromisoformat(r[6]),
+                next_attempt_at=_time(r[7]),
+                last_error=r[8],
+                offline=bool(r[9]),
+                covered_rial=int(r[10]),
+            )
+            for r in rows
+        ]
+
+    def _current(self, conn: sqlite3.Connection, redemption_id: str) -> RedemptionStatus:
+        row = conn.execute("SELECT status FROM journal WHERE id = ?", (redemption_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no redemption {redemption_id} in the journal")
+        return RedemptionStatus(row[0])
+
+    def _event(
+        self, conn: sqlite3.Connection, redemption_id: str, at: str, status: str, note: str
+    ) -> None:
+        conn.execute(
+            "INSERT INTO journal_events(redemption_id, at, status, note) VALUES (?, ?, ?, ?)",
+            (redemption_id, at, status, note),
+        )
+
+    def set_status(
+        self,
+        redemption_id: str,
+        status: RedemptionStatus,
+        *,
+        at: datetime,
+        note: str = "",
+        reason: str | None = None,
+        answer: RedemptionAnswer | None = None,
+        leave_outbox: bool = False,
+        intent: Intent | None = None,
+        problem: tuple[str, int, str] | None = None,
+        release_token: bool = False,
+    ) -> JournalEntry:
+        """Move a redemption to ``status`` (checked against the state machine), in one transaction.
+
+        With ``answer`` the ledger's answer is kept; ``leave_outbox`` takes it out
+        of the outbox (only with a final answer); ``intent`` changes what the
+        outbox owes; ``problem`` = ``(kind, collect_rial, detail)`` adds a problem
+        for a person; ``release_token`` forgets the token id (a decline used none).
+        """
+        now = _utc(at)
+        with self._db.write() as conn:
+            current = self._current(conn, redemption_id)
+            if status != current:
+                transition(current, status)
+            sets = ["status = ?", "updated_at = ?"]
+            args: list[Any] = [status.value, now]
+            if reason is not None:
+                sets.append("reason = ?")
+                args.append(reason)
+            if answer is not None:
+                sets += ["answer = ?", "ledger_covered_rial = ?", "declined_rial = ?"]
+                args += [answer_to_json(answer), answer.covered_rial, answer.declined_rial]
+                if answer.receipt_code:
+                    sets.append("receipt_code = ?")
+                    args.append(answer.receipt_code)
+                if answer.reason and reason is None:
+                    sets.append("reason = ?")
+                    args.append(answer.reason)
+            conn.execute(
+                f"UPDATE journal SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
+                (*args, redemption_id),
+            )
+            self._event(conn, redemption_id, now, status.value, note or (reason or ""))
+            if leave_outbox:
+                conn.execute("DELETE FROM outbox WHERE redemption_id = ?", (redemption_id,))
+            elif intent is not None:
+                conn.execute(
+                    "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(redemption_id) DO UPDATE SET intent = excluded.intent,"
+                    " next_attempt_at = NULL",
+                    (redemption_id, intent, now),
+                )
+            if problem is not None:
+                self._add_problem(conn, redemption_id, problem[0], now, problem[1], problem[2])
+            if release_token:
+                conn.execute("DELETE FROM used_tokens WHERE redemption_id = ?", (redemption_id,))
+            row = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.id = ?",
+                (redemption_id,),
+            ).fetchone()
+        return _entry(row)
+
+    def approve_offline(
+        self,
+        redemption_id: str,
+        *,
+        at: datetime,
+        body: bytes | None,
+        nid_hash: str | None,
+        by_program: Mapping[str, int],
+        business_date: date,
+        note: str = "",
+    ) -> JournalEntry:
+        """Record the terminal's own approval: status, body (if made offline), totals, outbox."""
+        now = _utc(at)
+        with self._db.write() as conn:
+            current = self._current(conn, redemption_id)
+            transition(current, RedemptionStatus.APPROVED_OFFLINE)
+            if body is not None:
+                conn.execute(
+                    "UPDATE journal SET body = ?, mode = 'offline' WHERE id = ?",
+                    (body, redemption_id),
+                )
+            conn.execute(
+                "UPDATE journal SET status = ?, offline = 1, updated_at = ? WHERE id = ?",
+                (RedemptionStatus.APPROVED_OFFLINE.value, now, redemption_id),
+            )
+            self._event(conn, redemption_id, now, RedemptionStatus.APPROVED_OFFLINE.value, note)
+            conn.execute(
+                "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, 'deliver', ?)"
+                " ON CONFLICT(redemption_id) DO UPDATE SET intent = 'deliver'",
+                (redemption_id, now),
+            )
+            if nid_hash is not None:
+                for program, amount in by_program.items():
+                    conn.execute(
+                        "INSERT INTO offline_totals(business_date, nid_hash, program, covered_rial)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT(business_date, nid_hash, program)"
+                        " DO UPDATE SET covered_rial = covered_rial + excluded.covered_rial",
+                        (business_date.isoformat(), nid_hash, program, amount),
+                    )
+            row = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.id = ?",
+                (redemption_id,),
+            ).fetchone()
+        return _entry(row)
+
+    def replace_body(self, redemption_id: str, body: bytes, *, mode: str, at: datetime) -> None:
+        """Replace a stored body (only for one the ledger surely never received)."""
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE journal SET body = ?, mode = ?, updated_at = ? WHERE id = ?",
+                (body, mode, _utc(at), redemption_id),
+            )
+            self._event(
+                conn,
+                redemption_id,
+                _utc(at),
+                self._current(conn, redemption_id).value,
+                f"body made {mode}",
+            )
+
+    def set_intent(self, redemption_id: str, intent: Intent, *, at: datetime, note: str) -> None:
+        now = _utc(at)
+        with self._db.write() as conn:
+            status = self._current(conn, redemption_id)
+            conn.execute(
+                "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(redemption_id) DO UPDATE SET intent = excluded.intent,"
+                " next_attempt_at = NULL",
+                (redemption_id, intent, now),
+            )
+            self._event(conn, redemption_id, now, status.value, note or f"outbox: {intent}")
+
+    def mark_sent(self, redemption_ids: Sequence[str], *, at: datetime) -> None:
+        """Note, before sending, that these may reach the ledger (resolve by id after a crash)."""
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET sent = 1, attempts = attempts + 1 WHERE redemption_id = ?",
+                [(i,) for i in redemption_ids],
+            )
+
+    def mark_not_received(self, redemption_id: str) -> None:
+        """The ledger said it never got it (404): it may be sent again."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE outbox SET sent = 0 WHERE redemption_id = ?", (redemption_id,))
+
+    def schedule_retry(
+        self, redemption_ids: Sequence[str], *, next_attempt_at: datetime | None, error: str
+    ) -> None:
+        when = None if next_attempt_at is None else _utc(next_attempt_at)
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE redemption_id = ?",
+                [(when, error[:500], i) for i in redemption_ids],
+            )
+
+    def mark_seen(self, redemption_id: str) -> None:
+        with self._db.write() as conn:
+            conn.execute("UPDATE journal SET seen = 1 WHERE id = ?", (redemption_id,))
+
+    def unseen(self) -> list[JournalEntry]:
+        """Redemptions written whose outcome the cashier never saw (after a crash)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.seen = 0 ORDER BY j.seq"
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def outbox_stats(self) -> dict[str, Any]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT o.intent, COUNT(*), COALESCE(SUM(j.covered_rial), 0), MIN(o.enqueued_at)"
+                " FROM outbox o JOIN journal j ON j.id = o.redemption_id GROUP BY o.intent"
+            ).fetchall()
+        by_intent = {r[0]: {"count": int(r[1]), "covered_rial": int(r[2])} for r in rows}
+        oldest = min((r[3] for r in rows), default=None)
+        return {
+            "count": sum(v["count"] for v in by_intent.values()),
+            "by_intent": by_intent,
+            "oldest": oldest,
+            "outstanding_offline_rial": self.outstanding_offline_rial(),
+            "last_contact": self.get_meta("last_contact"),
+        }
+
+    # ------------------------------------------------------------------ problems
+
+    def _add_problem(
+        self,
+        conn: sqlite3.Connection,
+        redemption_id: str,
+        kind: str,
+        at: str,
+        collect_rial: int,
+        detail: str,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO problems(redemption_id, kind, created_at, collect_rial, detail)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(redemption_id, kind) DO NOTHING",
+            (redemption_id, kind, at, collect_rial, detail),
+        )
+
+    def add_problem(
+        self, redemption_id: str, kind: str, *, at: datetime, collect_rial: int, detail: str
+    ) -> None:
+        with self._db.write() as conn:
+            self._add_problem(conn, redemption_id, kind, _utc(at), collect_rial, detail)
+
+    def problems(self, *, include_resolved: bool = False) -> list[ProblemRecord]:
+        sql = (
+            "SELECT seq, redemption_id, kind, created_at, collect_rial, detail, resolved_at"
+            " FROM problems"
+        )
+        if not include_resolved:
+            sql += " WHERE resolved_at IS NULL"
+        with self._db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY seq").fetchall()
+        return [
+            ProblemRecord(
+                seq=int(r[0]),
+                redemption_id=r[1],
+                kind=r[2],
+                created_at=datetime.fromisoformat(r[3]),
+                collect_rial=int(r[4]),
+                detail=r[5],
+                resolved_at=_time(r[6]),
+            )
+            for r in rows
+        ]
+
+    def resolve_problem(self, seq: int, *, at: datetime) -> bool:
+        with self._db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE problems SET resolved_at = ? WHERE seq = ? AND resolved_at IS NULL",
+                (_utc(at), seq),
+            )
+            return cursor.rowcount == 1
+
+    # ------------------------------------------------------------------ offline bookkeeping
+
+    def offline_totals(self, *, business_date: date, nid_hash: str) -> dict[str, int]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT program, covered_rial FROM offline_totals"
+                " WHERE business_date = ? AND nid_hash = ?",
+                (business_date.isoformat(), nid_hash),
+            ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def outstanding_offline_rial(self) -> int:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(covered_rial), 0) FROM journal WHERE status = ?",
+                (RedemptionStatus.APPROVED_OFFLINE.value,),
+            ).fetchone()
+        return int(row[0])
+
+    def token_used(self, jti: str) -> bool:
+        with self._db.read() as conn:
+            return (
+                conn.execute("SELECT 1 FROM used_tokens WHERE jti = ?", (jti,)).fetchone()
+                is not None
+            )
+
+    def cache_wallet(self, nid_hash: str, wallet_json: str, *, at: datetime) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO wallets(nid_hash, wallet, fetched_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(nid_hash) DO UPDATE SET wallet = excluded.wallet,"
+                " fetched_at = excluded.fetched_at",
+                (nid_hash, wallet_json, _utc(at)),
+            )
+
+    def cached_wallet(self, nid_hash: str) -> tuple[str, datetime] | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT wallet, fetched_at FROM wallets WHERE nid_hash = ?", (nid_hash,)
+            ).fetchone()
+        return None if row is None else (str(row[0]), datetime.fromisoformat(row[1]))
+
+    # ------------------------------------------------------------------ rules and keys
+
+    def save_rules(
+        self, *, version: str, body: bytes, signature: str, etag: str | None, at: datetime
+    ) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO rules(id, version, body, signature, etag, fetched_at)"
+                " VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+                " version = excluded.version, body = excluded.body,"
+                " signature = excluded.signature, etag = excluded.etag,"
+                " fetched_at = excluded.fetched_at",
+                (version, body, signature, etag, _utc(at)),
+            )
+
+    def load_rules(self) -> tuple[bytes, str, str | None, datetime] | None:
+        """``(body, signature, etag, fetched_at)`` of the cached rule set, if any."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT body, signature, etag, fetched_at FROM rules WHERE id = 1"
+            ).fetchone()
+        if row is None:
+            return None
+        return bytes(row[0]), str(row[1]), row[2], datetime.fromisoformat(row[3])
+
+    def learned_keys(self) -> dict[str, bytes]:
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT kid, public_key FROM learned_keys").fetchall()
+        return {str(r[0]): bytes(r[1]) for r in rows}
+
+    def learn_keys(self, keys: Mapping[str, bytes], *, at: datetime) -> None:
+        with self._db.write() as conn:
+            conn.executemany(
+                "INSERT INTO learned_keys(kid, public_key, learned_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(kid) DO NOTHING",
+                [(kid, raw, _utc(at)) for kid, raw in keys.items()],
+            )
+
+    # ------------------------------------------------------------------ prices
+
+    def price(self, gtin: str) -> int | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT unit_price_rial FROM prices WHERE gtin = ?", (gtin,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def import_prices(
+        self,
+        rows: Iterable[tuple[str, int, str | None]],
+        *,
+        at: datetime,
+    ) -> int:
+        """Upsert ``(gtin, unit_price_rial, scale lookup key or None)`` rows in one transaction."""
+        now = _utc(at)
+        count = 0
+        with self._db.write() as conn:
+            for gtin, price, lookup in rows:
+                conn.execute(
+                    "INSERT INTO prices(gtin, unit_price_rial, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(gtin) DO UPDATE SET unit_price_rial = excluded.unit_price_rial,"
+                    " updated_at = excluded.updated_at",
+                    (gtin, price, now),
+                )
+                if lookup:
+                    conn.execute(
+                        "INSERT INTO scale_items(lookup_key, gtin) VALUES (?, ?)"
+                        " ON CONFLICT(lookup_key) DO UPDATE SET gtin = excluded.gtin",
+                        (lookup, gtin),
+                    )
+                count += 1
+        return count
+
+    def scale_item(self, lookup_key: str) -> str | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT gtin FROM scale_items WHERE lookup_key = ?", (lookup_key,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # ------------------------------------------------------------------ catalog
+
+    def product(self, gtin: str) -> Product | None:
+        with self._cat.read() as conn:
+            row = conn.execute(
+                "SELECT gtin, name_fa, name_en, category, unit, groups, max_unit_price_rial"
+                " FROM products WHERE gtin = ?",
+                (gtin,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Product(
+            gtin=row[0],
+            name_fa=row[1],
+            name_en=row[2],
+            category=row[3],
+            unit=Unit(row[4]),
+            groups=tuple(json.loads(row[5])),
+            max_unit_price_rial=row[6],
+        )
+
+    def catalog_state(self) -> tuple[str | None, str | None, int]:
+        """``(version, etag, product count)`` of the catalog held."""
+        with self._cat.read() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            count = int(conn.execute("SELECT COUNT(*) FROM products").fetchone()[0])
+        return meta.get("version"), meta.get("etag") or None, count
+
+    def load_catalog(
+        self,
+        *,
+        version: str,
+        full: bool,
+        products: Iterable[Product],
+        etag: str | None,
+        progress: Callable[[int], None] | None = None,
+        min_keep_fraction: float = 0.5,
+    ) -> CatalogLoad:
+        """Stream ``products`` into the catalog in ONE transaction (never all in memory).
+
+        Runs on its own connection, so lookups go on (seeing the old catalog)
+        while it loads. A full catalog replaces what is held; one that would keep fewer than
+        ``min_keep_fraction`` of the rows held is refused (:class:`CatalogRefused`)
+        and the last good catalog stays. A delta upserts and deletes. Anything
+        raised while reading ``products`` rolls the whole load back.
+        """
+        upserted = deleted = 0
+        with self._cat.write_elsewhere() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            generation = int(meta.get("generation", "0")) + 1
+            before = int(conn.execute("SELECT COUNT(*) FROM products").fetchone()[0])
+            upserts: list[tuple[Any, ...]] = []
+            deletes: list[tuple[str]] = []
+
+            def flush() -> None:
+                if upserts:
+                    conn.executemany(
+                        "INSERT INTO products(gtin, name_fa, name_en, category, unit, groups,"
+                        " max_unit_price_rial, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT(gtin) DO UPDATE SET name_fa = excluded.name_fa,"
+                        " name_en = excluded.name_en, category = excluded.category,"
+                        " unit = excluded.unit, groups = excluded.groups,"
+                        " max_unit_price_rial = excluded.max_unit_price_rial,"
+                        " generation = excluded.generation",
+                        upserts,
+                    )
+                    upserts.clear()
+                if deletes:
+                    conn.executemany("DELETE FROM products WHERE gtin = ?", deletes)
+                    deletes.clear()
+
+            for product in products:
+                if product.deleted:
+                    if not full:
+                        deletes.append((product.gtin,))
+                        deleted += 1
+                else:
+                    upserts.append(
+                        (
+                            product.gtin,
+                            product.name_fa,
+                            product.name_en,
+                            product.category,
+                            product.unit.value,
+                            json.dumps(list(product.groups)),
+                            product.max_unit_price_rial,
+                            generation,
+                        )
+                    )
+                    upserted += 1
+                if len(upserts) + len(deletes) >= _BATCH:
+                    flush()
+                    if progress is not None:
+                        progress(upserted + deleted)
+            flush()
+            if full:
+                kept = int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM products WHERE generation = ?", (generation,)
+                    ).fetchone()[0]
+                )
+                if before and kept < before * min_keep_fraction:
+                    raise CatalogRefused(
+                        f"the new catalog {version} would keep {kept} of {before} products;"
+                        " refused, the last good catalog is kept"
+                    )
+                deleted = int(
+                    conn.execute(
+                        "DELETE FROM products WHERE generation <> ?", (generation,)
+                    ).rowcount
+                )
+            for key, value in (
+                ("version", version),
+                ("etag", etag or ""),
+                ("generation", str(generation)),
+            ):
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+            total = int(conn.execute("SELECT COUNT(*) FROM products").fetchone()[0])
+        if progress is not None:
+            progress(upserted + deleted)
+        return CatalogLoad(
+            version=version, full=full, upserted=upserted, deleted=deleted, total=total
+        )

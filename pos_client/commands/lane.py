@@ -1,0 +1,52 @@
+"""What the lane's commands share: ``--config``, building the app, running it, printing JSON.
+
+Not a command itself (it registers nothing). Imports the standard library and
+the project's config, composition root and errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pos_client.compose import App, open_app
+from pos_client.config import CONFIG_ENV, Config, load_config
+
+__all__ = ["add_config_option", "emit_json", "load", "run_with_app"]
+
+T = TypeVar("T")
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"the lane's config file (default: ${CONFIG_ENV}, then the usual place)",
+    )
+
+
+def load(args: argparse.Namespace) -> Config:
+    return load_config(getattr(args, "config", None))
+
+
+def run_with_app(
+    args: argparse.Namespace, work: Callable[[App], Awaitable[T]], **options: Any
+) -> T:
+    """Build the lane from ``--config`` and run ``work(app)`` to completion, then close it."""
+    config = load(args)
+
+    async def main() -> T:
+        async with open_app(config, **options) as app:
+            return await work(app)
+
+    return asyncio.run(main())
+
+
+def emit_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=None, separators=(",", ":"))
+    sys.stdout.write("\n")
+    sys.stdout.flush()

@@ -1,0 +1,37 @@
+"""``pos-client otp request --national-id ID``: text a code to the household; print its id."""
+
+from __future__ import annotations
+
+import argparse
+
+from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.compose import App
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("otp", help="verification codes (OTP) for a typed national ID")
+    sub = parser.add_subparsers(dest="otp_command", metavar="ACTION", required=True)
+    request = sub.add_parser("request", help="text a code to the household; print the challenge id")
+    add_config_option(request)
+    request.add_argument("--national-id", metavar="ID", required=True)
+    request.add_argument("--json", action="store_true", help="print one JSON object")
+    request.set_defaults(handler=_request)
+
+
+def _request(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        challenge = await app.checkout.request_otp(args.national_id)
+        if args.json:
+            emit_json(
+                {
+                    "challenge_id": challenge.challenge_id,
+                    "expires_at": challenge.expires_at.isoformat()
+                    if challenge.expires_at
+                    else None,
+                }
+            )
+        else:
+            print(challenge.challenge_id)
+        return 0
+
+    return run_with_app(args, work)

@@ -1,0 +1,105 @@
+"""``pos-client queue list|stats|sync``: the outbox of redemptions owed to the ledger.
+
+``sync`` drains it now (``--until-empty`` keeps going with backoff, honouring
+Retry-After, up to ``--timeout`` seconds). Exit status of ``sync``: 0 when the
+outbox is empty afterwards, 1 when something is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.compose import App
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("queue", help="the outbox of redemptions owed to the ledger")
+    sub = parser.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+    for name, handler, help_text in (
+        ("list", _list, "list what is waiting to be sent"),
+        ("stats", _stats, "count what is waiting"),
+        ("sync", _sync, "send what is waiting now"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        add_config_option(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        if name == "sync":
+            p.add_argument(
+                "--until-empty", action="store_true", help="retry until the outbox is empty"
+            )
+            p.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
+        p.set_defaults(handler=handler)
+
+
+def _list(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        items = app.store.outbox()
+        rows = [
+            {
+                "id": i.redemption_id,
+                "intent": i.intent,
+                "status": i.status.value,
+                "offline": i.offline,
+                "covered_rial": i.covered_rial,
+                "attempts": i.attempts,
+                "enqueued_at": i.enqueued_at.isoformat(),
+                "last_error": i.last_error,
+            }
+            for i in items
+        ]
+        if args.json:
+            emit_json(rows)
+        else:
+            for r in rows:
+                print(
+                    f"{r['id']}  {r['intent']:8} {r['status']:17} {r['covered_rial']:>12} Rial"
+                    f"  attempts {r['attempts']}"
+                )
+            if not rows:
+                print("the outbox is empty")
+        return 0
+
+    return run_with_app(args, work)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        stats = app.store.outbox_stats()
+        stats["problems"] = len(app.store.problems())
+        stats["interrupted"] = len(app.store.unseen())
+        if args.json:
+            emit_json(stats)
+        else:
+            print(f"waiting: {stats['count']}")
+            for intent, v in sorted(stats["by_intent"].items()):
+                print(f"  {intent}: {v['count']} ({v['covered_rial']} Rial)")
+            print(f"approved offline, not yet forwarded: {stats['outstanding_offline_rial']} Rial")
+            print(f"problems: {stats['problems']}; interrupted sales: {stats['interrupted']}")
+            print(f"last contact with the ledger: {stats['last_contact'] or 'never'}")
+        return 0
+
+    return run_with_app(args, work)
+
+
+def _sync(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        report = await app.forwarder.sync(until_empty=args.until_empty, timeout=args.timeout)
+        held = len(app.store.outbox(intents=("hold",)))
+        if args.json:
+            emit_json({**report.to_json(), "held_at_counter": held})
+        else:
+            print(
+                f"sent {report.sent}, approved {report.approved}, partially approved "
+                f"{report.partially_approved}, declined {report.declined}, voided "
+                f"{report.voided}; {report.remaining} left"
+            )
+            if report.problems:
+                print(f"{report.problems} new problem(s): see `pos-client problems list`")
+            if report.error:
+                print(f"last error: {report.error}")
+            if held:
+                print(f"{held} interrupted sale(s) wait for a person: see `pos-client recover`")
+        return 0 if report.remaining == 0 else 1
+
+    return run_with_app(args, work)

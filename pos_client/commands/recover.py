@@ -1,0 +1,59 @@
+"""``pos-client recover``: sales interrupted before the cashier saw their outcome.
+
+Without options it lists them, each resolved against the ledger (nothing is
+sent). ``--finish ID`` lets one go ahead (sending it if the ledger never got
+it); ``--cancel ID`` drops it (voiding it if the ledger took it). ``--finish-all``
+and ``--cancel-all`` do so for every one.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.compose import App
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("recover", help="finish or cancel interrupted sales")
+    add_config_option(parser)
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--finish", metavar="ID", help="let this sale go ahead")
+    action.add_argument("--cancel", metavar="ID", help="cancel this sale (void it if taken)")
+    action.add_argument("--finish-all", action="store_true")
+    action.add_argument("--cancel-all", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        service = app.checkout
+        ids = [o.id for o in service.interrupted() if o.id]
+        results = []
+        if args.finish:
+            results.append(await service.finish_interrupted(args.finish))
+        elif args.cancel:
+            results.append(await service.cancel_interrupted(args.cancel))
+        else:
+            for redemption_id in ids:
+                if args.finish_all:
+                    results.append(await service.finish_interrupted(redemption_id))
+                elif args.cancel_all:
+                    results.append(await service.cancel_interrupted(redemption_id))
+                else:
+                    results.append(await service.resolve_interrupted(redemption_id))
+        rows = [r.to_json() for r in results]
+        if args.json:
+            emit_json(rows)
+        else:
+            for r in rows:
+                print(
+                    f"{r['id']}  {r['status']:18} covered {r['covered_rial']} Rial"
+                    + (f"  ({r['reason']})" if r.get("reason") else "")
+                )
+            if not rows:
+                print("no interrupted sales")
+        return 0
+
+    return run_with_app(args, work)

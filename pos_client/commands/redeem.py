@@ -1,0 +1,212 @@
+"""``pos-client redeem``: one redemption from the command line, for scripts and chain software.
+
+::
+
+    pos-client redeem (--national-id ID --otp-challenge C --otp CODE | --token KB1...
+                       | --purchase-code 12345678) --basket FILE.json [--json]
+
+The basket file is ``{"lines": [{"barcode": "...", "quantity_milli": 1000,
+"unit_price_rial": 120000}]}``; ``quantity_milli`` defaults to one piece and a
+missing ``unit_price_rial`` comes from the shop's price list.
+
+Exit status: 0 the sale may go ahead (approved online or offline, or partially
+approved), 1 declined or refused (the JSON says why), 2 bad input or config.
+``--json`` prints one object with ``id``, ``status`` (``approved``,
+``approved_offline``, ``partially_approved``, ``declined``,
+``refused_offline``), ``covered_rial``, ``payable_rial``, ``allocations``,
+``reason`` and more. A sale whose outcome stays unknown does not go ahead: it
+is reported ``refused_offline`` and the outbox settles it (voids it if the
+ledger took it). The national ID, the token and the code are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.compose import App
+from pos_client.errors import LedgerError, StoreError
+from pos_client.services.checkout import CheckoutError, CheckoutRefused, CheckoutSession
+from pos_client.services.refresh import DocumentRefused
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+MAX_BASKET_BYTES = 1024 * 1024
+MAX_LINES = 500
+
+
+class BadInput(Exception):
+    """The command line or the basket file is wrong (exit 2)."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "redeem",
+        help="redeem a basket for a household (national ID + code, QR token or purchase code)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    add_config_option(parser)
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--national-id", metavar="ID", help="the household head's national ID")
+    who.add_argument("--token", metavar="KB1...", help="the QR token from the household's phone")
+    who.add_argument("--purchase-code", metavar="CODE", help="the 8-digit single-use code")
+    parser.add_argument("--otp-challenge", metavar="C", help="the challenge id of `otp request`")
+    parser.add_argument("--otp", metavar="CODE", help="the code texted to the household")
+    parser.add_argument("--basket", metavar="FILE.json", required=True, help="the basket file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_run)
+
+
+def read_basket(path: str) -> list[tuple[str, int | None, int | None]]:
+    """``(barcode, quantity_milli or None, unit_price_rial or None)`` per line of a basket file."""
+    try:
+        raw = Path(path).read_bytes()[: MAX_BASKET_BYTES + 1]
+    except OSError as exc:
+        raise BadInput(f"cannot read the basket file {path}: {exc.strerror}") from None
+    if len(raw) > MAX_BASKET_BYTES:
+        raise BadInput("the basket file is too large")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadInput(f"the basket file {path} is not JSON") from None
+    lines = data.get("lines") if isinstance(data, dict) else None
+    if not isinstance(lines, list) or not lines:
+        raise BadInput('the basket file needs {"lines": [...]} with at least one line')
+    if len(lines) > MAX_LINES:
+        raise BadInput(f"a basket holds at most {MAX_LINES} lines")
+    out: list[tuple[str, int | None, int | None]] = []
+    for n, line in enumerate(lines):
+        if not isinstance(line, dict):
+            raise BadInput(f"basket line {n}: not an object")
+        unknown = sorted(set(line) - {"barcode", "quantity_milli", "unit_price_rial"})
+        if unknown:
+            raise BadInput(f"basket line {n}: unknown field {unknown[0]}")
+        barcode = line.get("barcode")
+        if not isinstance(barcode, str) or not barcode.strip():
+            raise BadInput(f"basket line {n}: barcode must be a string")
+        quantity = line.get("quantity_milli")
+        if quantity is not None and (type(quantity) is not int or quantity <= 0):
+            raise BadInput(f"basket line {n}: quantity_milli must be a whole number above 0")
+        price = line.get("unit_price_rial")
+        if price is not None and (type(price) is not int or price < 0):
+            raise BadInput(f"basket line {n}: unit_price_rial must be a whole number of Rials")
+        out.append((barcode, quantity, price))
+    return out
+
+
+def _refusal(reason: str, detail: str, *, status: str = "declined") -> dict[str, Any]:
+    return {
+        "id": None,
+        "status": status,
+        "goes_ahead": False,
+        "total_rial": 0,
+        "covered_rial": 0,
+        "payable_rial": 0,
+        "declined_rial": 0,
+        "allocations": [],
+        "reason": reason,
+        "detail": detail,
+    }
+
+
+async def _ensure_rules(app: App) -> None:
+    """Fetch the rules (and a first catalog) when the lane holds none or only stale ones."""
+    rules = app.rules.current()
+    if rules is None or rules.is_expired(app.clock.now()):
+        try:
+            await app.refresh.sync_rules()
+        except (LedgerError, DocumentRefused):
+            if rules is None:
+                raise
+    _, _, count = app.store.catalog_state()
+    if count == 0:
+        try:
+            await app.refresh.sync_catalog()
+        except (LedgerError, DocumentRefused):
+            pass  # without a catalog every line is the household's to pay
+
+
+async def _identify(session: CheckoutSession, args: argparse.Namespace) -> None:
+    if args.national_id is not None:
+        if not args.otp_challenge or not args.otp:
+            # Checked before any request: a national ID alone never spends credit.
+            raise BadInput("a national ID needs --otp-challenge and --otp (see `otp request`)")
+        await session.identify_national_id(args.national_id)
+        if session.household().requires_otp:
+            session.enter_otp(args.otp, challenge_id=args.otp_challenge)
+    elif args.token is not None:
+        await session.identify_token(args.token)
+    else:
+        await session.identify_purchase_code(args.purchase_code)
+
+
+async def _redeem(app: App, args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+    basket = read_basket(args.basket)
+    try:
+        await _ensure_rules(app)
+    except (LedgerError, DocumentRefused) as exc:
+        return EXIT_REFUSED, _refusal("no_rules", exc.message, status="refused_offline"), ""
+    session = app.checkout.new_session()
+    try:
+        await _identify(session, args)
+        for barcode, quantity, price in basket:
+            session.scan(barcode, quantity_milli=quantity, unit_price_rial=price)
+    except CheckoutError as exc:
+        raise BadInput(exc.message) from None
+    except CheckoutRefused as exc:
+        status = "refused_offline" if exc.code == "ledger_unavailable" else "declined"
+        return EXIT_REFUSED, _refusal(exc.code, exc.message, status=status), ""
+    try:
+        outcome = await session.confirm()
+    except CheckoutRefused as exc:
+        view = session.basket()
+        result = _refusal(exc.code, exc.message)
+        result.update(total_rial=view.total_rial, payable_rial=view.total_rial)
+        return EXIT_REFUSED, result, ""
+    except StoreError as exc:
+        return EXIT_REFUSED, _refusal("store_error", exc.message), ""
+    if outcome.status == "unknown":
+        outcome = await session.abandon()
+    return (
+        EXIT_OK if outcome.goes_ahead else EXIT_REFUSED,
+        outcome.to_json(),
+        outcome.id or "",
+    )
+
+
+def _human(result: dict[str, Any]) -> str:
+    parts = [f"{result['status']}"]
+    if result.get("id"):
+        parts.append(f"id {result['id']}")
+    parts.append(f"covered {result['covered_rial']} Rial")
+    parts.append(f"household pays {result['payable_rial']} Rial")
+    if result.get("receipt_code"):
+        parts.append(f"receipt {result['receipt_code']}")
+    if result.get("reason"):
+        parts.append(f"reason: {result['reason']}")
+    return ", ".join(parts)
+
+
+def _run(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        code, result, redemption_id = await _redeem(app, args)
+        if args.json:
+            emit_json(result)
+        else:
+            print(_human(result))
+            if result.get("detail") and not result.get("goes_ahead"):
+                print(result["detail"], file=sys.stderr)
+        if redemption_id:
+            app.checkout.acknowledge(redemption_id)  # the caller has been told
+        return code
+
+    try:
+        return run_with_app(args, work)
+    except BadInput as exc:
+        print(f"pos-client redeem: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

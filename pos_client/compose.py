@@ -1,0 +1,201 @@
+"""The one composition root: a validated config in, the store, ledger client and services out.
+
+The CLI commands and the Textual app both build what they need here, and the
+tests build the same thing (with a real sandbox, or a transport or clock of
+their own). Nothing reads config or opens a connection at import time.
+
+Devices (printer, scanners, scale) are opened from their URLs only when asked
+(``devices=True``) and only when the ``drivers`` package is there.
+
+Imports the project's config, adapters, services and errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from pos_client.adapters.ledger_http import HttpLedger
+from pos_client.adapters.store import SqliteStore
+from pos_client.config import Config
+from pos_client.domain.offline import OfflineLimits
+from pos_client.errors import DeviceError, StoreError
+from pos_client.ports import Clock, SystemClock
+from pos_client.services.checkout import CheckoutService
+from pos_client.services.forwarder import Forwarder
+from pos_client.services.refresh import RefreshService, RulesBook
+
+if TYPE_CHECKING:
+    from pos_client.services.doctor import DeviceOpeners, Doctor
+
+__all__ = ["App", "build_app", "build_doctor", "offline_limits", "open_app"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two writes of "the ledger answered" (hours count for offline limits).
+CONTACT_WRITE_INTERVAL = 60.0
+
+
+def offline_limits(config: Config) -> OfflineLimits:
+    o = config.offline
+    return OfflineLimits(
+        enabled=o.enabled,
+        max_rial_per_transaction=o.max_rial_per_transaction,
+        max_rial_per_beneficiary_per_day=o.max_rial_per_beneficiary_per_day,
+        max_outstanding_rial=o.max_outstanding_rial,
+        max_hours_since_contact=o.max_hours_since_contact,
+    )
+
+
+@dataclass
+class App:
+    """Everything one lane runs on. Close it with :meth:`aclose`."""
+
+    config: Config
+    clock: Clock
+    store: SqliteStore
+    ledger: HttpLedger
+    rules: RulesBook
+    refresh: RefreshService
+    checkout: CheckoutService
+    forwarder: Forwarder
+    printer: Any | None = None
+    devices_errors: list[str] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        try:
+            await self.ledger.aclose()
+        finally:
+            if self.printer is not None:
+                try:
+                    self.printer.close()
+                except DeviceError:
+                    log.warning("the printer did not close cleanly", exc_info=True)
+            self.store.close()
+
+
+def _open_printer(url: str) -> Any:
+    try:
+        from drivers.printer import open_printer
+    except ImportError:  # the drivers are optional
+        return None
+    return open_printer(url)
+
+
+def build_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    devices: bool = False,
+    store_max_bytes: int | None = None,
+    read_only: bool = False,
+) -> App:
+    """Build the lane from ``config`` (opens the store; the ledger client connects lazily)."""
+    clock = clock or SystemClock()
+    store = SqliteStore.open(config.store.path, read_only=read_only, max_size_bytes=store_max_bytes)
+    try:
+        noted: list[float] = []
+
+        def contact() -> None:
+            # Every answer proves contact; writing it down once a minute is plenty.
+            if noted and clock.monotonic() - noted[0] < CONTACT_WRITE_INTERVAL:
+                return
+            try:
+                store.record_contact(clock.now())
+                noted[:] = [clock.monotonic()]
+            except StoreError:
+                log.warning("could not record the last contact with the ledger")
+
+        ledger = HttpLedger.from_config(
+            config.ledger, transport=transport, on_contact=None if read_only else contact
+        )
+        rules = RulesBook(store=store, config_keys=config.ledger.trusted_keys)
+        # A request may be on its way for as long as the client waits for it, and a bit.
+        grace = timedelta(seconds=config.ledger.connect_timeout + config.ledger.read_timeout + 2)
+        app = App(
+            config=config,
+            clock=clock,
+            store=store,
+            ledger=ledger,
+            rules=rules,
+            refresh=RefreshService(ledger=ledger, store=store, clock=clock, rules=rules),
+            checkout=CheckoutService(
+                ledger=ledger,
+                store=store,
+                clock=clock,
+                rules=rules,
+                terminal_id=config.terminal.id,
+                city=config.terminal.city,
+                offline=offline_limits(config),
+                abandon_grace=grace,
+            ),
+            forwarder=Forwarder(ledger=ledger, store=store, clock=clock, abandon_grace=grace),
+        )
+    except BaseException:
+        store.close()
+        raise
+    if devices and config.devices.printer:
+        try:
+            app.printer = _open_printer(config.devices.printer)
+        except DeviceError as exc:
+            app.devices_errors.append(exc.message)
+    return app
+
+
+@asynccontextmanager
+async def open_app(config: Config, **options: Any) -> AsyncIterator[App]:
+    """``async with open_app(config) as app:`` builds the lane and closes it afterwards."""
+    app = build_app(config, **options)
+    try:
+        yield app
+    finally:
+        await app.aclose()
+
+
+def build_doctor(
+    config: Config,
+    *,
+    lang: str | None = None,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    runtime_dir: str | None = None,
+    devices: DeviceOpeners | None = None,
+) -> Doctor:
+    """The lane doctor (:class:`pos_client.services.doctor.Doctor`) for ``config``.
+
+    It opens the store read-only and its own ledger client (which records no
+    contact), and the devices through the drivers (``runtime_dir`` for virtual
+    ones); ``devices`` (a ``DeviceOpeners``) replaces the drivers in tests.
+    """
+    from pos_client.services.doctor import DeviceOpeners, Doctor
+
+    def open_scanner(url: str, **callbacks: Any) -> Any:
+        from drivers import open_scanner as open_driver
+
+        return open_driver(url, runtime_dir=runtime_dir, **callbacks)
+
+    def open_printer(url: str) -> Any:
+        from drivers import open_printer as open_driver
+
+        return open_driver(url)
+
+    def open_scale(url: str) -> Any:
+        from drivers import open_scale as open_driver
+
+        return open_driver(url, runtime_dir=runtime_dir)
+
+    return Doctor(
+        config,
+        lang="en" if (lang or config.ui.language) == "en" else "fa",
+        clock=clock or SystemClock(),
+        open_ledger=lambda: HttpLedger.from_config(config.ledger, transport=transport),
+        open_store=lambda: SqliteStore.open(config.store.path, read_only=True),
+        devices=devices or DeviceOpeners(open_scanner, open_printer, open_scale),
+    )

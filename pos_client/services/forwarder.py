@@ -1,0 +1,520 @@
+"""The forwarder: drains the outbox to the ledger, in the background and on demand.
+
+For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
+
+- ``deliver``: if it may already have reached the ledger (``sent``), ask by id
+  first (``GET /v1/redemptions/{id}``) and send again only on ``404``; then
+  send what is left with ``POST /v1/redemptions/batch`` (up to 100 at a time,
+  each noted as sent *before* the request leaves). A final answer takes it out
+  of the outbox; a decline or a partial approval of a sale the terminal had
+  approved offline lands in the problems list with the amount the shop must
+  collect; ``400``/``409`` go to the problems list too (a ``409
+  idempotency_conflict`` is first looked up by id: the ledger's record wins);
+- ``abandon``: ask by id; void it if the ledger took it, close it if the
+  ledger never got it; it is never sent;
+- ``void``: ask the ledger to void it;
+- ``hold`` items belong to a sale at the counter and are never touched here.
+
+Failures back off exponentially with full jitter, never sooner than a
+``Retry-After``; ``401``/``403`` stop the forwarder until a person fixes the
+token. Nothing is ever dropped: an item leaves the outbox only with a final
+answer or as a problem for a person.
+
+Imports the standard library, the domain, the ports and the project's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from pos_client.domain.redemption import RedemptionAnswer, body_mode, body_with_mode
+from pos_client.domain.states import RedemptionStatus
+from pos_client.errors import LedgerRejected, LedgerUnavailable, UnknownOutcome
+from pos_client.ports import Clock, Ledger, OutboxItem, Store
+from pos_client.services.redemptions import record_answer
+
+__all__ = [
+    "DrainReport",
+    "Forwarder",
+    "ForwarderStopped",
+    "deliver_one",
+    "settle_abandoned",
+    "void_one",
+]
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+#: How long after its last change an abandoned sale's 404 is believed (see settle_abandoned).
+DEFAULT_ABANDON_GRACE = timedelta(seconds=30)
+_AUTH_STATUSES = (401, 403)
+
+
+class ForwarderStopped(LedgerRejected):
+    """The ledger refuses this terminal (401/403): forwarding waits for a person."""
+
+
+@dataclass(slots=True)
+class DrainReport:
+    """What one or more passes did."""
+
+    sent: int = 0
+    resolved: int = 0
+    approved: int = 0
+    partially_approved: int = 0
+    declined: int = 0
+    voided: int = 0
+    closed: int = 0  # abandoned sales the ledger never got
+    problems: int = 0
+    remaining: int = 0
+    error: str | None = None
+    retry_after: float | None = None
+    wait: float | None = None  # an abandoned sale waits this long before a 404 is believed
+    stopped: bool = False  # the ledger refuses this terminal (401/403): a person must act
+    passes: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> None:
+        if status == "approved":
+            self.approved += 1
+        elif status == "partially_approved":
+            self.partially_approved += 1
+        elif status == "declined":
+            self.declined += 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "sent": self.sent,
+            "resolved": self.resolved,
+            "approved": self.approved,
+            "partially_approved": self.partially_approved,
+            "declined": self.declined,
+            "voided": self.voided,
+            "closed": self.closed,
+            "problems": self.problems,
+            "remaining": self.remaining,
+            "passes": self.passes,
+            "error": self.error,
+        }
+
+
+# --------------------------------------------------------------------------- one item
+
+
+def _record(
+    store: Store, redemption_id: str, answer: RedemptionAnswer, clock: Clock, report: DrainReport
+) -> None:
+    before = len(store.problems())
+    record_answer(store, redemption_id, answer, at=clock.now(), note="forwarded")
+    report.count(answer.status)
+    report.problems += len(store.problems()) - before
+
+
+def _rejected(
+    store: Store,
+    item_id: str,
+    status: int,
+    code: str,
+    detail: str,
+    clock: Clock,
+    report: DrainReport,
+) -> None:
+    """A problem document for a delivered item: it goes to a person, never silently dropped."""
+    entry = store.redemption(item_id)
+    assert entry is not None
+    collect = entry.covered_rial if entry.offline else 0
+    store.set_status(
+        item_id,
+        RedemptionStatus.DECLINED,
+        at=clock.now(),
+        reason=code,
+        note=f"refused by the ledger ({status})",
+        leave_outbox=True,
+        problem=("rejected", collect, f"{status} {code}: {detail}"),
+    )
+    report.declined += 1
+    report.problems += 1
+
+
+def _make_sendable(store: Store, item_id: str, clock: Clock) -> bytes:
+    """After a 404 the ledger has nothing: a sale that went ahead offline is sent as offline."""
+    entry = store.redemption(item_id)
+    assert entry is not None
+    store.mark_not_received(item_id)
+    body = entry.body
+    if entry.status is RedemptionStatus.APPROVED_OFFLINE and body_mode(body) == "online":
+        body = body_with_mode(body, "offline")
+        store.replace_body(item_id, body, mode="offline", at=clock.now())
+    return body
+
+
+async def deliver_one(
+    ledger: Ledger,
+    store: Store,
+    clock: Clock,
+    redemption_id: str,
+    report: DrainReport | None = None,
+) -> None:
+    """Resolve-or-send one ``deliver`` item now (used before voiding an offline sale)."""
+    report = report or DrainReport()
+    entry = store.redemption(redemption_id)
+    assert entry is not None
+    item = next((i for i in store.outbox() if i.redemption_id == redemption_id), None)
+    if item is None:
+        return
+    body = item.body
+    if item.sent:
+        answer = await ledger.get_redemption(redemption_id)
+        if answer is not None:
+            _record(store, redemption_id, answer, clock, report)
+            return
+        body = _make_sendable(store, redemption_id, clock)
+    store.mark_sent([redemption_id], at=clock.now())
+    try:
+        answer = await ledger.submit_redemption(redemption_id, body)
+    except LedgerUnavailable:
+        store.mark_not_received(redemption_id)
+        raise
+    except LedgerRejected as exc:
+        await _handle_rejection(
+            ledger, store, clock, redemption_id, exc.status, exc.code, exc.detail, report
+        )
+        return
+    _record(store, redemption_id, answer, clock, report)
+
+
+async def _handle_rejection(
+    ledger: Ledger,
+    store: Store,
+    clock: Clock,
+    item_id: str,
+    status: int,
+    code: str,
+    detail: str,
+    report: DrainReport,
+) -> None:
+    if status in _AUTH_STATUSES:
+        raise ForwarderStopped(
+            f"the ledger refuses this terminal ({status} {code})",
+            status=status,
+            code=code,
+            detail=detail,
+        )
+    if code == "idempotency_conflict":
+        # The ledger holds this id with another body: its record is the truth.
+        answer = await ledger.get_redemption(item_id)
+        if answer is not None:
+            _record(store, item_id, answer, clock, report)
+            store.add_problem(
+                item_id,
+                "idempotency_conflict",
+                at=clock.now(),
+                collect_rial=0,
+                detail="the ledger kept an earlier body under this id; its answer was recorded",
+            )
+            report.problems += 1
+            return
+    _rejected(store, item_id, status, code, detail, clock, report)
+
+
+async def void_one(
+    ledger: Ledger,
+    store: Store,
+    clock: Clock,
+    redemption_id: str,
+    report: DrainReport | None = None,
+) -> None:
+    """Ask the ledger to void a redemption it approved (a ``void`` item)."""
+    report = report or DrainReport()
+    entry = store.redemption(redemption_id)
+    assert entry is not None
+    try:
+        await ledger.void_redemption(redemption_id)
+    except LedgerRejected as exc:
+        if exc.status in _AUTH_STATUSES:
+            raise ForwarderStopped(
+                f"the ledger refuses this terminal ({exc.status} {exc.code})",
+                status=exc.status,
+                code=exc.code,
+                detail=exc.detail,
+            ) from None
+        store.set_status(
+            redemption_id,
+            entry.status,
+            at=clock.now(),
+            note=f"void refused: {exc.code}",
+            leave_outbox=True,
+            problem=(
+                "void_refused",
+                0,
+                f"the ledger would not void it ({exc.code}); the household was charged",
+            ),
+        )
+        report.problems += 1
+        return
+    store.set_status(
+        redemption_id, RedemptionStatus.VOIDED, at=clock.now(), note="voided", leave_outbox=True
+    )
+    report.voided += 1
+
+
+async def settle_abandoned(
+    ledger: Ledger,
+    store: Store,
+    clock: Clock,
+    redemption_id: str,
+    report: DrainReport | None = None,
+    *,
+    grace: timedelta = DEFAULT_ABANDON_GRACE,
+) -> bool:
+    """Close a sale that did not go ahead: void it if the ledger took it; never send it.
+
+    A ``404`` closes it only once ``grace`` has passed since it was last
+    touched: a request still on its way (sent just before a crash) could
+    otherwise land after the lookup. Returns whether it was settled now.
+    """
+    report = report or DrainReport()
+    entry = store.redemption(redemption_id)
+    assert entry is not None
+    if entry.status in (RedemptionStatus.APPROVED, RedemptionStatus.PARTIALLY_APPROVED):
+        store.set_intent(redemption_id, "void", at=clock.now(), note="void the abandoned sale")
+        await void_one(ledger, store, clock, redemption_id, report)
+        return True
+    answer = await ledger.get_redemption(redemption_id)
+    report.resolved += 1
+    if answer is None:
+        touched = entry.updated_at or entry.created_at
+        wait = (touched + grace - clock.now()).total_seconds()
+        if wait > 0:
+            report.wait = wait if report.wait is None else min(report.wait, wait)
+            return False
+        store.set_status(
+            redemption_id,
+            RedemptionStatus.DECLINED,
+            at=clock.now(),
+            reason="not_sent",
+            note="the sale did not go ahead and the ledger never got it",
+            leave_outbox=True,
+            release_token=True,
+        )
+        report.closed += 1
+        return True
+    status = RedemptionStatus(answer.status)
+    if not answer.goes_ahead:
+        store.set_status(
+            redemption_id,
+            status,
+            at=clock.now(),
+            answer=answer,
+            note="resolved: declined",
+            leave_outbox=True,
+        )
+        report.declined += 1
+        return True
+    store.set_status(
+        redemption_id,
+        status,
+        at=clock.now(),
+        answer=answer,
+        intent="void",
+        note="the ledger took a sale that did not go ahead: voiding it",
+    )
+    await void_one(ledger, store, clock, redemption_id, report)
+    return True
+
+
+# --------------------------------------------------------------------------- forwarder
+
+
+class Forwarder:
+    """Drains the outbox; :meth:`run` in the background, :meth:`sync` on demand."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        store: Store,
+        clock: Clock,
+        batch_size: int = BATCH_SIZE,
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+        idle_interval: float = 30.0,
+        abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= BATCH_SIZE:
+            raise ValueError("batch_size must be 1 to 100")
+        self.ledger = ledger
+        self.store = store
+        self.clock = clock
+        self.batch_size = batch_size
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.idle_interval = idle_interval
+        self.abandon_grace = abandon_grace
+        self._rng = rng or random.Random()
+        self._failures = 0
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.last_report: DrainReport | None = None
+
+    def pending(self) -> list[OutboxItem]:
+        """What the forwarder owes the ledger (everything but sales held at the counter)."""
+        return self.store.outbox(intents=("deliver", "abandon", "void"))
+
+    def backoff(self, retry_after: float | None) -> float:
+        """The pause after the latest failure: exponential, full jitter, at least Retry-After."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** min(self._failures, 20)))
+        delay = self._rng.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = max(delay, retry_after + self._rng.uniform(0, max(1.0, retry_after / 10)))
+        return delay
+
+    def wake(self) -> None:
+        """Drain now (e.g. after an offline approval or when the network comes back)."""
+        self._wake.set()
+
+    async def drain_once(self, report: DrainReport | None = None) -> DrainReport:
+        """One pass over the outbox. Stops at the first sign the ledger is unavailable."""
+        report = report or DrainReport()
+        async with self._lock:
+            report.passes += 1
+            report.wait = None
+            report.retry_after = None
+            try:
+                await self._pass(report)
+                self._failures = 0
+                report.error = None
+            except ForwarderStopped as exc:
+                report.stopped = True
+                report.error = exc.message
+                report.errors.append(exc.message)
+                self._failures += 1
+            except (LedgerUnavailable, UnknownOutcome) as exc:
+                report.error = exc.message
+                report.errors.append(exc.message)
+                report.retry_after = getattr(exc, "retry_after", None)
+                self._failures += 1
+            report.remaining = len(self.pending())
+        self.last_report = report
+        return report
+
+    async def _pass(self, report: DrainReport) -> None:
+        items = self.pending()
+        for item in items:
+            if item.intent == "abandon":
+                await settle_abandoned(
+                    self.ledger,
+                    self.store,
+                    self.clock,
+                    item.redemption_id,
+                    report,
+                    grace=self.abandon_grace,
+                )
+            elif item.intent == "void":
+                await void_one(self.ledger, self.store, self.clock, item.redemption_id, report)
+        to_send: list[tuple[str, bytes]] = []
+        for item in items:
+            if item.intent != "deliver":
+                continue
+            if item.sent:
+                answer = await self.ledger.get_redemption(item.redemption_id)
+                report.resolved += 1
+                if answer is not None:
+                    _record(self.store, item.redemption_id, answer, self.clock, report)
+                    continue
+                to_send.append(
+                    (item.redemption_id, _make_sendable(self.store, item.redemption_id, self.clock))
+                )
+            else:
+                to_send.append((item.redemption_id, item.body))
+        for start in range(0, len(to_send), self.batch_size):
+            await self._send_batch(to_send[start : start + self.batch_size], report)
+
+    async def _send_batch(self, batch: Sequence[tuple[str, bytes]], report: DrainReport) -> None:
+        ids = [i for i, _ in batch]
+        self.store.mark_sent(ids, at=self.clock.now())
+        try:
+            results = await self.ledger.submit_batch(batch)
+        except LedgerUnavailable:
+            for redemption_id in ids:  # it never reached the ledger
+                self.store.mark_not_received(redemption_id)
+            raise
+        except LedgerRejected as exc:
+            if exc.status in _AUTH_STATUSES:
+                raise ForwarderStopped(
+                    f"the ledger refuses this terminal ({exc.status} {exc.code})",
+                    status=exc.status,
+                    code=exc.code,
+                    detail=exc.detail,
+                ) from None
+            # The batch as a whole was refused: send them one by one.
+            for redemption_id, _ in batch:
+                await deliver_one(self.ledger, self.store, self.clock, redemption_id, report)
+                report.sent += 1
+            return
+        report.sent += len(batch)
+        not_processed = False
+        for result in results:
+            item_id = result.id
+            if result.kind == "answer" and result.answer is not None:
+                _record(self.store, item_id, result.answer, self.clock, report)
+            elif result.kind == "rejected" and result.problem is not None:
+                problem = result.problem
+                await _handle_rejection(
+                    self.ledger,
+                    self.store,
+                    self.clock,
+                    item_id,
+                    problem.status,
+                    problem.code,
+                    problem.detail,
+                    report,
+                )
+            elif result.kind == "not_processed":
+                self.store.mark_not_received(item_id)
+                not_processed = True
+            # unknown: stays "sent"; the next pass asks by id.
+        if not_processed:
+            raise LedgerUnavailable("the ledger asked to slow down")
+
+    async def sync(self, *, until_empty: bool = False, timeout: float | None = None) -> DrainReport:
+        """Drain on demand: one pass, or passes with backoff until empty (or ``timeout``)."""
+        report = DrainReport()
+        deadline = None if timeout is None else self.clock.monotonic() + timeout
+        while True:
+            await self.drain_once(report)
+            if report.remaining == 0 or not until_empty:
+                return report
+            if report.stopped:
+                return report
+            pause = self.backoff(report.retry_after) if report.error else (report.wait or 0.0)
+            if deadline is not None:
+                left = deadline - self.clock.monotonic()
+                if left <= 0:
+                    return report
+                pause = min(pause, left)
+            await self.clock.sleep(pause)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain in the background until ``stop`` is set; :meth:`wake` drains at once."""
+        while not stop.is_set():
+            report = await self.drain_once()
+            if report.error:
+                pause = self.backoff(report.retry_after)
+            elif report.remaining == 0:
+                pause = self.idle_interval
+            else:
+                pause = report.wait if report.wait is not None else 0.0
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()

@@ -1,0 +1,331 @@
+"""What the checkout, the recovery and the forwarder share about one redemption.
+
+- :func:`new_redemption_id`: a UUIDv7 (time-ordered, 74 random bits), the
+  redemption's id and idempotency key;
+- :func:`business_date`: the date in Asia/Tehran;
+- :class:`SaleOutcome` and :func:`outcome_from_entry`: what a cashier, a
+  receipt or the ``redeem --json`` output is told about a redemption;
+- :func:`record_answer`: the one place where a final answer from the ledger
+  is written to the journal, with the problem a person must see when it
+  differs from what the terminal had approved offline.
+
+Imports the standard library, the domain, the ports and the project's errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pos_client.domain.models import Allocation, BasketLine, Purse, Unit
+from pos_client.domain.redemption import AppliedAllocation, RedemptionAnswer
+from pos_client.domain.states import RedemptionStatus
+from pos_client.ports import JournalEntry, Store
+
+__all__ = [
+    "TEHRAN",
+    "SaleOutcome",
+    "basket_json",
+    "business_date",
+    "new_redemption_id",
+    "outcome_from_entry",
+    "record_answer",
+]
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+
+def new_redemption_id(now: datetime) -> str:
+    """A UUIDv7 for ``now`` (RFC 9562): 48-bit Unix milliseconds, version 7, random rest."""
+    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(os.urandom(10), "big")
+    rand_a = rand >> 68 & 0xFFF
+    rand_b = rand & ((1 << 62) - 1)
+    value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def business_date(moment: datetime) -> date:
+    """The business date of ``moment``: its date in Asia/Tehran."""
+    return moment.astimezone(TEHRAN).date()
+
+
+# --------------------------------------------------------------------------- outcome
+
+
+@dataclass(frozen=True, slots=True)
+class SaleOutcome:
+    """What became of a confirmed sale (or a refused one), for the screen, receipt and CLI.
+
+    ``status``: ``approved``, ``approved_offline``, ``partially_approved``,
+    ``declined``, ``refused_offline`` (the ledger could not be asked and the
+    offline limits do not allow it), ``unknown`` (no final answer yet: resolve
+    or abandon; the goods must not leave), ``voided``, ``pending`` (written,
+    never sent). ``goes_ahead`` says whether the goods may leave with the
+    household; ``payable_rial`` is what the household pays itself, including
+    whatever the ledger declined.
+    """
+
+    id: str | None
+    status: str
+    goes_ahead: bool
+    total_rial: int
+    covered_rial: int
+    payable_rial: int
+    declined_rial: int = 0
+    waived_rial: int = 0
+    reason: str | None = None
+    detail: str = ""
+    receipt_code: str | None = None
+    approved_at: datetime | None = None
+    allocations: tuple[AppliedAllocation, ...] = ()
+    lines: tuple[BasketLine, ...] = ()
+    purses_before: tuple[Purse, ...] = ()
+    purses_after: tuple[Purse, ...] = ()
+    masked_id: str | None = None
+    display_name: str | None = None
+    offline: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``redeem --json`` object (no national ID, no token)."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "goes_ahead": self.goes_ahead,
+            "total_rial": self.total_rial,
+            "covered_rial": self.covered_rial,
+            "payable_rial": self.payable_rial,
+            "declined_rial": self.declined_rial,
+            "waived_rial": self.waived_rial,
+            "reason": self.reason,
+            "detail": self.detail,
+            "receipt_code": self.receipt_code,
+            "approved_at": None if self.approved_at is None else self.approved_at.isoformat(),
+            "offline": self.offline,
+            "allocations": [
+                {
+                    "line": a.line,
+                    "purse_id": a.purse_id,
+                    "amount_rial": a.amount_rial,
+                    "quantity_milli": a.quantity_milli,
+                    "status": a.status,
+                    "reason": a.reason,
+                }
+                for a in self.allocations
+            ],
+            "lines": [
+                {
+                    "gtin": line.gtin,
+                    "name": line.name,
+                    "quantity_milli": line.quantity_milli,
+                    "unit_price_rial": line.unit_price_rial,
+                    "amount_rial": line.amount_rial,
+                    "eligible": line.category is not None,
+                }
+                for line in self.lines
+            ],
+            "purses_after": [
+                {"id": p.id, "program": p.program, "balance_rial": p.balance_rial}
+                for p in self.purses_after
+            ],
+            "household": {"masked_id": self.masked_id, "display_name": self.display_name},
+        }
+
+
+def basket_json(
+    *,
+    lines: Sequence[BasketLine],
+    allocations: Sequence[Allocation],
+    total_rial: int,
+    covered_rial: int,
+    payable_rial: int,
+    waived_rial: int,
+    purses: Sequence[Purse],
+    program_of: Mapping[str, str],
+) -> str:
+    """The whole basket and its plan as the journal keeps it (for receipts and problems)."""
+    return json.dumps(
+        {
+            "lines": [
+                {
+                    "gtin": line.gtin,
+                    "name": line.name,
+                    "quantity_milli": line.quantity_milli,
+                    "unit_price_rial": line.unit_price_rial,
+                    "amount_rial": line.amount_rial,
+                    "category": line.category,
+                    "unit": line.unit.value,
+                }
+                for line in lines
+            ],
+            "allocations": [
+                {
+                    "line": a.line,
+                    "purse_id": a.purse_id,
+                    "program": program_of.get(a.purse_id),
+                    "amount_rial": a.amount_rial,
+                    "quantity_milli": a.quantity_milli,
+                }
+                for a in allocations
+            ],
+            "total_rial": total_rial,
+            "covered_rial": covered_rial,
+            "payable_rial": payable_rial,
+            "waived_rial": waived_rial,
+            "purses_before": [
+                {"id": p.id, "program": p.program, "balance_rial": p.balance_rial} for p in purses
+            ],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _lines_from_basket(basket: Mapping[str, Any]) -> tuple[BasketLine, ...]:
+    out = []
+    for item in basket.get("lines", []):
+        out.append(
+            BasketLine(
+                gtin=item["gtin"],
+                quantity_milli=int(item["quantity_milli"]),
+                unit_price_rial=int(item["unit_price_rial"]),
+                category=item.get("category"),
+                unit=Unit(item.get("unit", "piece")),
+                name=item.get("name", ""),
+            )
+        )
+    return tuple(out)
+
+
+_STATUS_WORD = {
+    RedemptionStatus.APPROVED: "approved",
+    RedemptionStatus.PARTIALLY_APPROVED: "partially_approved",
+    RedemptionStatus.APPROVED_OFFLINE: "approved_offline",
+    RedemptionStatus.DECLINED: "declined",
+    RedemptionStatus.VOIDED: "voided",
+    RedemptionStatus.UNKNOWN_OUTCOME: "unknown",
+    RedemptionStatus.PENDING: "pending",
+    RedemptionStatus.DRAFT: "pending",
+}
+
+
+def outcome_from_entry(entry: JournalEntry, *, status_word: str | None = None) -> SaleOutcome:
+    """A :class:`SaleOutcome` read back from the journal (recovery, exports, reprints)."""
+    basket = json.loads(entry.basket) if entry.basket else {}
+    answer = json.loads(entry.answer) if entry.answer else None
+    allocations: tuple[AppliedAllocation, ...] = ()
+    approved_at = None
+    if answer is not None:
+        allocations = tuple(
+            AppliedAllocation(
+                line=a["line"],
+                purse_id=a["purse_id"],
+                amount_rial=a["amount_rial"],
+                quantity_milli=a.get("quantity_milli", 0),
+                status=a.get("status", "applied"),
+                reason=a.get("reason"),
+            )
+            for a in answer.get("allocations", [])
+        )
+        if answer.get("approved_at"):
+            approved_at = datetime.fromisoformat(answer["approved_at"])
+    else:
+        allocations = tuple(
+            AppliedAllocation(
+                line=a["line"],
+                purse_id=a["purse_id"],
+                amount_rial=a["amount_rial"],
+                quantity_milli=a.get("quantity_milli", 0),
+                status="requested",
+            )
+            for a in basket.get("allocations", [])
+        )
+    status = status_word or _STATUS_WORD[entry.status]
+    if entry.status is RedemptionStatus.DECLINED and (entry.reason or "").startswith(
+        "refused_offline"
+    ):
+        status = "refused_offline"
+    covered = entry.ledger_covered_rial
+    if covered is None:
+        covered = entry.covered_rial if entry.status is RedemptionStatus.APPROVED_OFFLINE else 0
+    if entry.status is RedemptionStatus.DECLINED:
+        covered = 0
+    declined = entry.declined_rial or 0
+    goes_ahead = entry.status in (
+        RedemptionStatus.APPROVED,
+        RedemptionStatus.PARTIALLY_APPROVED,
+        RedemptionStatus.APPROVED_OFFLINE,
+    ) or (entry.offline and entry.status is not RedemptionStatus.VOIDED)
+    waived = int(basket.get("waived_rial", 0))
+    return SaleOutcome(
+        id=entry.id,
+        status=status,
+        goes_ahead=goes_ahead,
+        total_rial=entry.total_rial,
+        covered_rial=covered,
+        payable_rial=entry.total_rial - covered - waived
+        if goes_ahead
+        else entry.total_rial - waived,
+        declined_rial=declined,
+        waived_rial=waived,
+        reason=entry.reason,
+        receipt_code=entry.receipt_code,
+        approved_at=approved_at,
+        allocations=allocations,
+        lines=_lines_from_basket(basket),
+        masked_id=entry.nid_masked,
+        display_name=entry.display_name,
+        offline=entry.offline,
+    )
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def record_answer(
+    store: Store, redemption_id: str, answer: RedemptionAnswer, *, at: datetime, note: str
+) -> JournalEntry:
+    """Write the ledger's final answer to the journal and take the redemption out of the outbox.
+
+    When the terminal had let the sale go ahead on its own approval (offline)
+    and the ledger takes less than that, a problem records what the shop must
+    collect from the household: all of it for a decline, ``declined_rial``
+    for a partial approval.
+    """
+    entry = store.redemption(redemption_id)
+    if entry is None:
+        raise ValueError(f"no redemption {redemption_id}")
+    status = RedemptionStatus(answer.status)
+    problem: tuple[str, int, str] | None = None
+    went_ahead_offline = entry.offline or entry.status is RedemptionStatus.APPROVED_OFFLINE
+    if went_ahead_offline:
+        if answer.status == "declined":
+            problem = (
+                "declined_after_offline",
+                entry.covered_rial,
+                "declined by the ledger after an offline approval"
+                f" ({answer.reason or 'no reason'})",
+            )
+        elif answer.covered_rial < entry.covered_rial:
+            problem = (
+                "partially_approved",
+                entry.covered_rial - answer.covered_rial,
+                "the ledger paid less than the terminal approved offline",
+            )
+    return store.set_status(
+        redemption_id,
+        status,
+        at=at,
+        note=note,
+        answer=answer,
+        reason=answer.reason,
+        leave_outbox=True,
+        problem=problem,
+        release_token=answer.status == "declined" and not went_ahead_offline,
+    )
