@@ -177,17 +177,17 @@ def build_doctor(
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
     def open_scanner(url: str, **callbacks: Any) -> Any:
-        from drivers import open_scanner as open_driver
+        from drivers.scanner import open_scanner as open_driver
 
         return open_driver(url, runtime_dir=runtime_dir, **callbacks)
 
     def open_printer(url: str) -> Any:
-        from drivers import open_printer as open_driver
+        from drivers.printer import open_printer as open_driver
 
         return open_driver(url)
 
     def open_scale(url: str) -> Any:
-        from drivers import open_scale as open_driver
+        from drivers.scale import open_scale as open_driver
 
         return open_driver(url, runtime_dir=runtime_dir)
 

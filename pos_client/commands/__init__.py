@@ -20,4 +20,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.sandbox",
     "pos_client.commands.scan",
     "pos_client.commands.scanner",
+    "pos_client.commands.doctor",
 )
