@@ -30,6 +30,7 @@ from pos_client.ports import Clock, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
 from pos_client.services.refresh import RefreshService, RulesBook
+from pos_client.services.reports import ReportService
 
 if TYPE_CHECKING:
     from pos_client.services.doctor import DeviceOpeners, Doctor
@@ -65,6 +66,7 @@ class App:
     refresh: RefreshService
     checkout: CheckoutService
     forwarder: Forwarder
+    reports: ReportService
     printer: Any | None = None
     devices_errors: list[str] = field(default_factory=list)
 
@@ -137,6 +139,9 @@ def build_app(
                 abandon_grace=grace,
             ),
             forwarder=Forwarder(ledger=ledger, store=store, clock=clock, abandon_grace=grace),
+            reports=ReportService(
+                store=store, ledger=ledger, clock=clock, terminal_id=config.terminal.id
+            ),
         )
     except BaseException:
         store.close()

@@ -8,13 +8,16 @@ a sale wait for the disk:
   problems list; cached signed rules and the keys learnt from them; the shop's
   price list and scale items; used token ids; offline totals per household per
   business day (keyed by the SHA-256 of the national ID, never the ID); cached
-  wallets for offline service; the last successful contact with the ledger.
+  wallets for offline service; the last successful contact with the ledger;
+  the Z reports that closed business dates (numbered per terminal).
 - ``<path stem>.catalog.sqlite``: the approved products, keyed by GTIN.
 
 Both: WAL, ``synchronous=FULL`` (a commit is on disk when it returns), files
 created with mode 0600 before SQLite opens them, schema versioned by
-``PRAGMA user_version``. A redemption enters the journal and the outbox in one
-transaction before it is sent; it leaves the outbox only with a final status.
+``PRAGMA user_version`` (each version's step runs once, in one transaction; a
+read-only open reads an older schema as it is). A redemption enters the journal
+and the outbox in one transaction before it is sent; it leaves the outbox only
+with a final status.
 
 Every ``sqlite3`` error is translated into :class:`StoreError` with a sentence
 a shopkeeper can act on (disk full, read-only, damaged, busy). SQLite rolls a
@@ -31,7 +34,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,11 +50,12 @@ __all__ = [
     "CatalogLoad",
     "CatalogRefused",
     "SqliteStore",
+    "ZReportRecord",
     "answer_to_json",
     "create_private_file",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CATALOG_SCHEMA_VERSION = 1
 _BATCH = 5000
 
@@ -157,6 +161,25 @@ CREATE TABLE wallets (
 );
 """
 
+# Version 2: the journal by business date, and the Z reports (numbered per terminal).
+# (IF NOT EXISTS: two programs opening an older store at once may both run it.)
+_SCHEMA_V2 = """
+CREATE INDEX IF NOT EXISTS journal_by_date ON journal(business_date);
+CREATE TABLE IF NOT EXISTS z_reports (
+    terminal_id TEXT NOT NULL,
+    number INTEGER NOT NULL CHECK (number > 0),
+    business_date TEXT NOT NULL,
+    closed_at TEXT NOT NULL,
+    report TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'not_reconciled',
+    reconciliation TEXT,
+    reconciled_at TEXT,
+    ledger_error TEXT,
+    PRIMARY KEY (terminal_id, number),
+    UNIQUE (terminal_id, business_date)
+);
+"""
+
 _CATALOG_SCHEMA_V1 = """
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
@@ -179,6 +202,24 @@ class CatalogRefused(StoreError):
     """A catalog was not loaded (the last good one is kept)."""
 
     code = "catalog_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class ZReportRecord:
+    """A Z report as kept: its number per terminal, its JSON and its reconciliation, if any.
+
+    ``status``: ``not_reconciled``, or what the reconciliation found.
+    """
+
+    terminal_id: str
+    number: int
+    business_date: date
+    closed_at: datetime
+    report: str = field(repr=False)
+    status: str = "not_reconciled"
+    reconciliation: str | None = field(default=None, repr=False)
+    reconciled_at: datetime | None = None
+    ledger_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +327,7 @@ class _Db:
         version: int,
         read_only: bool,
         max_size_bytes: int | None,
+        upgrades: Mapping[int, str] | None = None,
     ) -> None:
         self.path = path
         self.read_only = read_only
@@ -310,8 +352,11 @@ class _Db:
                 )
             if current < version:
                 if read_only:
-                    raise StoreError(f"the store at {path} is not set up")
-                self._migrate(current, schema, version)
+                    if current == 0:
+                        raise StoreError(f"the store at {path} is not set up")
+                    # An older schema is read as it is; it is upgraded when opened to write.
+                else:
+                    self._migrate(current, schema, version, upgrades or {})
         except sqlite3.Error as exc:
             raise _translate(exc, path) from None
         for suffix in ("-wal", "-shm"):
@@ -363,12 +408,15 @@ class _Db:
         finally:
             conn.close()
 
-    def _migrate(self, current: int, schema: str, version: int) -> None:
-        # One step today; later versions add theirs after it, each in one transaction.
-        if current == 0:
+    def _migrate(
+        self, current: int, schema: str, version: int, upgrades: Mapping[int, str]
+    ) -> None:
+        # Version 1 is ``schema``; each later version adds its step, each in one transaction.
+        steps = {1: schema, **upgrades}
+        for target in range(current + 1, version + 1):
             try:
                 self.conn.executescript(
-                    "BEGIN IMMEDIATE;" + schema + f"PRAGMA user_version={version}; COMMIT;"
+                    "BEGIN IMMEDIATE;" + steps[target] + f"PRAGMA user_version={target}; COMMIT;"
                 )
             except BaseException:
                 if self.conn.in_transaction:
@@ -476,6 +524,7 @@ class SqliteStore:
             main_path,
             schema=_SCHEMA_V1,
             version=SCHEMA_VERSION,
+            upgrades={2: _SCHEMA_V2},
             read_only=read_only,
             max_size_bytes=max_size_bytes,
         )
@@ -599,6 +648,16 @@ class SqliteStore:
             for row in rows:
                 yield _entry(row)
             last = int(rows[-1][0])
+
+    def journal_on(self, business_date: date) -> list[JournalEntry]:
+        """The redemptions made on ``business_date`` (the terminal's), in the order written."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.business_date = ?"
+                " ORDER BY j.seq",
+                (business_date.isoformat(),),
+            ).fetchall()
+        return [_entry(r) for r in rows]
 
     def last_sale(self) -> JournalEntry | None:
         """The most recent redemption that went ahead (or is on its way to)."""
@@ -858,6 +917,122 @@ class SqliteStore:
             "outstanding_offline_rial": self.outstanding_offline_rial(),
             "last_contact": self.get_meta("last_contact"),
         }
+
+    # ------------------------------------------------------------------ Z reports
+
+    _Z_COLUMNS = (
+        "terminal_id, number, business_date, closed_at, report, status, reconciliation,"
+        " reconciled_at, ledger_error"
+    )
+
+    @staticmethod
+    def _z_record(row: Sequence[Any]) -> ZReportRecord:
+        return ZReportRecord(
+            terminal_id=row[0],
+            number=int(row[1]),
+            business_date=date.fromisoformat(row[2]),
+            closed_at=datetime.fromisoformat(row[3]),
+            report=row[4],
+            status=row[5],
+            reconciliation=row[6],
+            reconciled_at=_time(row[7]),
+            ledger_error=row[8],
+        )
+
+    def save_z_report(
+        self, *, terminal_id: str, business_date: date, at: datetime, report: str
+    ) -> tuple[ZReportRecord, bool]:
+        """Close ``business_date``: keep its Z report under the terminal's next number.
+
+        One transaction: the number is one more than the terminal's last. If the
+        date is already closed, nothing is written and the report kept then is
+        returned; the flag says whether this call made it.
+        """
+        with self._db.write() as conn:
+            row = conn.execute(
+                f"SELECT {self._Z_COLUMNS} FROM z_reports"  # noqa: S608
+                " WHERE terminal_id = ? AND business_date = ?",
+                (terminal_id, business_date.isoformat()),
+            ).fetchone()
+            if row is not None:
+                return self._z_record(row), False
+            number = int(
+                conn.execute(
+                    "SELECT COALESCE(MAX(number), 0) + 1 FROM z_reports WHERE terminal_id = ?",
+                    (terminal_id,),
+                ).fetchone()[0]
+            )
+            conn.execute(
+                "INSERT INTO z_reports(terminal_id, number, business_date, closed_at, report)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (terminal_id, number, business_date.isoformat(), _utc(at), report),
+            )
+            row = conn.execute(
+                f"SELECT {self._Z_COLUMNS} FROM z_reports"  # noqa: S608
+                " WHERE terminal_id = ? AND number = ?",
+                (terminal_id, number),
+            ).fetchone()
+        return self._z_record(row), True
+
+    def save_z_reconciliation(
+        self,
+        *,
+        terminal_id: str,
+        number: int,
+        status: str,
+        reconciliation: str | None,
+        reconciled_at: datetime | None,
+        ledger_error: str | None,
+    ) -> ZReportRecord:
+        """Keep what reconciling Z report ``number`` found (or why it could not be done)."""
+        with self._db.write() as conn:
+            cursor = conn.execute(
+                "UPDATE z_reports SET status = ?, reconciliation = ?, reconciled_at = ?,"
+                " ledger_error = ? WHERE terminal_id = ? AND number = ?",
+                (
+                    status,
+                    reconciliation,
+                    None if reconciled_at is None else _utc(reconciled_at),
+                    ledger_error,
+                    terminal_id,
+                    number,
+                ),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"there is no Z report {number} for terminal {terminal_id}")
+            row = conn.execute(
+                f"SELECT {self._Z_COLUMNS} FROM z_reports"  # noqa: S608
+                " WHERE terminal_id = ? AND number = ?",
+                (terminal_id, number),
+            ).fetchone()
+        return self._z_record(row)
+
+    def z_report(
+        self, terminal_id: str, *, number: int | None = None, business_date: date | None = None
+    ) -> ZReportRecord | None:
+        """The terminal's Z report with that ``number`` or for that ``business_date``."""
+        if (number is None) == (business_date is None):
+            raise ValueError("a Z report is found by its number or by its business date")
+        column, value = (
+            ("number", number) if number is not None else ("business_date", str(business_date))
+        )
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {self._Z_COLUMNS} FROM z_reports"  # noqa: S608
+                f" WHERE terminal_id = ? AND {column} = ?",
+                (terminal_id, value),
+            ).fetchone()
+        return None if row is None else self._z_record(row)
+
+    def z_reports(self, terminal_id: str) -> list[ZReportRecord]:
+        """The terminal's Z reports, by number."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {self._Z_COLUMNS} FROM z_reports"  # noqa: S608
+                " WHERE terminal_id = ? ORDER BY number",
+                (terminal_id,),
+            ).fetchall()
+        return [self._z_record(r) for r in rows]
 
     # ------------------------------------------------------------------ problems
 

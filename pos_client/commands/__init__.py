@@ -21,4 +21,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.scan",
     "pos_client.commands.scanner",
     "pos_client.commands.doctor",
+    "pos_client.commands.report",
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pos_client.adapters.store import CatalogRefused, SqliteStore
+from pos_client.adapters.store import SCHEMA_VERSION, CatalogRefused, SqliteStore
 from pos_client.domain.errors import TokenError, TransitionError
 from pos_client.domain.models import Product, Unit
 from pos_client.domain.redemption import RedemptionAnswer
@@ -56,7 +56,7 @@ def test_files_are_private_and_use_wal(tmp_path: Path, store: SqliteStore) -> No
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
