@@ -31,12 +31,12 @@ household pays itself carries no risk. Pure: standard library and domain only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from pos_client.domain.models import RuleSet
+from pos_client.domain.models import Purse, RuleSet
 
 __all__ = [
     "CLOCK_SKEW",
@@ -44,6 +44,7 @@ __all__ = [
     "OfflineLimits",
     "OfflineRequest",
     "decide_offline",
+    "offline_purses",
 ]
 
 #: How far the last contact may lie in the future before the clock is distrusted.
@@ -98,6 +99,19 @@ class OfflineDecision:
 
 
 _OK = OfflineDecision(True)
+
+
+def offline_purses(purses: Sequence[Purse], rules: RuleSet | None) -> tuple[Purse, ...]:
+    """The purses whose programme allows offline approval under ``rules``.
+
+    While the ledger cannot be reached the basket is split over these only, so
+    that credit which may never be spent offline (donor credit, free packages)
+    does not stand in the way of what may.
+    """
+    if rules is None:
+        return ()
+    allowed = {p.id for p in rules.programs if p.offline.allowed}
+    return tuple(purse for purse in purses if purse.program in allowed)
 
 
 def decide_offline(request: OfflineRequest, limits: OfflineLimits) -> OfflineDecision:

@@ -68,7 +68,12 @@ from pos_client.domain.models import (
 )
 from pos_client.domain.money import line_amount, round_half_up_div
 from pos_client.domain.national_id import mask_national_id, national_id_hash
-from pos_client.domain.offline import OfflineLimits, OfflineRequest, decide_offline
+from pos_client.domain.offline import (
+    OfflineLimits,
+    OfflineRequest,
+    decide_offline,
+    offline_purses,
+)
 from pos_client.domain.redemption import (
     Identity,
     IdentityKind,
@@ -729,9 +734,13 @@ class CheckoutSession:
         if self._wallet is None:
             raise CheckoutError("no household identified yet", code="wrong_stage")
         rules = self._rules()
+        purses = self._wallet.purses
+        if self._offline_wallet:
+            # The ledger cannot be reached: only offline-capable credit may pay.
+            purses = offline_purses(purses, rules)
         return allocate(
             tuple(self._lines),
-            self._wallet.purses,
+            purses,
             rules=rules,
             city=self._svc.settings.city,
             now=self._svc.clock.now(),

@@ -196,6 +196,35 @@ async def test_offline_when_the_ledger_is_down_from_the_start_uses_the_saved_wal
         assert (await app.forwarder.sync(until_empty=True, timeout=30)).approved == 1
 
 
+async def test_offline_the_basket_is_split_over_offline_capable_credit_only(
+    sandbox: RunningSandbox,
+) -> None:
+    """Online the donor purse pays sugar first; offline only Kalabarg credit may pay it."""
+    nid = national_id(sandbox, "kalabarg")
+    async with lane(sandbox) as app:
+        online = app.checkout.new_session()
+        await online.identify_token(sandbox.mint_token(nid))  # saves the wallet
+        online.scan(SUGAR)
+        assert {purse_program(online, a.purse_id) for a in online.plan().allocations} == {"donor"}
+        token = sandbox.mint_token(nid)
+        sandbox.add_fault("rate_limit", "/v1/*", count=None, retry_after=30)
+        session = app.checkout.new_session()
+        assert (await session.identify_token(token)).offline
+        session.scan(SUGAR)
+        plan = session.plan()
+        assert plan.covered_rial > 0
+        assert {purse_program(session, a.purse_id) for a in plan.allocations} == {"kalabarg"}
+        outcome = await session.confirm()
+        assert outcome.status == "approved_offline" and outcome.covered_rial == plan.covered_rial
+        sandbox.clear_faults()
+        assert (await app.forwarder.sync(until_empty=True, timeout=30)).approved == 1
+
+
+def purse_program(session: object, purse_id: str) -> str:
+    household = session.household()  # type: ignore[attr-defined]
+    return next(p.program for p in household.purses if p.id == purse_id)
+
+
 async def test_a_typed_national_id_is_refused_plainly_when_offline(
     sandbox: RunningSandbox,
 ) -> None:
