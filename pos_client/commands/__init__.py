@@ -7,6 +7,7 @@ they parse, call the services built by :mod:`pos_client.compose`, and print.
 
 COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.version",
+    "pos_client.commands.demo",
     "pos_client.commands.config_file",
     "pos_client.commands.redeem",
     "pos_client.commands.otp",

@@ -1,0 +1,429 @@
+"""The checkout App: the screens over one lane's services, wired in one factory.
+
+``make_app(lane, ...)`` builds the App from a lane built by
+:func:`pos_client.compose.build_app` (the tests reuse it). The App takes its
+services in its constructor and does no work of its own at import or
+construction time. On mount it starts, off the UI thread:
+
+- the scanners of the lane (their reader threads only post :class:`ScanArrived`);
+- the first rules and catalog refresh, then a refresh every few minutes;
+- the forwarder draining the outbox in the background;
+- a heartbeat that tells online from offline, and a status reading every few
+  seconds for the status bar.
+
+Keys typed into the App go through a keyboard-wedge burst detector: a burst
+ending in Enter is a scan, whatever has the focus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widgets import Input
+
+from drivers.scanner.base import ScanFrame, ScannerState
+from drivers.scanner.keyboard import BurstDetector
+from pos_client.compose import App as Lane
+from pos_client.errors import LedgerError, PosError
+
+from .flow import CheckoutFlow
+from .i18n import Lang, MoneyUnit, Texts
+from .messages import ScanArrived, ScannerChanged, StatusRead
+from .rtl import RtlMode
+from .screens.base import PosScreen
+from .screens.identify import IdentifyScreen
+from .widgets.status import StatusBar, StatusView
+
+__all__ = ["DemoGuide", "PosApp", "make_app"]
+
+log = logging.getLogger(__name__)
+
+#: How often the status bar is read again, the ledger is asked if it is there,
+#: and the rules and catalog are refreshed (seconds).
+STATUS_INTERVAL = 2.0
+HEARTBEAT_INTERVAL = 15.0
+REFRESH_INTERVAL = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class DemoGuide:
+    """What the training help shows: how to send scans and what to try.
+
+    ``households``: (what it is, national ID) pairs; ``products``: (name, GTIN,
+    price in Rials); ``commands``: shell lines to type in another terminal.
+    ``purchase_codes``: single-use codes to try; ``otp_code``: reads the texted
+    code of a challenge (sandbox only).
+    """
+
+    lane_name: str
+    commands: tuple[str, ...] = ()
+    households: tuple[tuple[str, str], ...] = ()
+    products: tuple[tuple[str, str, int], ...] = ()
+    purchase_codes: tuple[str, ...] = ()
+    otp_code: Callable[[str], Awaitable[str | None]] | None = field(default=None, repr=False)
+
+
+class PosApp(App[int]):
+    """The checkout screen of one lane."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pos-client"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar = [
+        Binding("f1", "help", "key.help", key_display="F1"),
+        Binding("ctrl+q", "quit", "key.quit", key_display="^Q"),
+    ]
+
+    status: reactive[StatusView] = reactive(StatusView, always_update=True)
+
+    def __init__(
+        self,
+        lane: Lane,
+        *,
+        texts: Texts,
+        training: bool = False,
+        guide: DemoGuide | None = None,
+        scanner_urls: Sequence[str] = (),
+        keyboard_scanner: bool = True,
+        background: bool = True,
+        runtime_dir: Path | None = None,
+        now: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.monotonic = monotonic
+        self.cursor_blink = cursor_blink
+        self.lane = lane
+        self.texts = texts
+        self.training = training
+        self.guide = guide
+        self.scanner_urls = tuple(scanner_urls)
+        self.background = background
+        self.runtime_dir = runtime_dir
+        self.now = now or lane.clock.now
+        self.flow = CheckoutFlow(self)
+        self.burst = BurstDetector() if keyboard_scanner else None
+        self.online: bool | None = None
+        self.rules_fetched_at: datetime | None = None
+        self.scanner_state = "keyboard" if keyboard_scanner else "none"
+        self._scanners: Any = None
+        self.scale: Any = None
+        self._stop = asyncio.Event()
+        self.set_class(texts.persian, "-rtl")
+
+    # ------------------------------------------------------------------ start and stop
+
+    def get_default_screen(self) -> IdentifyScreen:
+        return IdentifyScreen()
+
+    def on_mount(self) -> None:
+        self._open_scanners()
+        self._open_scale()
+        self._load_rules_time()
+        if self.background:
+            self.startup()
+            self.forward_in_background()
+            self.set_interval(HEARTBEAT_INTERVAL, self.heartbeat)
+            self.set_interval(REFRESH_INTERVAL, self.refresh_rules)
+        self.set_interval(STATUS_INTERVAL, self.read_status)
+        self.read_status()
+        self.flow.check_interrupted()
+
+    async def on_unmount(self) -> None:
+        self._stop.set()
+        if self.scale is not None:
+            await asyncio.to_thread(self.scale.close)
+            self.scale = None
+        if self._scanners is not None:
+            await asyncio.to_thread(self._scanners.stop)
+            self._scanners = None
+
+    def _open_scanners(self) -> None:
+        if not self.scanner_urls:
+            return
+        from drivers.scanner import open_scanners
+
+        try:
+            scanners = open_scanners(
+                list(self.scanner_urls),
+                on_scan=self._scanned,
+                on_state=self._scanner_state,
+                runtime_dir=self.runtime_dir,
+            )
+            scanners.start()
+        except PosError as exc:
+            log.warning("the scanners could not be opened: %s", exc.message)
+            self.scanner_state = "disconnected"
+            self.notify(self.texts.error(exc), severity="error")
+            return
+        self._scanners = scanners
+        self.scanner_state = scanners.status.value
+
+    def _open_scale(self) -> None:
+        url = self.lane.config.devices.scale
+        if not url:
+            return
+        from drivers.scale import open_scale
+
+        try:
+            self.scale = open_scale(url, runtime_dir=self.runtime_dir)
+        except PosError as exc:
+            log.warning("the scale could not be opened: %s", exc.message)
+            self.notify(self.texts.line("error.scale_error"), severity="warning")
+
+    def _scanned(self, frame: ScanFrame) -> None:
+        """On a scanner's reader thread: hand the scan over and return."""
+        self.post_message(ScanArrived(frame.data, source=frame.source))
+
+    def _scanner_state(self, state: ScannerState) -> None:
+        """On a scanner's reader thread: hand the change over and return."""
+        self.post_message(ScannerChanged(state.status.value, source=state.source))
+
+    def _load_rules_time(self) -> None:
+        try:
+            stored = self.lane.store.load_rules()
+        except PosError:
+            stored = None
+        if stored is not None:
+            self.rules_fetched_at = stored[3]
+
+    # ------------------------------------------------------------------ background work
+
+    @work(group="refresh", exclusive=True, exit_on_error=False)
+    async def startup(self) -> None:
+        """The first contact: rules, then the catalog (a delta when one is held)."""
+        await self._refresh(catalog=True)
+
+    @work(group="refresh", exclusive=True, exit_on_error=False)
+    async def refresh_rules(self) -> None:
+        await self._refresh(catalog=True)
+
+    async def _refresh(self, *, catalog: bool) -> None:
+        try:
+            await self.lane.refresh.sync_rules()
+            self.rules_fetched_at = self.lane.clock.now()
+            self.online = True
+            if catalog:
+                await self.lane.refresh.sync_catalog()
+        except LedgerError as exc:
+            self.online = False
+            log.info("refresh failed: %s", exc.message)
+        except PosError as exc:
+            log.warning("refresh refused: %s", exc.message)
+        self.read_status()
+
+    @work(group="forwarder", exclusive=True, exit_on_error=False)
+    async def forward_in_background(self) -> None:
+        await self.lane.forwarder.run(self._stop)
+
+    @work(group="heartbeat", exclusive=True, exit_on_error=False)
+    async def heartbeat(self) -> None:
+        try:
+            await self.lane.ledger.health()
+        except PosError:
+            self.online = False
+        else:
+            self.online = True
+        self.read_status()
+
+    @work(group="status", exclusive=True, thread=True, exit_on_error=False)
+    def read_status(self) -> None:
+        """Read the queue and rules from the store (a thread: the UI never waits on disk)."""
+        lane = self.lane
+        try:
+            pending = [item for item in lane.forwarder.pending() if item.intent == "deliver"]
+            rules = lane.rules.current()
+            self._load_rules_time()
+        except PosError as exc:
+            log.warning("status could not be read: %s", exc.message)
+            return
+        now = self.now()
+        online = self.online
+        report = lane.forwarder.last_report
+        if report is not None and report.error and online:
+            online = False if "cannot be reached" in report.error else online
+        view = StatusView(
+            online=online,
+            queue_count=len(pending),
+            queue_rial=sum(item.covered_rial for item in pending),
+            rules_fetched_at=self.rules_fetched_at,
+            rules_expired=rules is not None and rules.is_expired(now),
+            scanner=self.scanner_state,
+            now=now,
+        )
+        self.post_message(StatusRead(view))
+
+    def on_status_read(self, message: StatusRead) -> None:
+        self.status = message.view
+
+    def watch_status(self, view: StatusView) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.view = view
+
+    def note_ledger(self, *, online: bool) -> None:
+        """A service call just reached the ledger, or could not."""
+        if self.online != online:
+            self.online = online
+            self.read_status()
+
+    # ------------------------------------------------------------------ scans
+
+    def on_scan_arrived(self, message: ScanArrived) -> None:
+        screen = self.screen
+        handler = getattr(screen, "handle_scan", None)
+        if handler is None:
+            self.bell()
+            return
+        handler(message.text)
+
+    def on_scanner_changed(self, message: ScannerChanged) -> None:
+        status = self._scanners.status.value if self._scanners is not None else message.status
+        self.scanner_state = status
+        self.read_status()
+
+    async def on_event(self, event: events.Event) -> None:
+        if (
+            self.burst is not None
+            and isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self._keyboard_burst(event)
+        ):
+            return
+        await super().on_event(event)
+
+    def _keyboard_burst(self, event: events.Key) -> bool:
+        """Feed the burst detector; True when the key ended a scan (and is consumed)."""
+        assert self.burst is not None
+        at = self.monotonic()
+        if event.key == "enter":
+            line = self.burst.enter(at)
+            if line is None or not line.is_scan:
+                return False
+            focused = self.focused
+            if isinstance(focused, Input):
+                # The burst's keys are still on their way into the field: take them out
+                # once the field has handled them.
+                focused.call_later(_take_out, focused, line.text)
+            self.post_message(ScanArrived(line.text, source="keyboard"))
+            return True
+        if event.is_printable and event.character is not None and len(event.character) == 1:
+            self.burst.key(event.character, at)
+        elif event.key == "backspace":
+            self.burst.backspace(at)
+        else:
+            self.burst.clear()
+        return False
+
+    # ------------------------------------------------------------------ settings
+
+    def apply_texts(self, texts: Texts) -> None:
+        """Switch language, currency or right-to-left handling (from the settings screen)."""
+        self.texts = texts
+        self.set_class(texts.persian, "-rtl")
+        self.flow.go_idle(fresh=True)
+
+    # ------------------------------------------------------------------ actions (keys)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_void_last(self) -> None:
+        self.flow.void_last()
+
+    def action_reprint(self) -> None:
+        self.flow.reprint()
+
+    def action_problems(self) -> None:
+        from .screens.problems import ProblemsScreen
+
+        self.push_screen(ProblemsScreen())
+
+    def action_sync(self) -> None:
+        self.flow.sync_now()
+
+    def action_x_report(self) -> None:
+        from .screens.reports import ReportScreen
+
+        self.push_screen(ReportScreen(closing=False))
+
+    def action_z_report(self) -> None:
+        from .screens.reports import ReportScreen
+
+        self.push_screen(ReportScreen(closing=True))
+
+    def action_settings(self) -> None:
+        from .screens.settings import SettingsScreen
+
+        self.push_screen(SettingsScreen())
+
+    def action_diagnostics(self) -> None:
+        from .screens.diagnostics import DiagnosticsScreen
+
+        self.push_screen(DiagnosticsScreen())
+
+    def current_pos_screen(self) -> PosScreen[Any] | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, PosScreen):
+                return screen
+        return None
+
+
+def _take_out(field: Input, scanned: str) -> None:
+    """Remove a keyboard scan's characters from the end of the field it was typed into."""
+    if scanned and field.value.endswith(scanned):
+        field.value = field.value[: len(field.value) - len(scanned)]
+
+
+def make_app(
+    lane: Lane,
+    *,
+    training: bool = False,
+    guide: DemoGuide | None = None,
+    language: Lang | None = None,
+    currency: MoneyUnit | None = None,
+    rtl: RtlMode | str | None = None,
+    scanners: Sequence[str] | None = None,
+    keyboard_scanner: bool = True,
+    background: bool = True,
+    runtime_dir: Path | None = None,
+    now: Callable[[], datetime] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    cursor_blink: bool = True,
+) -> PosApp:
+    """The App for ``lane``, its language and devices from the lane's config unless given."""
+    ui = lane.config.ui
+    texts = Texts(
+        lang=language or ("en" if ui.language == "en" else "fa"),
+        currency=currency or ("rial" if ui.currency == "rial" else "toman"),
+        rtl=RtlMode(rtl or ui.rtl or "app"),
+    )
+    urls = lane.config.devices.scanners if scanners is None else tuple(scanners)
+    return PosApp(
+        lane,
+        texts=texts,
+        training=training,
+        guide=guide,
+        scanner_urls=urls,
+        keyboard_scanner=keyboard_scanner,
+        background=background,
+        runtime_dir=runtime_dir,
+        now=now,
+        monotonic=monotonic,
+        cursor_blink=cursor_blink,
+    )
