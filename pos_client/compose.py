@@ -5,7 +5,12 @@ tests build the same thing (with a real sandbox, or a transport or clock of
 their own). Nothing reads config or opens a connection at import time.
 
 Devices (printer, scanners, scale) are opened from their URLs only when asked
-(``devices=True``) and only when the ``drivers`` package is there.
+(``devices=True``) and only when the ``drivers`` package is there; a printer
+that could not be opened then is tried again when a receipt is printed
+(:meth:`App.receipt_printer`).
+
+A lane built with ``training=True`` is marked as a training lane in its store:
+its receipts say so, also when printed again later from the command line.
 
 Imports the project's config, adapters, services and errors.
 """
@@ -25,10 +30,11 @@ from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.store import SqliteStore
 from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
-from pos_client.errors import DeviceError, StoreError
+from pos_client.errors import DeviceError, PrinterError, StoreError
 from pos_client.ports import Clock, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
+from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
 
@@ -69,6 +75,36 @@ class App:
     reports: ReportService
     printer: Any | None = None
     devices_errors: list[str] = field(default_factory=list)
+    devices: bool = False  # whether the lane may use its devices (``build_app(devices=True)``)
+    receipts: ReceiptService = field(init=False)
+
+    def receipt_printer(self) -> Any:
+        """The lane's printer (opened again if it could not be opened before).
+
+        :class:`PrinterError`: ``no_printer`` when none is configured or the
+        lane was built without its devices, else why the configured one
+        cannot be opened. Opening does not connect: a printer that is off or
+        out of paper fails when it prints.
+        """
+        if self.printer is not None:
+            return self.printer
+        url = self.config.devices.printer
+        if not url:
+            raise PrinterError(
+                "no receipt printer is configured ([devices] printer)", code="no_printer"
+            )
+        if not self.devices:
+            raise PrinterError("this lane was started without its devices", code="no_printer")
+        try:
+            printer = _open_printer(url)
+        except DeviceError as exc:
+            raise PrinterError(
+                f"the receipt printer cannot be opened: {exc.message}", code=exc.code
+            ) from None
+        if printer is None:
+            raise PrinterError("the printer drivers are not installed", code="printer_unavailable")
+        self.printer = printer
+        return printer
 
     async def aclose(self) -> None:
         try:
@@ -98,8 +134,12 @@ def build_app(
     devices: bool = False,
     store_max_bytes: int | None = None,
     read_only: bool = False,
+    training: bool = False,
 ) -> App:
-    """Build the lane from ``config`` (opens the store; the ledger client connects lazily)."""
+    """Build the lane from ``config`` (opens the store; the ledger client connects lazily).
+
+    ``training``: the lane is used for training (the demo); its store keeps that mark.
+    """
     clock = clock or SystemClock()
     store = SqliteStore.open(config.store.path, read_only=read_only, max_size_bytes=store_max_bytes)
     try:
@@ -143,9 +183,20 @@ def build_app(
                 store=store, ledger=ledger, clock=clock, terminal_id=config.terminal.id
             ),
         )
+        if training and not read_only:
+            store.set_meta(TRAINING_META_KEY, "1")
+        app.receipts = ReceiptService(
+            store=store,
+            shop_name=config.terminal.shop_name,
+            terminal_id=config.terminal.id,
+            currency="toman" if config.ui.currency == "toman" else "rial",
+            training=training,
+            printer=app.receipt_printer,
+        )
     except BaseException:
         store.close()
         raise
+    app.devices = devices
     if devices and config.devices.printer:
         try:
             app.printer = _open_printer(config.devices.printer)

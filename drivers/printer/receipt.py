@@ -57,7 +57,11 @@ class ReceiptPayment:
 
 @dataclass(frozen=True, slots=True)
 class ReceiptLine:
-    """One basket line: ``amount_rial`` is what it cost; ``paid_by`` what the purses paid."""
+    """One basket line: ``amount_rial`` is what it cost; ``paid_by`` what the purses paid.
+
+    ``waived_rial``: the part of a free package's goods priced above the
+    programme's cap, which nobody pays (neither the purse nor the household).
+    """
 
     name: str
     quantity_milli: int
@@ -65,13 +69,15 @@ class ReceiptLine:
     amount_rial: int
     unit: Unit = Unit.PIECE
     paid_by: tuple[ReceiptPayment, ...] = ()
+    waived_rial: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.quantity_milli, int) or self.quantity_milli <= 0:
             raise _invalid(f"a line's quantity must be positive, not {self.quantity_milli!r}")
         _amount(self.unit_price_rial, "a unit price")
         _amount(self.amount_rial, "a line's amount")
-        if self.covered_rial > self.amount_rial:
+        _amount(self.waived_rial, "a waived amount")
+        if self.covered_rial + self.waived_rial > self.amount_rial:
             raise _invalid(f"the purses pay more than the line {self.name!r} costs")
 
     @property
@@ -81,7 +87,7 @@ class ReceiptLine:
     @property
     def household_rial(self) -> int:
         """What the household pays itself for this line."""
-        return self.amount_rial - self.covered_rial
+        return self.amount_rial - self.covered_rial - self.waived_rial
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +145,14 @@ class Receipt:
         return sum(line.covered_rial for line in self.lines)
 
     @property
+    def waived_rial(self) -> int:
+        """Free-package goods priced above their cap: nobody pays it."""
+        return sum(line.waived_rial for line in self.lines)
+
+    @property
     def household_rial(self) -> int:
         """What the household paid itself, by other means."""
-        return self.total_rial - self.covered_rial
+        return self.total_rial - self.covered_rial - self.waived_rial
 
     def paid_by_purse(self, purse_id: str) -> int:
         return sum(

@@ -306,6 +306,12 @@ class ReceiptRenderer:
         sheet.rule()
         sheet.pair("جمع کل", format_amount(receipt.total_rial, money), f.bold)
         sheet.pair("پرداخت از اعتبار", format_amount(receipt.covered_rial, money), f.body)
+        if receipt.waived_rial:
+            sheet.pair(
+                "بیش از سقف قیمت (دریافت نمی‌شود)",
+                format_amount(receipt.waived_rial, money),
+                f.body,
+            )
         sheet.pair("پرداخت توسط مشتری", format_amount(receipt.household_rial, money), f.bold)
         if receipt.purses:
             sheet.rule()

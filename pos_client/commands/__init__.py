@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.prices",
     "pos_client.commands.recover",
     "pos_client.commands.void",
+    "pos_client.commands.receipt",
     "pos_client.commands.sandbox",
     "pos_client.commands.scan",
     "pos_client.commands.scanner",

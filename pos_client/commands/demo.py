@@ -106,7 +106,7 @@ async def _serve(
     from pos_client.compose import build_app
     from pos_client.tui.app import make_app
 
-    lane = build_app(config, devices=True)
+    lane = build_app(config, devices=True, training=training)
     try:
         if prepare is not None:
             prepare(lane)

@@ -103,9 +103,13 @@ class Catalog:
         tx.add_catalog_version(seq, version_name(seq), at=now)
         added = self._added_count(tx, upto=seq - 1)
         touched: set[str] = set()
+        # A revision changes or removes only generated products past the anchors (the
+        # demo's sample products stay as they are); a catalog of the anchors alone
+        # (the smallest size) has none, so each of its changes adds a product instead.
+        changeable = self.size - ANCHOR_COUNT
         for n in range(max(1, changes)):
             digest = hashlib.blake2b(f"{self.seed}:rev:{seq}:{n}".encode(), digest_size=8).digest()
-            kind = n % 3
+            kind = n % 3 if changeable > 0 else 2
             if kind == 2:  # a new product, after the generated ones
                 index = self.size + added + 1
                 added += 1
@@ -115,7 +119,7 @@ class Catalog:
                 product = replace(made.product, gtin=gtin_for_index(index))
                 tx.add_catalog_change(seq, product.gtin, product_to_wire(product), made.price_rial)
                 continue
-            index = ANCHOR_COUNT + 1 + int.from_bytes(digest[:4]) % (self.size - ANCHOR_COUNT)
+            index = ANCHOR_COUNT + 1 + int.from_bytes(digest[:4]) % changeable
             gtin = gtin_for_index(index)
             priced = self._lookup(tx, gtin, upto=seq - 1)
             if priced is None or priced.product.deleted or gtin in touched:

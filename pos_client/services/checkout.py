@@ -5,7 +5,8 @@ machine::
 
     IDENTIFY ──identify()──▶ OTP ──enter_otp()──▶ BASKET ──confirm()──▶ DONE
         │                                 ▲         │  scan(), add_product(),
-        └─────(token, purchase code)──────┘         │  set_quantity(), remove()
+        └─────(token, purchase code)──────┘         │  set_quantity(), set_unit_price(),
+                                                    │  remove()
                                                     │  plan()
                                                     └─ confirm() ─▶ UNKNOWN ─ resolve() ─▶ DONE
                                                                        └──── abandon() ──▶ DONE
@@ -117,6 +118,8 @@ log = logging.getLogger(__name__)
 RESOLVE_ATTEMPTS = 3
 #: Longest pause between those lookups (seconds), whatever Retry-After says.
 RESOLVE_MAX_PAUSE = 1.0
+#: The highest unit price a line may carry (Rials).
+MAX_UNIT_PRICE_RIAL = 10**13
 
 
 class CheckoutError(PosError):
@@ -675,7 +678,7 @@ class CheckoutSession:
                 f"no price for {gtin}: type it or add it to the shop's price list",
                 code="price_missing",
             )
-        if type(unit_price_rial) is not int or not 0 <= unit_price_rial <= 10**13:
+        if type(unit_price_rial) is not int or not 0 <= unit_price_rial <= MAX_UNIT_PRICE_RIAL:
             raise CheckoutError("the price must be whole Rials", code="invalid_price")
         self._lines.append(_line(gtin, quantity_milli, unit_price_rial, product))
         self._in_catalog.append(product is not None)
@@ -689,6 +692,22 @@ class CheckoutSession:
         if line.unit is Unit.PIECE and quantity_milli % 1000:
             raise CheckoutError("pieces are sold whole", code="invalid_quantity")
         self._lines[index] = replace(line, quantity_milli=quantity_milli)
+        return self.basket()
+
+    def set_unit_price(self, index: int, unit_price_rial: int) -> BasketView:
+        """Change a line's unit price in place (a shelf price typed by the cashier).
+
+        The line keeps its place in the basket; the split over the purses is
+        planned again. A price that is not a whole, positive number of Rials
+        raises :class:`CheckoutError` and changes nothing.
+        """
+        self._expect_basket_open()
+        line = self._line_at(index)
+        if type(unit_price_rial) is not int or not 0 < unit_price_rial <= MAX_UNIT_PRICE_RIAL:
+            raise CheckoutError(
+                "the price must be a whole number of Rials, more than zero", code="invalid_price"
+            )
+        self._lines[index] = replace(line, unit_price_rial=unit_price_rial)
         return self.basket()
 
     def remove(self, index: int) -> BasketView:

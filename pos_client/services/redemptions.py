@@ -179,7 +179,15 @@ def basket_json(
             "payable_rial": payable_rial,
             "waived_rial": waived_rial,
             "purses_before": [
-                {"id": p.id, "program": p.program, "balance_rial": p.balance_rial} for p in purses
+                {
+                    "id": p.id,
+                    "program": p.program,
+                    "kind": p.kind.value,
+                    "label_fa": p.label_fa,
+                    "balance_rial": p.balance_rial,
+                    "expires_at": None if p.expires_at is None else p.expires_at.isoformat(),
+                }
+                for p in purses
             ],
         },
         ensure_ascii=False,

@@ -33,10 +33,10 @@ from pos_client.services.checkout import (
     Household,
     Stage,
 )
+from pos_client.services.receipts import ReceiptError
 from pos_client.services.redemptions import SaleOutcome
 
 from .i18n import Texts
-from .receipts import receipt_for
 from .screens.dialogs import ConfirmDialog, PromptDialog
 
 if TYPE_CHECKING:
@@ -244,13 +244,16 @@ class CheckoutFlow:
                 product = store.product(gtin)
                 self.names[gtin] = product.name_en if product is not None else ""
 
-    def _update_basket(self, view: BasketView, *, message: str | None = None) -> None:
+    def _update_basket(
+        self, view: BasketView, *, message: str | None = None, cursor: int | None = None
+    ) -> None:
+        """Show ``view`` on the basket screen, the cursor on line ``cursor`` (default: the last)."""
         from .screens.basket import BasketScreen
 
         self.view = view
         screen = self.app.screen
         if isinstance(screen, BasketScreen):
-            screen.show_basket(view)
+            screen.show_basket(view, cursor=cursor)
             screen.say(message or "", "ok")  # an older warning no longer applies
 
     def scan_product(self, text: str) -> None:
@@ -354,7 +357,7 @@ class CheckoutFlow:
             grams = await self.weigh()
             if grams is not None:
                 view = await asyncio.to_thread(self.session.set_quantity, index, grams)
-                self._update_basket(view)
+                self._update_basket(view, cursor=index)
 
         self.run(job)
 
@@ -416,7 +419,7 @@ class CheckoutFlow:
             quantity = await self._ask_quantity(name, line.unit)
             if quantity is not None:
                 view = await asyncio.to_thread(self.session.set_quantity, index, quantity)
-                self._update_basket(view)
+                self._update_basket(view, cursor=index)
 
         self.run(job)
 
@@ -431,26 +434,9 @@ class CheckoutFlow:
             price = await self._ask_price(line_name(line, self.texts), current=line.unit_price_rial)
             if price is None:
                 return
-            session = self.session
-            # The session has no price edit: the line goes out and comes back repriced.
-            await asyncio.to_thread(session.remove, index)
-            try:
-                view = await asyncio.to_thread(
-                    session.add_product,
-                    line.gtin,
-                    quantity_milli=line.quantity_milli,
-                    unit_price_rial=price,
-                )
-            except PosError:
-                view = await asyncio.to_thread(
-                    session.add_product,
-                    line.gtin,
-                    quantity_milli=line.quantity_milli,
-                    unit_price_rial=line.unit_price_rial,
-                )
-                self._update_basket(view)
-                raise
-            self._update_basket(view)
+            # Repriced in place: the line keeps its place and the split is planned again.
+            view = await asyncio.to_thread(self.session.set_unit_price, index, price)
+            self._update_basket(view, cursor=index)
 
         self.run(job)
 
@@ -518,41 +504,49 @@ class CheckoutFlow:
         self.app.note_ledger(
             online=outcome.status not in ("approved_offline", "refused_offline", "unknown")
         )
-        receipt = self._receipt(outcome)
+        receipt = await asyncio.to_thread(self._receipt, outcome)
         if outcome.goes_ahead:
             self.last_outcome = outcome
             self.last_receipt = receipt
         if outcome.status == "approved_offline":
             self.app.lane.forwarder.wake()
         await self._show(ResultScreen(outcome, receipt))
-        if receipt is not None:
-            await self._print(receipt, done_key="result.printed")
+        if receipt is not None and outcome.id is not None:
+            await self._print(outcome.id, done_key="result.printed", after_sale=True)
         if self.session is not None and outcome.status != "unknown":
             await asyncio.to_thread(self.session.acknowledge)
         self.app.read_status()
 
     def _receipt(self, outcome: SaleOutcome) -> Receipt | None:
-        config = self.app.lane.config
+        """The receipt of a sale that went ahead, as the journal keeps it (the screen shows it)."""
+        if not outcome.goes_ahead or outcome.id is None:
+            return None
         try:
-            return receipt_for(
-                outcome,
-                shop_name=config.terminal.shop_name,
-                terminal_id=config.terminal.id,
-                issued_at=self.app.lane.clock.now(),
-                currency=self.texts.currency,
-                training=self.app.training,
+            return self.app.lane.receipts.receipt_for(
+                outcome.id, currency=self.texts.currency, training=self.app.training
             )
         except PosError:
             log.warning("no receipt for %s", outcome.id, exc_info=True)
             return None
 
-    async def _print(self, receipt: Receipt, *, done_key: str) -> None:
-        printer = self.app.lane.printer
-        if printer is None:
-            return
+    async def _print(self, redemption_id: str, *, done_key: str, after_sale: bool = False) -> None:
+        """Print a sale's receipt; a printer that cannot print is a warning, never a failed sale."""
         try:
-            await asyncio.to_thread(printer.print_receipt, receipt)
+            await asyncio.to_thread(
+                self.app.lane.receipts.print,
+                redemption_id,
+                currency=self.texts.currency,
+                training=self.app.training,
+            )
+        except ReceiptError as exc:
+            log.info("no receipt to print for %s: %s", redemption_id, exc.message)
+            self.say(self.texts.t("reprint.none"), "warn")
+            return
         except PrinterError as exc:
+            if exc.code == "no_printer":  # receipts are shown on the screen only
+                if not after_sale:
+                    self.say(self.texts.t("result.no_printer"), "warn")
+                return
             log.warning("printing failed: %s", exc.message)
             self.say(self.texts.t("result.print_failed"), "warn")
             return
@@ -635,13 +629,11 @@ class CheckoutFlow:
 
     def reprint(self) -> None:
         async def job() -> None:
-            if self.last_receipt is None:
+            last = self.last_outcome
+            if self.last_receipt is None or last is None or last.id is None:
                 self.say(self.texts.t("reprint.none"), "warn")
                 return
-            if self.app.lane.printer is None:
-                self.say(self.texts.t("result.no_printer"), "warn")
-                return
-            await self._print(self.last_receipt, done_key="reprint.done")
+            await self._print(last.id, done_key="reprint.done")
 
         self.run(job)
 

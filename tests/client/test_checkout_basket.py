@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pos_client.adapters.store import SqliteStore
 from pos_client.domain.barcodes import gtin_check_digit
@@ -171,3 +174,75 @@ async def test_the_stages_guard_the_order_of_things(service: CheckoutService) ->
         await session.identify_purchase_code("12345678")
     view = session.set_quantity(0, 2000)
     assert view.total_rial == 29_000_000 and view.payable_rial == 19_000_000
+
+
+async def test_a_price_edit_keeps_the_line_in_its_place_and_plans_again(
+    service: CheckoutService,
+) -> None:
+    session = await identified(service)
+    session.scan(RICE)
+    session.scan(CHICKEN, quantity_milli=1250)
+    session.add_product("4006381333931", unit_price_rial=300_000)  # not in the catalog
+    before = session.basket()
+    assert before.covered_rial == 10_000_000  # the purse runs out: rice and chicken exceed it
+    view = session.set_unit_price(0, 5_000_000)  # the shelf price of the rice, typed
+    assert [item.line.gtin for item in view.items] == [item.line.gtin for item in before.items]
+    assert [item.index for item in view.items] == [0, 1, 2]
+    assert view.items[0].line.unit_price_rial == 5_000_000
+    assert view.items[0].line.amount_rial == 5_000_000
+    assert view.items[0].line.category == "rice" and view.items[0].in_catalog
+    # the other lines are untouched; their split follows the new plan
+    assert [i.line for i in view.items[1:]] == [i.line for i in before.items[1:]]
+    assert before.items[1].covered_rial == 0 and view.items[1].covered_rial == 1_625_000
+    assert view.total_rial == 5_000_000 + 1_625_000 + 300_000
+    assert view.covered_rial == 5_000_000 + 1_625_000  # now the purse pays both in full
+    assert view.payable_rial == 300_000
+    assert view.items[0].covered_rial == 5_000_000 and view.items[0].payers == ("pu_1",)
+    assert session.basket() == view
+
+
+async def test_a_bad_price_edit_is_a_clear_error_that_changes_nothing(
+    service: CheckoutService,
+) -> None:
+    session = await identified(service)
+    session.scan(RICE)
+    session.scan(CHICKEN, quantity_milli=1250)
+    before = session.basket()
+    bad_prices: list[object] = [0, -1, 1.5, 1_300_000.0, "1300000", None, True, 10**13 + 1]
+    for price in bad_prices:
+        with pytest.raises(CheckoutError) as caught:
+            session.set_unit_price(1, price)  # type: ignore[arg-type]
+        assert caught.value.code == "invalid_price", price
+        assert caught.value.message  # a sentence for the cashier
+        assert session.basket() == before
+    for index in (2, -1, "0", 1.0, None):
+        with pytest.raises(CheckoutError) as caught:
+            session.set_unit_price(index, 1_000_000)  # type: ignore[arg-type]
+        assert caught.value.code == "no_such_line", index
+        assert session.basket() == before
+    # the highest price add_product takes is taken here too
+    assert session.set_unit_price(1, 10**13).items[1].line.unit_price_rial == 10**13
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    prices=st.lists(st.integers(1, 20_000_000), min_size=1, max_size=4),
+    new_price=st.integers(1, 20_000_000),
+    data=st.data(),
+)
+def test_a_repriced_basket_is_the_basket_bought_at_that_price(
+    service: CheckoutService, prices: list[int], new_price: int, data: st.DataObject
+) -> None:
+    index = data.draw(st.integers(0, len(prices) - 1), label="index")
+    edited, direct = asyncio.run(identified(service)), asyncio.run(identified(service))
+    for i, price in enumerate(prices):
+        gtin = RICE if i % 2 == 0 else CHICKEN
+        edited.add_product(gtin, quantity_milli=1000, unit_price_rial=price)
+        direct.add_product(
+            gtin, quantity_milli=1000, unit_price_rial=new_price if i == index else price
+        )
+    assert edited.set_unit_price(index, new_price) == direct.basket()

@@ -449,3 +449,30 @@ async def test_a_store_that_cannot_write_refuses_the_sale_and_loses_nothing(
     async with lane(sandbox, sync=False) as app:
         written = {e.id for e in app.store.journal()}
     assert set(ledger_books(sandbox)["redemption_ids"]) - set(before) <= written
+
+
+async def test_a_repriced_line_is_sold_at_its_new_price(sandbox: RunningSandbox) -> None:
+    import json
+
+    token = sandbox.mint_token(national_id(sandbox, "kalabarg"))
+    async with lane(sandbox) as app:
+        session = app.checkout.new_session()
+        await session.identify(token)
+        session.scan(SUGAR)
+        session.scan(PASTA)
+        view = session.set_unit_price(0, 480_000)  # the shelf price of the sugar, typed
+        assert [i.line.gtin for i in view.items] == [SUGAR, PASTA]
+        assert view.total_rial == 480_000 + 420_000
+        outcome = await session.confirm()
+        assert outcome.status == "approved" and outcome.covered_rial == view.covered_rial
+        with pytest.raises(CheckoutError) as caught:
+            session.set_unit_price(0, 500_000)  # the sale is confirmed: no more edits
+        assert caught.value.code == "wrong_stage"
+        entry = app.store.redemption(outcome.id or "")
+        assert entry is not None
+        sent = json.loads(entry.body)["lines"]
+        assert [(x["gtin"], x["unit_price_rial"], x["amount_rial"]) for x in sent] == [
+            (SUGAR, 480_000, 480_000),
+            (PASTA, 420_000, 420_000),
+        ]
+    assert ledger_books(sandbox)["covered_rial"] == outcome.covered_rial

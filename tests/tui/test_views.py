@@ -18,9 +18,9 @@ from pos_client.domain.models import (
 )
 from pos_client.domain.redemption import AppliedAllocation
 from pos_client.services.checkout import BasketItem, BasketView, Household
+from pos_client.services.receipts import receipt_from_outcome
 from pos_client.services.redemptions import SaleOutcome
 from pos_client.tui.i18n import Texts
-from pos_client.tui.receipts import receipt_for
 from pos_client.tui.rtl import LRI, PDI, isolate_latin, strip_controls, visual
 from pos_client.tui.views import (
     basket_row,
@@ -199,7 +199,7 @@ def test_the_receipt_has_what_each_purse_paid_and_the_balances():
         purses_after=(Purse("pu_1", "kalabarg", ProgramKind.AMOUNT, balance_rial=0),),
         masked_id="049*****99",
     )
-    receipt = receipt_for(
+    receipt = receipt_from_outcome(
         outcome,
         shop_name="فروشگاه نمونه",
         terminal_id="T-0001",
@@ -220,7 +220,7 @@ def test_the_receipt_has_what_each_purse_paid_and_the_balances():
         id="r2", status="declined", goes_ahead=False, total_rial=1, covered_rial=0, payable_rial=1
     )
     assert (
-        receipt_for(
+        receipt_from_outcome(
             declined, shop_name="", terminal_id="T", issued_at=NOW, currency="rial", training=False
         )
         is None

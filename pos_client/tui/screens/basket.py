@@ -77,7 +77,8 @@ class BasketScreen(PosScreen[None]):
         self.show_basket(self.view)
         self.query_one("#scan-input", Input).focus()
 
-    def show_basket(self, view: BasketView) -> None:
+    def show_basket(self, view: BasketView, *, cursor: int | None = None) -> None:
+        """Show ``view``; the cursor goes to line ``cursor``, or to the last line (a new scan)."""
         texts = self.texts
         self.view = view
         table = self.query_one("#basket", BidiTable)
@@ -89,7 +90,8 @@ class BasketScreen(PosScreen[None]):
         styles = ["" if item.in_catalog else "italic" for item in view.items]
         table.set_rows(rows, styles=styles)
         if rows:
-            table.move_cursor(row=len(rows) - 1)
+            last = len(rows) - 1
+            table.move_cursor(row=last if cursor is None else max(0, min(cursor, last)))
         totals = self.query_one("#totals", BidiText)
         payable = self.query_one("#payable", BidiText)
         if view.items:

@@ -45,6 +45,8 @@ def receipt_text(receipt: Receipt, texts: Texts) -> str:
     lines.append("─" * 20)
     lines.append(texts.t("receipt.total", amount=texts.amount(receipt.total_rial)))
     lines.append(texts.t("receipt.covered", amount=texts.amount(receipt.covered_rial)))
+    if receipt.waived_rial:
+        lines.append(f"{texts.t('review.waived')}: {texts.amount(receipt.waived_rial)}")
     lines.append(texts.t("receipt.payable", amount=texts.amount(receipt.household_rial)))
     for purse in receipt.purses:
         lines.append(

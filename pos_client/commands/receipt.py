@@ -1,0 +1,108 @@
+"""``pos-client receipt show|print ID``: a sale's receipt from the journal, shown or printed again.
+
+- ``receipt show ID [--json]``: the receipt of sale ``ID`` (its redemption id),
+  as the lane printed it: lines, what the credit paid, what the household
+  paid, balances before and after; the national ID masked. Writes nothing.
+- ``receipt print ID``: prints it again on the lane's printer (after a new
+  paper roll, or for a household asking for a copy). A printer that is
+  missing or cannot print is said plainly (exit 1); the sale is not touched.
+
+Exit status: 0 done; 1 no such sale, a sale that did not go ahead (no
+receipt), or the printer could not print; 2 bad configuration.
+
+Handlers stay thin: :class:`pos_client.services.receipts.ReceiptService`
+does the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+from zoneinfo import ZoneInfo
+
+from drivers.printer.receipt import Receipt
+from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.compose import App
+from pos_client.services.receipts import receipt_json
+
+__all__ = ["receipt_lines", "register"]
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("receipt", help="show or print again a sale's receipt")
+    sub = parser.add_subparsers(dest="receipt_command", metavar="ACTION", required=True)
+    show = sub.add_parser("show", help="the receipt of a sale, from the journal")
+    show.add_argument("id", metavar="ID", help="the sale's id (see `pos-client journal export`)")
+    add_config_option(show)
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_show)
+    again = sub.add_parser("print", help="print a sale's receipt again on the lane's printer")
+    again.add_argument("id", metavar="ID", help="the sale's id (see `pos-client journal export`)")
+    add_config_option(again)
+    again.set_defaults(handler=_print)
+
+
+def _rial(amount: int) -> str:
+    return f"{amount:,} Rial"
+
+
+def receipt_lines(receipt: Receipt) -> list[str]:
+    """The receipt as plain text lines (amounts in Rials, times in Asia/Tehran)."""
+    out = []
+    if receipt.training:
+        out.append("TRAINING MODE: not a real sale")
+    out.append(f"Receipt {receipt.receipt_code}")
+    if receipt.shop_name:
+        out.append(f"Shop: {receipt.shop_name}")
+    out.append(f"Terminal: {receipt.terminal_id}")
+    out.append(f"Time: {receipt.issued_at.astimezone(TEHRAN).isoformat(timespec='minutes')}")
+    if receipt.beneficiary:
+        out.append(f"Household: {receipt.beneficiary}")
+    if receipt.offline:
+        out.append("Approved offline (waiting to be sent)")
+    for line in receipt.lines:
+        whole, milli = divmod(line.quantity_milli, 1000)
+        quantity = f"{whole}.{milli:03d}".rstrip("0").rstrip(".")
+        text = (
+            f"  {line.name}: {quantity} {line.unit.value} x {line.unit_price_rial:,}"
+            f" = {_rial(line.amount_rial)}"
+        )
+        if line.covered_rial:
+            text += f", credit {line.covered_rial:,}"
+        out.append(text)
+    out.append(f"Total: {_rial(receipt.total_rial)}")
+    out.append(f"Paid by credit: {_rial(receipt.covered_rial)}")
+    if receipt.waived_rial:
+        out.append(f"Above the price cap (not charged): {_rial(receipt.waived_rial)}")
+    out.append(f"Paid by the customer: {_rial(receipt.household_rial)}")
+    for purse in receipt.purses:
+        text = (
+            f"  {purse.label}: {purse.balance_before_rial:,} -> {purse.balance_after_rial:,}"
+            f" (paid {receipt.paid_by_purse(purse.purse_id):,})"
+        )
+        if purse.expires_at is not None:
+            text += f", valid until {purse.expires_at.astimezone(TEHRAN).date().isoformat()}"
+        out.append(text)
+    return out
+
+
+def _show(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        receipt = app.receipts.receipt_for(args.id)
+        if args.json:
+            emit_json({"id": args.id.strip(), **receipt_json(receipt)})
+        else:
+            print("\n".join(receipt_lines(receipt)))
+        return 0
+
+    return run_with_app(args, work, read_only=True)
+
+
+def _print(args: argparse.Namespace) -> int:
+    async def work(app: App) -> int:
+        receipt = app.receipts.print(args.id)
+        print(f"printed the receipt {receipt.receipt_code} of sale {args.id.strip()}")
+        return 0
+
+    return run_with_app(args, work, read_only=True, devices=True)

@@ -1,0 +1,363 @@
+"""Receipts: what a sale's receipt says, and printing it (again) on the lane's printer.
+
+A receipt is built from a sale already on disk, never from the screen's
+state, so the checkout screen, ``pos-client receipt show`` and a reprint long
+after the sale (a new paper roll, a household asking for a copy) all give
+the same :class:`~drivers.printer.receipt.Receipt`:
+
+- :func:`receipt_from_outcome` maps a
+  :class:`~pos_client.services.redemptions.SaleOutcome` (what the ledger, or
+  the terminal offline, approved per line and purse, with the balances
+  before and after) into a ``Receipt``;
+- :meth:`ReceiptService.receipt_for` reads a sale from the journal and
+  builds its receipt: only for a sale that went ahead (approved, partially
+  approved, approved offline) and is neither abandoned nor being voided;
+- :meth:`ReceiptService.print` prints it on the printer the composition
+  root opened, and raises :class:`~pos_client.errors.PrinterError` plainly
+  when it cannot (no printer, a printer that cannot be opened, no paper).
+  Printing never touches the sale: an approved sale stays approved, and its
+  receipt can be printed again later.
+
+The national ID is always masked on a receipt; a training lane's receipts
+say so.
+
+Imports the standard library, the domain, the ports, the project's errors,
+:mod:`pos_client.services.redemptions` and the driver's receipt value types
+(:mod:`drivers.printer.receipt`, which imports no device code).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Literal
+
+from drivers.printer.receipt import Receipt, ReceiptLine, ReceiptPayment, ReceiptPurse
+from pos_client.domain.errors import PosError
+from pos_client.domain.models import ProgramKind, Purse
+from pos_client.domain.money import line_amount
+from pos_client.domain.national_id import mask_national_id
+from pos_client.domain.redemption import AppliedAllocation
+from pos_client.domain.states import RedemptionStatus
+from pos_client.errors import PrinterError
+from pos_client.ports import JournalEntry, Printer, Store
+from pos_client.services.redemptions import SaleOutcome, outcome_from_entry
+
+__all__ = [
+    "TRAINING_META_KEY",
+    "Currency",
+    "ReceiptError",
+    "ReceiptService",
+    "receipt_from_outcome",
+    "receipt_json",
+]
+
+Currency = Literal["rial", "toman"]
+
+#: The store's meta key marking a lane used for training: its receipts say so, even reprinted.
+TRAINING_META_KEY = "training"
+
+#: Journal statuses of a sale whose goods left with the household on a valid approval.
+_WENT_AHEAD = frozenset(
+    {
+        RedemptionStatus.APPROVED,
+        RedemptionStatus.PARTIALLY_APPROVED,
+        RedemptionStatus.APPROVED_OFFLINE,
+    }
+)
+
+
+class ReceiptError(PosError):
+    """There is no receipt for that sale (unknown, or it did not go ahead); nothing changed."""
+
+    code = "no_receipt"
+
+
+def _paying(outcome: SaleOutcome) -> list[AppliedAllocation]:
+    """The allocations that paid: as the ledger applied them, or as approved offline."""
+    if outcome.status == "approved_offline":
+        return [a for a in outcome.allocations if a.status in ("applied", "requested")]
+    return [a for a in outcome.allocations if a.status == "applied"]
+
+
+def receipt_from_outcome(
+    outcome: SaleOutcome,
+    *,
+    shop_name: str,
+    terminal_id: str,
+    issued_at: datetime,
+    currency: Currency,
+    training: bool,
+) -> Receipt | None:
+    """The receipt of a sale that went ahead, or None when there is nothing to print.
+
+    ``issued_at`` is used when the outcome carries no approval time (an
+    offline approval). Raises :class:`PrinterError` (``receipt_invalid``) for
+    an outcome that does not add up.
+    """
+    if not outcome.goes_ahead or not outcome.lines:
+        return None
+    paying = _paying(outcome)
+    lines = []
+    for index, line in enumerate(outcome.lines):
+        payments: dict[str, int] = {}
+        free_quantity = package_paid = 0
+        for allocation in paying:
+            if allocation.line != index:
+                continue
+            if allocation.amount_rial:
+                payments[allocation.purse_id] = (
+                    payments.get(allocation.purse_id, 0) + allocation.amount_rial
+                )
+            if allocation.quantity_milli > 0:  # a free package: its cap may leave a part unpaid
+                free_quantity += allocation.quantity_milli
+                package_paid += allocation.amount_rial
+        waived = (
+            max(0, line_amount(free_quantity, line.unit_price_rial) - package_paid)
+            if free_quantity
+            else 0
+        )
+        lines.append(
+            ReceiptLine(
+                name=line.name or line.gtin,
+                quantity_milli=line.quantity_milli,
+                unit_price_rial=line.unit_price_rial,
+                amount_rial=line.amount_rial,
+                unit=line.unit,
+                paid_by=tuple(ReceiptPayment(pid, amount) for pid, amount in payments.items()),
+                waived_rial=waived,
+            )
+        )
+    after = {p.id: p for p in outcome.purses_after}
+    touched = {p.purse_id for line in lines for p in line.paid_by}
+    purses = []
+    for purse in outcome.purses_before:
+        if purse.id not in touched:
+            continue
+        paid = sum(p.amount_rial for line in lines for p in line.paid_by if p.purse_id == purse.id)
+        later = after.get(purse.id)
+        balance_after = (
+            later.balance_rial if later is not None else max(0, purse.balance_rial - paid)
+        )
+        purses.append(
+            ReceiptPurse(
+                purse_id=purse.id,
+                label=purse.label_fa or purse.program,
+                balance_before_rial=purse.balance_rial,
+                balance_after_rial=balance_after,
+                expires_at=purse.expires_at,
+            )
+        )
+    for purse_id in sorted(touched - {p.purse_id for p in purses}):
+        purses.append(ReceiptPurse(purse_id, purse_id, 0, 0))
+    return Receipt(
+        shop_name=shop_name,
+        terminal_id=terminal_id,
+        issued_at=outcome.approved_at or issued_at,
+        receipt_code=outcome.receipt_code or (outcome.id or "-"),
+        lines=tuple(lines),
+        purses=tuple(purses),
+        offline=outcome.status == "approved_offline",
+        training=training,
+        beneficiary=mask_national_id(outcome.masked_id) if outcome.masked_id else "",
+        currency=currency,
+    )
+
+
+def _purses_before(basket: dict[str, Any]) -> tuple[Purse, ...]:
+    """The purses as they stood before the sale, as the journal kept them."""
+    purses = []
+    for item in basket.get("purses_before", []):
+        expires = item.get("expires_at")
+        try:
+            kind = ProgramKind(item.get("kind") or ProgramKind.AMOUNT.value)
+        except ValueError:
+            kind = ProgramKind.AMOUNT
+        purses.append(
+            Purse(
+                id=str(item["id"]),
+                program=str(item.get("program") or ""),
+                kind=kind,
+                label_fa=str(item.get("label_fa") or ""),
+                balance_rial=int(item.get("balance_rial") or 0),
+                expires_at=datetime.fromisoformat(expires) if expires else None,
+            )
+        )
+    return tuple(purses)
+
+
+def _purses_after(answer: bytes | None) -> tuple[Purse, ...]:
+    if not answer:
+        return ()
+    return tuple(
+        Purse(
+            id=str(item["id"]),
+            program=str(item.get("program") or ""),
+            kind=ProgramKind.AMOUNT,
+            balance_rial=int(item.get("balance_rial") or 0),
+        )
+        for item in json.loads(answer).get("purses_after", [])
+    )
+
+
+class ReceiptService:
+    """Receipts of the sales in one lane's journal, shown and printed (again).
+
+    ``printer`` gives the lane's printer or raises :class:`PrinterError`
+    saying why there is none (the composition root opens it).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        shop_name: str,
+        terminal_id: str,
+        currency: Currency = "rial",
+        training: bool = False,
+        printer: Callable[[], Printer] | None = None,
+    ) -> None:
+        self.store = store
+        self.shop_name = shop_name
+        self.terminal_id = terminal_id
+        self.currency: Currency = currency
+        self._training = training
+        self._printer = printer
+
+    @property
+    def training(self) -> bool:
+        """Whether receipts are marked as training: asked for, or the lane was used for training."""
+        return self._training or self.store.get_meta(TRAINING_META_KEY) == "1"
+
+    def receipt_for(
+        self,
+        redemption_id: str,
+        *,
+        currency: Currency | None = None,
+        training: bool = False,
+    ) -> Receipt:
+        """The receipt of the sale ``redemption_id`` as the journal keeps it.
+
+        Raises :class:`ReceiptError` when there is no such sale or it did not
+        go ahead (declined, refused, not known yet, abandoned, voided).
+        """
+        entry = self._entry(redemption_id)
+        outcome = self._outcome(entry)
+        receipt = receipt_from_outcome(
+            outcome,
+            shop_name=self.shop_name,
+            terminal_id=self.terminal_id,
+            issued_at=entry.created_at,
+            currency=currency or self.currency,
+            training=bool(training) or self.training,
+        )
+        if receipt is None:
+            raise ReceiptError(f"the sale {entry.id} has no goods to print", code="no_receipt")
+        return receipt
+
+    def print(
+        self,
+        redemption_id: str,
+        *,
+        currency: Currency | None = None,
+        training: bool = False,
+    ) -> Receipt:
+        """Print (or print again) the receipt of ``redemption_id``; the receipt printed.
+
+        Raises :class:`ReceiptError` as :meth:`receipt_for` does, and
+        :class:`PrinterError` when the printer is missing, cannot be opened or
+        cannot print (out of paper, off line). The sale is never touched.
+        """
+        receipt = self.receipt_for(redemption_id, currency=currency, training=training)
+        self.printer().print_receipt(receipt)
+        return receipt
+
+    def printer(self) -> Printer:
+        """The lane's printer; :class:`PrinterError` when there is none or it cannot be opened."""
+        if self._printer is None:
+            raise PrinterError("no receipt printer is configured", code="no_printer")
+        return self._printer()
+
+    # ------------------------------------------------------------------ journal
+
+    def _entry(self, redemption_id: str) -> JournalEntry:
+        if not isinstance(redemption_id, str) or not redemption_id.strip():
+            raise ReceiptError("give the id of a sale", code="not_found")
+        entry = self.store.redemption(redemption_id.strip())
+        if entry is None:
+            raise ReceiptError(f"there is no sale {redemption_id} in the journal", code="not_found")
+        if not self._went_ahead(entry):
+            what = entry.status.value
+            if entry.intent in ("abandon", "void"):
+                what = "abandoned" if entry.intent == "abandon" else "being voided"
+            raise ReceiptError(
+                f"the sale {entry.id} did not go ahead ({what}): it has no receipt",
+                code="no_receipt",
+            )
+        return entry
+
+    @staticmethod
+    def _went_ahead(entry: JournalEntry) -> bool:
+        return entry.status in _WENT_AHEAD and entry.intent not in ("abandon", "void")
+
+    @staticmethod
+    def _outcome(entry: JournalEntry) -> SaleOutcome:
+        outcome = outcome_from_entry(entry)
+        basket = json.loads(entry.basket) if entry.basket else {}
+        return replace(
+            outcome,
+            purses_before=_purses_before(basket),
+            purses_after=_purses_after(entry.answer),
+        )
+
+
+def receipt_json(receipt: Receipt) -> dict[str, Any]:
+    """A receipt as the ``receipt show --json`` object (amounts in Rials, the ID masked)."""
+
+    def when(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
+
+    return {
+        "receipt_code": receipt.receipt_code,
+        "shop_name": receipt.shop_name,
+        "terminal_id": receipt.terminal_id,
+        "issued_at": when(receipt.issued_at),
+        "household": receipt.beneficiary or None,
+        "offline": receipt.offline,
+        "training": receipt.training,
+        "currency": receipt.currency,
+        "lines": [
+            {
+                "name": line.name,
+                "quantity_milli": line.quantity_milli,
+                "unit": line.unit.value,
+                "unit_price_rial": line.unit_price_rial,
+                "amount_rial": line.amount_rial,
+                "covered_rial": line.covered_rial,
+                "waived_rial": line.waived_rial,
+                "household_rial": line.household_rial,
+                "paid_by": [
+                    {"purse_id": p.purse_id, "amount_rial": p.amount_rial} for p in line.paid_by
+                ],
+            }
+            for line in receipt.lines
+        ],
+        "purses": [
+            {
+                "purse_id": p.purse_id,
+                "label": p.label,
+                "balance_before_rial": p.balance_before_rial,
+                "paid_rial": receipt.paid_by_purse(p.purse_id),
+                "balance_after_rial": p.balance_after_rial,
+                "expires_at": when(p.expires_at),
+            }
+            for p in receipt.purses
+        ],
+        "total_rial": receipt.total_rial,
+        "covered_rial": receipt.covered_rial,
+        "waived_rial": receipt.waived_rial,
+        "household_rial": receipt.household_rial,
+        "earliest_expiry": when(receipt.earliest_expiry),
+    }
