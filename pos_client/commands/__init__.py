@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.sandbox",
     "pos_client.commands.scan",
     "pos_client.commands.scanner",
+    "pos_client.commands.bench",
     "pos_client.commands.doctor",
     "pos_client.commands.report",
 )

@@ -1,0 +1,164 @@
+"""One benchmark run: every figure group in turn, in a temporary folder removed afterwards.
+
+:func:`run_bench` measures the in-process figures (allocation, durable
+enqueue), then starts a sandbox ledger in a process of its own and measures,
+against it on loopback, the catalog load and lookups, an online redemption,
+scan to basket on the running screen, start-up and memory, and the backlog
+drain. A group that fails is reported (``errors``) and the others still run.
+``quick`` shrinks every count (a run of well under a minute) but keeps every
+figure.
+
+Imports the standard library and the benchmark's own modules (which import
+the rest of the application as they need it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import allocation, catalog, drain, enqueue, online, scan, startup
+from .figures import Figure, machine, to_json
+from .ledger import ledger_process
+
+__all__ = ["FULL", "QUICK", "Sizes", "run_bench"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    allocation_runs: int
+    enqueue_rounds: int
+    products: int
+    lookups: int
+    online_sales: int
+    scans: int
+    startup_runs: int
+    startup_settle: float
+    backlog: int
+    one_by_one: int
+
+
+FULL = Sizes(
+    allocation_runs=2000,
+    enqueue_rounds=2000,
+    products=1_000_000,
+    lookups=50_000,
+    online_sales=200,
+    scans=300,
+    startup_runs=5,
+    startup_settle=1.0,
+    backlog=10_000,
+    one_by_one=1_000,
+)
+QUICK = Sizes(
+    allocation_runs=300,
+    enqueue_rounds=300,
+    products=100_000,
+    lookups=5_000,
+    online_sales=30,
+    scans=60,
+    startup_runs=2,
+    startup_settle=0.5,
+    backlog=1_000,
+    one_by_one=200,
+)
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+async def _groups(
+    root: Path, sizes: Sizes, figures: list[Figure], errors: list[dict[str, str]]
+) -> None:
+    async def group(name: str, work: Callable[[], Any]) -> None:
+        _say(f"{name}…")
+        started = time.perf_counter()
+        try:
+            result = work()
+            if asyncio.iscoroutine(result):
+                result = await result
+            figures.extend(result)
+        except Exception as exc:  # one group failing must not hide the others
+            log.debug("bench group %s failed", name, exc_info=True)
+            errors.append({"group": name, "error": f"{type(exc).__name__}: {exc}"})
+            _say(f"{name} failed: {type(exc).__name__}: {exc}")
+        else:
+            _say(f"{name} done in {time.perf_counter() - started:.1f} s")
+
+    await group("allocation", lambda: allocation.measure(runs=sizes.allocation_runs))
+    await group("enqueue", lambda: enqueue.measure(root / "enqueue", rounds=sizes.enqueue_rounds))
+    _say(f"starting a sandbox ledger with {sizes.products:,} products…")
+    with contextlib.ExitStack() as stack:
+        try:
+            ledger = stack.enter_context(
+                ledger_process(root / "ledger" / "data", catalog_size=sizes.products)
+            )
+        except Exception as exc:  # noqa: BLE001 - reported; the in-process figures stand
+            errors.append({"group": "ledger", "error": f"{type(exc).__name__}: {exc}"})
+            _say(f"the sandbox ledger did not start: {exc}")
+            return
+        from pos_client.config import load_config
+
+        runtime = root / "run"
+        lane_path = ledger.write_lane_config(
+            root / "lane" / "lane.toml",
+            store_path=root / "lane" / "lane.sqlite",
+            scanners=("virtual://bench-start",),
+        )
+        config = load_config(lane_path)
+        await group(
+            "catalog",
+            lambda: catalog.load_and_lookup(
+                ledger, config, root / "lane", products=sizes.products, lookups=sizes.lookups
+            ),
+        )
+        await group("online", lambda: online.measure(ledger, config, sales=sizes.online_sales))
+        await group("scan", lambda: scan.measure(ledger, config, runtime, scans=sizes.scans))
+        await group(
+            "startup",
+            lambda: startup.measure(
+                lane_path,
+                runtime,
+                runs=sizes.startup_runs,
+                products=sizes.products,
+                settle=sizes.startup_settle,
+            ),
+        )
+        await group(
+            "drain",
+            lambda: drain.measure(
+                ledger,
+                config,
+                root / "drain",
+                count=sizes.backlog,
+                one_by_one=sizes.one_by_one,
+            ),
+        )
+
+
+def run_bench(*, quick: bool) -> dict[str, Any]:
+    """Run every figure group; the machine-readable result (see :func:`figures.to_json`)."""
+    sizes = QUICK if quick else FULL
+    figures: list[Figure] = []
+    errors: list[dict[str, str]] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pos-client-bench-", ignore_cleanup_errors=True) as tmp:
+        asyncio.run(_groups(Path(tmp), sizes, figures, errors))
+    return to_json(
+        figures,
+        quick=quick,
+        seconds=time.perf_counter() - started,
+        machine_info=machine(),
+        errors=errors,
+    )

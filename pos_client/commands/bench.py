@@ -1,0 +1,51 @@
+"""``pos-client bench [--json] [--quick]``: measure, on this machine, each figure beside its bound.
+
+Prints a table (figure, value, limit or peer, ratio, goal, met?) and the
+machine it ran on; ``--json`` prints the same as one JSON document,
+``--markdown`` as a Markdown table. ``--quick`` runs smaller counts (under a
+minute); the full run takes a few minutes and needs about 1 GB of free disk
+in the temporary folder. Progress goes to standard error. Exit code 0 when
+every figure group ran (goals missed included), 1 when a group failed.
+
+Imports the standard library and the benchmark (lazily).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure latency and throughput beside their physical limits",
+        description=(
+            "Measure each performance figure beside the limit or peer that bounds it "
+            "(on this machine) and print the ratio and the goal."
+        ),
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the figures as JSON")
+    output.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller counts: a run of under a minute"
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pos_client.bench.figures import render_report
+    from pos_client.bench.runner import run_bench
+
+    result = run_bench(quick=args.quick)
+    if args.json:
+        json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_report(result, markdown=args.markdown) + "\n")
+    sys.stdout.flush()
+    return 1 if result["errors"] else 0
