@@ -19,10 +19,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.recover",
     "pos_client.commands.void",
     "pos_client.commands.receipt",
+    "pos_client.commands.report",
     "pos_client.commands.sandbox",
     "pos_client.commands.scan",
     "pos_client.commands.scanner",
     "pos_client.commands.bench",
     "pos_client.commands.doctor",
-    "pos_client.commands.report",
 )
