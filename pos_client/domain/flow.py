@@ -6,7 +6,7 @@ algorithms are the textbook ones, kept small and deterministic (arcs are
 scanned in the order they were added, so the same network always gives the
 same flow):
 
-- :meth:`FlowNetwork.max_flow`: shortest augmenting paths (Edmonds-Karp).
+- :meth:`FlowNetwork.max_flow`: Dinic's blocking flows on BFS level graphs.
 - :meth:`FlowNetwork.min_cost_max_flow`: successive shortest paths, found by
   Bellman-Ford with a FIFO queue, so negative arc costs are fine as long as
   the network starts without a negative cycle (a DAG always does). Each
@@ -20,6 +20,7 @@ overflow). Pure: imports only the standard library.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 
 __all__ = ["FlowNetwork"]
 
@@ -27,13 +28,14 @@ __all__ = ["FlowNetwork"]
 class FlowNetwork:
     """A directed network with integer capacities and costs; arcs come in residual pairs."""
 
-    __slots__ = ("_adjacent", "_capacity", "_cost", "_head", "_initial")
+    __slots__ = ("_adjacent", "_base", "_capacity", "_cost", "_head", "_initial")
 
     def __init__(self, nodes: int) -> None:
         self._adjacent: list[list[int]] = [[] for _ in range(nodes)]
         self._head: list[int] = []
         self._capacity: list[int] = []
         self._initial: list[int] = []
+        self._base: list[int] = []
         self._cost: list[int] = []
 
     @property
@@ -52,33 +54,69 @@ class FlowNetwork:
         self._head += (head, tail)
         self._capacity += (capacity, 0)
         self._initial += (capacity, 0)
+        self._base += (capacity, 0)
         self._cost += (cost, -cost)
         self._adjacent[tail].append(arc)
         self._adjacent[head].append(arc + 1)
         return arc
+
+    def restart(self, capacities: Mapping[int, int] | None = None) -> None:
+        """Remove all flow and give arcs their capacities as added, or as in ``capacities``."""
+        initial = list(self._base)
+        for arc, capacity in (capacities or {}).items():
+            if capacity < 0:
+                raise ValueError("capacity must not be negative")
+            initial[arc] = capacity
+        self._initial = initial
+        self._capacity = list(initial)
 
     def flow(self, arc: int) -> int:
         """The flow on ``arc`` (as returned by :meth:`add_arc`)."""
         return self._initial[arc] - self._capacity[arc]
 
     def max_flow(self, source: int, sink: int) -> int:
-        """Push a maximum flow from ``source`` to ``sink``; return its value."""
+        """Push a maximum flow from ``source`` to ``sink``; return its value (Dinic)."""
         head, capacity, adjacent = self._head, self._capacity, self._adjacent
+        nodes = len(adjacent)
         total = 0
         while True:
-            previous = [-1] * len(adjacent)
-            previous[source] = -2
+            level = [-1] * nodes
+            level[source] = 0
             queue = deque([source])
-            while queue and previous[sink] == -1:
+            while queue:
                 node = queue.popleft()
                 for arc in adjacent[node]:
                     nxt = head[arc]
-                    if capacity[arc] > 0 and previous[nxt] == -1:
-                        previous[nxt] = arc
+                    if capacity[arc] > 0 and level[nxt] < 0:
+                        level[nxt] = level[node] + 1
                         queue.append(nxt)
-            if previous[sink] == -1:
+            if level[sink] < 0:
                 return total
-            total += self._augment(previous, source, sink)
+            cursor = [0] * nodes
+            unbounded = sum(capacity) + 1
+            while True:
+                pushed = self._push(source, sink, unbounded, level, cursor)
+                if not pushed:
+                    break
+                total += pushed
+
+    def _push(self, node: int, sink: int, limit: int, level: list[int], cursor: list[int]) -> int:
+        """One augmenting path of the level graph from ``node``, by depth-first search."""
+        if node == sink:
+            return limit
+        head, capacity = self._head, self._capacity
+        arcs = self._adjacent[node]
+        while cursor[node] < len(arcs):
+            arc = arcs[cursor[node]]
+            nxt = head[arc]
+            if capacity[arc] > 0 and level[nxt] == level[node] + 1:
+                pushed = self._push(nxt, sink, min(limit, capacity[arc]), level, cursor)
+                if pushed:
+                    capacity[arc] -= pushed
+                    capacity[arc ^ 1] += pushed
+                    return pushed
+            cursor[node] += 1
+        return 0
 
     def min_cost_max_flow(self, source: int, sink: int) -> tuple[int, int]:
         """Push a maximum flow of minimum cost; return ``(value, cost)``."""
