@@ -37,6 +37,7 @@ from pos_client.services.forwarder import Forwarder
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
+from pos_client.tui.i18n import group_names
 
 if TYPE_CHECKING:
     from pos_client.services.doctor import DeviceOpeners, Doctor
@@ -192,6 +193,7 @@ def build_app(
             currency="toman" if config.ui.currency == "toman" else "rial",
             training=training,
             printer=app.receipt_printer,
+            group_names=group_names("fa"),  # receipts are printed in Persian
         )
     except BaseException:
         store.close()

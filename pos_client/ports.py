@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO, Literal, Protocol
@@ -277,6 +278,12 @@ class Store(Protocol):
     def unseen(self) -> list[JournalEntry]: ...
 
     def problems(self, *, include_resolved: bool = False) -> list[ProblemRecord]: ...
+
+    def problem_count(self) -> int: ...
+
+    def batch(self) -> AbstractContextManager[None]: ...
+
+    def checkpoint(self) -> bool: ...
 
     def add_problem(
         self, redemption_id: str, kind: str, *, at: datetime, collect_rial: int, detail: str

@@ -3,7 +3,8 @@
 The service builds a :class:`Receipt` from a committed sale (after it is on
 disk, so that printing can fail and be retried without touching the sale):
 the shop and terminal, when it happened, each line with what each purse paid
-of it, each purse's balance before and after, what the household paid itself,
+of it, each purse's balance before and after (for a free package, the
+entitlements the sale used, in items before and after), what the household paid itself,
 the receipt code (also printed as a QR code), and whether it was approved
 offline or made in training mode. Amounts are integer Rials; quantities
 integer thousandths of the unit.
@@ -21,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from pos_client.domain.models import Unit
+from pos_client.domain.models import ProgramKind, Unit
 from pos_client.errors import PrinterError
 
-__all__ = ["Receipt", "ReceiptLine", "ReceiptPayment", "ReceiptPurse"]
+__all__ = ["Receipt", "ReceiptEntitlement", "ReceiptLine", "ReceiptPayment", "ReceiptPurse"]
 
 Currency = Literal["rial", "toman"]
 
@@ -36,6 +37,12 @@ def _invalid(message: str) -> PrinterError:
 def _amount(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise _invalid(f"{what} must be a whole number of Rials, not {value!r}")
+    return value
+
+
+def _quantity(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _invalid(f"{what} must be a whole number of thousandths, not {value!r}")
     return value
 
 
@@ -91,19 +98,55 @@ class ReceiptLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptEntitlement:
+    """One entitlement group of a free package that the sale used: what it held before and after.
+
+    Quantities are integer thousandths of ``unit`` (the unit of the products
+    that used it): 3 pieces = 3000. ``label`` is the group's name to print
+    (Persian); ``group`` its id.
+    """
+
+    group: str
+    label: str
+    before_milli: int
+    after_milli: int
+    unit: Unit = Unit.PIECE
+
+    def __post_init__(self) -> None:
+        _quantity(self.before_milli, "an entitlement")
+        _quantity(self.after_milli, "an entitlement")
+
+    @property
+    def used_milli(self) -> int:
+        """What the sale took of it."""
+        return max(0, self.before_milli - self.after_milli)
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptPurse:
-    """A purse touched by the sale: its balance before and after, and when it expires."""
+    """A purse touched by the sale: its balance before and after, and when it expires.
+
+    A free package (``kind`` quantity) has no balance in Rials: its
+    ``entitlements`` say what the sale used of it, in items.
+    """
 
     purse_id: str
     label: str
     balance_before_rial: int
     balance_after_rial: int
     expires_at: datetime | None = None
+    kind: ProgramKind = ProgramKind.AMOUNT
+    entitlements: tuple[ReceiptEntitlement, ...] = ()
 
     def __post_init__(self) -> None:
         _amount(self.balance_before_rial, "a balance")
         _amount(self.balance_after_rial, "a balance")
         _aware(self.expires_at, "an expiry")
+
+    @property
+    def is_package(self) -> bool:
+        """A free package, counted in items rather than Rials."""
+        return self.kind is ProgramKind.QUANTITY
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,9 @@ import qrcode
 from bidi.algorithm import get_display  # the implementation that mirrors brackets
 from PIL import Image, ImageDraw, ImageFont
 
-from drivers.printer.receipt import Currency, Receipt, ReceiptLine
+from drivers.printer.receipt import Currency, Receipt, ReceiptEntitlement, ReceiptLine, ReceiptPurse
 from pos_client.domain.models import Unit
+from pos_client.domain.money import format_quantity as _domain_quantity
 from pos_client.errors import PrinterError
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_FONT",
     "PAPER_WIDTHS",
     "ReceiptRenderer",
+    "entitlement_change",
     "fa_digits",
     "format_amount",
     "jalali",
@@ -86,6 +88,21 @@ def format_quantity(quantity_milli: int, unit: Unit) -> str:
     if milli:
         number += _DECIMAL + fa_digits(f"{milli:03d}".rstrip("0"))
     return f"{number} {_UNIT_NAMES.get(unit, str(unit))}"
+
+
+def entitlement_change(entitlement: ReceiptEntitlement) -> str:
+    """``"از ۴ به ۳ عدد"``: what a free package's group held before and after the sale.
+
+    Pieces are whole numbers, kilograms and litres keep their decimals; the
+    unit's word is said once, after both numbers. In words, not with an
+    arrow: the receipt font has no arrows.
+    """
+
+    def number(milli: int) -> str:
+        return _domain_quantity(milli, entitlement.unit, digits="fa", with_unit=False)
+
+    word = _UNIT_NAMES.get(entitlement.unit, str(entitlement.unit))
+    return f"از {number(entitlement.before_milli)} به {number(entitlement.after_milli)} {word}"
 
 
 def jalali(moment: datetime, *, with_time: bool = True) -> str:
@@ -318,21 +335,27 @@ class ReceiptRenderer:
             sheet.right("موجودی", f.bold)
             for purse in receipt.purses:
                 sheet.right(purse.label, f.body)
-                sheet.pair(
-                    "پیش از خرید",
-                    format_amount(purse.balance_before_rial, money),
-                    f.small,
-                    indent=16,
-                )
-                sheet.pair(
-                    "پرداخت‌شده",
-                    format_amount(receipt.paid_by_purse(purse.purse_id), money),
-                    f.small,
-                    indent=16,
-                )
-                sheet.pair(
-                    "پس از خرید", format_amount(purse.balance_after_rial, money), f.small, indent=16
-                )
+                if purse.is_package:
+                    self._package(sheet, receipt, purse)
+                else:
+                    sheet.pair(
+                        "پیش از خرید",
+                        format_amount(purse.balance_before_rial, money),
+                        f.small,
+                        indent=16,
+                    )
+                    sheet.pair(
+                        "پرداخت‌شده",
+                        format_amount(receipt.paid_by_purse(purse.purse_id), money),
+                        f.small,
+                        indent=16,
+                    )
+                    sheet.pair(
+                        "پس از خرید",
+                        format_amount(purse.balance_after_rial, money),
+                        f.small,
+                        indent=16,
+                    )
                 if purse.expires_at is not None:
                     sheet.pair(
                         "معتبر تا", jalali(purse.expires_at, with_time=False), f.small, indent=16
@@ -353,6 +376,20 @@ class ReceiptRenderer:
             sheet.space(6)
             sheet.center("حالت آموزشی", f.bold, inverted=True)
         return sheet.finish()
+
+    def _package(self, sheet: _Sheet, receipt: Receipt, purse: ReceiptPurse) -> None:
+        """A free package: the value it paid, and each group the sale used, before → after."""
+        f = self._fonts
+        sheet.pair(
+            "ارزش پرداخت‌شده",
+            format_amount(receipt.paid_by_purse(purse.purse_id), receipt.currency),
+            f.small,
+            indent=16,
+        )
+        if purse.entitlements:
+            sheet.right("مانده بسته، پیش و پس از این خرید", f.small, indent=16)
+        for entitlement in purse.entitlements:
+            sheet.pair(entitlement.label, entitlement_change(entitlement), f.small, indent=32)
 
     def _line(
         self, sheet: _Sheet, line: ReceiptLine, labels: dict[str, str], money: Currency

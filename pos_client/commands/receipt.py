@@ -2,7 +2,8 @@
 
 - ``receipt show ID [--json]``: the receipt of sale ``ID`` (its redemption id),
   as the lane printed it: lines, what the credit paid, what the household
-  paid, balances before and after; the national ID masked. Writes nothing.
+  paid, balances before and after (a free package's entitlements in items
+  before and after); the national ID masked. Writes nothing.
 - ``receipt print ID``: prints it again on the lane's printer (after a new
   paper roll, or for a household asking for a copy). A printer that is
   missing or cannot print is said plainly (exit 1); the sale is not touched.
@@ -22,6 +23,8 @@ from zoneinfo import ZoneInfo
 from drivers.printer.receipt import Receipt
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.compose import App
+from pos_client.domain.models import Unit
+from pos_client.domain.money import format_quantity
 from pos_client.services.receipts import receipt_json
 
 __all__ = ["receipt_lines", "register"]
@@ -77,14 +80,27 @@ def receipt_lines(receipt: Receipt) -> list[str]:
         out.append(f"Above the price cap (not charged): {_rial(receipt.waived_rial)}")
     out.append(f"Paid by the customer: {_rial(receipt.household_rial)}")
     for purse in receipt.purses:
-        text = (
-            f"  {purse.label}: {purse.balance_before_rial:,} -> {purse.balance_after_rial:,}"
-            f" (paid {receipt.paid_by_purse(purse.purse_id):,})"
-        )
+        paid = receipt.paid_by_purse(purse.purse_id)
+        if purse.is_package:  # a free package counts items, not Rials
+            text = f"  {purse.label}: paid {paid:,}"
+        else:
+            text = (
+                f"  {purse.label}: {purse.balance_before_rial:,} -> {purse.balance_after_rial:,}"
+                f" (paid {paid:,})"
+            )
         if purse.expires_at is not None:
             text += f", valid until {purse.expires_at.astimezone(TEHRAN).date().isoformat()}"
         out.append(text)
+        for e in purse.entitlements:
+            out.append(
+                f"    {e.label} ({e.group}): {_quantity(e.before_milli)} -> "
+                f"{_quantity(e.after_milli)} {e.unit.value}"
+            )
     return out
+
+
+def _quantity(milli: int) -> str:
+    return format_quantity(milli, Unit.PIECE, digits="ascii", with_unit=False)
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ Imports the standard library, the domain, the ports and the project's errors.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -94,6 +95,7 @@ from pos_client.services.redemptions import (
     SaleOutcome,
     basket_json,
     business_date,
+    in_basket_lines,
     new_redemption_id,
     outcome_from_entry,
     record_answer,
@@ -397,7 +399,7 @@ def _outcome_with_answer(entry: JournalEntry, answer: RedemptionAnswer) -> SaleO
     outcome = outcome_from_entry(entry)
     return replace(
         outcome,
-        allocations=answer.allocations,
+        allocations=in_basket_lines(entry, answer.allocations),
         purses_after=answer.purses_after,
         approved_at=answer.approved_at,
         receipt_code=answer.receipt_code,
@@ -849,6 +851,9 @@ class CheckoutSession:
         outcome = replace(outcome, purses_before=self._wallet.purses if self._wallet else ())
         self.outcome = outcome
         self.stage = Stage.UNKNOWN if outcome.status == "unknown" else Stage.DONE
+        # The sale is over: checkpoint the store's WAL now, just after this outcome is handed
+        # back, rather than inside a later sale's commit (see SqliteStore.checkpoint).
+        asyncio.get_running_loop().call_soon(self._svc.store.checkpoint)
         return outcome
 
     async def _send(

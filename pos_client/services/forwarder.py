@@ -6,10 +6,11 @@ For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
   first (``GET /v1/redemptions/{id}``) and send again only on ``404``; then
   send what is left with ``POST /v1/redemptions/batch`` (up to 100 at a time,
   each noted as sent *before* the request leaves). A final answer takes it out
-  of the outbox; a decline or a partial approval of a sale the terminal had
-  approved offline lands in the problems list with the amount the shop must
-  collect; ``400``/``409`` go to the problems list too (a ``409
-  idempotency_conflict`` is first looked up by id: the ledger's record wins);
+  of the outbox (a batch's answers are recorded in one transaction); a decline
+  or a partial approval of a sale the terminal had approved offline lands in
+  the problems list with the amount the shop must collect; ``400``/``409`` go
+  to the problems list too (a ``409 idempotency_conflict`` is first looked up
+  by id: the ledger's record wins);
 - ``abandon``: ask by id; void it if the ledger took it, close it if the
   ledger never got it; it is never sent;
 - ``void``: ask the ledger to void it;
@@ -109,10 +110,25 @@ class DrainReport:
 def _record(
     store: Store, redemption_id: str, answer: RedemptionAnswer, clock: Clock, report: DrainReport
 ) -> None:
-    before = len(store.problems())
-    record_answer(store, redemption_id, answer, at=clock.now(), note="forwarded")
-    report.count(answer.status)
-    report.problems += len(store.problems()) - before
+    _record_all(store, [(redemption_id, answer)], clock, report)
+
+
+def _record_all(
+    store: Store,
+    answers: Sequence[tuple[str, RedemptionAnswer]],
+    clock: Clock,
+    report: DrainReport,
+) -> None:
+    """Record final answers in one transaction (one commit for a whole batch's answers)."""
+    if not answers:
+        return
+    before = store.problem_count()
+    with store.batch():
+        for redemption_id, answer in answers:
+            record_answer(store, redemption_id, answer, at=clock.now(), note="forwarded")
+    for _, answer in answers:
+        report.count(answer.status)
+    report.problems += store.problem_count() - before
 
 
 def _rejected(
@@ -459,12 +475,18 @@ class Forwarder:
                 report.sent += 1
             return
         report.sent += len(batch)
+        answers = [
+            (result.id, result.answer)
+            for result in results
+            if result.kind == "answer" and result.answer is not None
+        ]
+        _record_all(self.store, answers, self.clock, report)
         not_processed = False
         for result in results:
             item_id = result.id
-            if result.kind == "answer" and result.answer is not None:
-                _record(self.store, item_id, result.answer, self.clock, report)
-            elif result.kind == "rejected" and result.problem is not None:
+            if result.kind == "answer":
+                continue  # recorded above, all in one transaction
+            if result.kind == "rejected" and result.problem is not None:
                 problem = result.problem
                 await _handle_rejection(
                     self.ledger,
@@ -509,6 +531,7 @@ class Forwarder:
                 pause = self.backoff(report.retry_after)
             elif report.remaining == 0:
                 pause = self.idle_interval
+                self.store.checkpoint()  # idle: the WAL goes into the file off any sale's commit
             else:
                 pause = report.wait if report.wait is not None else 0.0
             self._wake.clear()

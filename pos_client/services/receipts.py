@@ -8,7 +8,9 @@ the same :class:`~drivers.printer.receipt.Receipt`:
 - :func:`receipt_from_outcome` maps a
   :class:`~pos_client.services.redemptions.SaleOutcome` (what the ledger, or
   the terminal offline, approved per line and purse, with the balances
-  before and after) into a ``Receipt``;
+  before and after) into a ``Receipt``; a free package (a quantity purse)
+  has no balance in Rials, so its receipt says, for each entitlement group
+  the sale used, how many items it held before and after;
 - :meth:`ReceiptService.receipt_for` reads a sale from the journal and
   builds its receipt: only for a sale that went ahead (approved, partially
   approved, approved offline) and is neither abandoned nor being voided;
@@ -29,21 +31,31 @@ Imports the standard library, the domain, the ports, the project's errors,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
-from drivers.printer.receipt import Receipt, ReceiptLine, ReceiptPayment, ReceiptPurse
+from drivers.printer.receipt import (
+    Receipt,
+    ReceiptEntitlement,
+    ReceiptLine,
+    ReceiptPayment,
+    ReceiptPurse,
+)
 from pos_client.domain.errors import PosError
-from pos_client.domain.models import ProgramKind, Purse
+from pos_client.domain.models import BasketLine, ProgramKind, Purse, Unit
 from pos_client.domain.money import line_amount
 from pos_client.domain.national_id import mask_national_id
 from pos_client.domain.redemption import AppliedAllocation
 from pos_client.domain.states import RedemptionStatus
 from pos_client.errors import PrinterError
 from pos_client.ports import JournalEntry, Printer, Store
-from pos_client.services.redemptions import SaleOutcome, outcome_from_entry
+from pos_client.services.redemptions import (
+    SaleOutcome,
+    entitlements_from_json,
+    outcome_from_entry,
+)
 
 __all__ = [
     "TRAINING_META_KEY",
@@ -82,6 +94,59 @@ def _paying(outcome: SaleOutcome) -> list[AppliedAllocation]:
     return [a for a in outcome.allocations if a.status == "applied"]
 
 
+def _package_entitlements(
+    purse: Purse,
+    later: Purse | None,
+    paying: list[AppliedAllocation],
+    lines: tuple[BasketLine, ...],
+    group_names: Mapping[str, str],
+) -> tuple[ReceiptEntitlement, ...]:
+    """The entitlement groups of a free package that the sale used, before and after.
+
+    What a line took counts for the first of its groups the package holds
+    (as the allocation does). The quantities after are the ledger's
+    (``purses_after``) when it gave them, else what was there less what the
+    sale took (an offline approval, an entry written before they were kept).
+    A group is named from ``group_names``, else by the products that took
+    from it, else by its id.
+    """
+    held = {e.group for e in purse.entitlements}
+    used: dict[str, int] = {}
+    units: dict[str, Unit] = {}
+    names: dict[str, dict[str, None]] = {}
+    for allocation in paying:
+        if allocation.purse_id != purse.id or allocation.quantity_milli <= 0:
+            continue
+        if not 0 <= allocation.line < len(lines):
+            continue
+        line = lines[allocation.line]
+        group = next((g for g in line.groups if g in held), None)
+        if group is None:
+            continue
+        used[group] = used.get(group, 0) + allocation.quantity_milli
+        units.setdefault(group, line.unit)
+        names.setdefault(group, {})[line.name or line.gtin] = None
+    remaining_after = (
+        {e.group: e.remaining_milli for e in later.entitlements} if later is not None else {}
+    )
+    out = []
+    for entitlement in purse.entitlements:
+        group, before = entitlement.group, entitlement.remaining_milli
+        after = remaining_after.get(group, max(0, before - used.get(group, 0)))
+        if group not in used and after == before:
+            continue  # not touched by this sale
+        out.append(
+            ReceiptEntitlement(
+                group=group,
+                label=group_names.get(group) or "، ".join(names.get(group, {})) or group,
+                before_milli=before,
+                after_milli=after,
+                unit=units.get(group, Unit.PIECE),
+            )
+        )
+    return tuple(out)
+
+
 def receipt_from_outcome(
     outcome: SaleOutcome,
     *,
@@ -90,12 +155,14 @@ def receipt_from_outcome(
     issued_at: datetime,
     currency: Currency,
     training: bool,
+    group_names: Mapping[str, str] | None = None,
 ) -> Receipt | None:
     """The receipt of a sale that went ahead, or None when there is nothing to print.
 
     ``issued_at`` is used when the outcome carries no approval time (an
-    offline approval). Raises :class:`PrinterError` (``receipt_invalid``) for
-    an outcome that does not add up.
+    offline approval). ``group_names`` names free packages' entitlement
+    groups on the receipt (in Persian). Raises :class:`PrinterError`
+    (``receipt_invalid``) for an outcome that does not add up.
     """
     if not outcome.goes_ahead or not outcome.lines:
         return None
@@ -141,6 +208,7 @@ def receipt_from_outcome(
         balance_after = (
             later.balance_rial if later is not None else max(0, purse.balance_rial - paid)
         )
+        package = purse.kind is ProgramKind.QUANTITY
         purses.append(
             ReceiptPurse(
                 purse_id=purse.id,
@@ -148,6 +216,12 @@ def receipt_from_outcome(
                 balance_before_rial=purse.balance_rial,
                 balance_after_rial=balance_after,
                 expires_at=purse.expires_at,
+                kind=purse.kind,
+                entitlements=(
+                    _package_entitlements(purse, later, paying, outcome.lines, group_names or {})
+                    if package
+                    else ()
+                ),
             )
         )
     for purse_id in sorted(touched - {p.purse_id for p in purses}):
@@ -171,10 +245,7 @@ def _purses_before(basket: dict[str, Any]) -> tuple[Purse, ...]:
     purses = []
     for item in basket.get("purses_before", []):
         expires = item.get("expires_at")
-        try:
-            kind = ProgramKind(item.get("kind") or ProgramKind.AMOUNT.value)
-        except ValueError:
-            kind = ProgramKind.AMOUNT
+        kind = _kind(item)
         purses.append(
             Purse(
                 id=str(item["id"]),
@@ -183,20 +254,31 @@ def _purses_before(basket: dict[str, Any]) -> tuple[Purse, ...]:
                 label_fa=str(item.get("label_fa") or ""),
                 balance_rial=int(item.get("balance_rial") or 0),
                 expires_at=datetime.fromisoformat(expires) if expires else None,
+                entitlements=entitlements_from_json(item.get("entitlements")),
             )
         )
     return tuple(purses)
 
 
+def _kind(item: dict[str, Any]) -> ProgramKind:
+    try:
+        return ProgramKind(item.get("kind") or ProgramKind.AMOUNT.value)
+    except ValueError:
+        return ProgramKind.AMOUNT
+
+
 def _purses_after(answer: bytes | None) -> tuple[Purse, ...]:
+    """The purses as the ledger's answer left them (entries written before the ledger's
+    entitlements were kept have none: the receipt then counts them from the sale)."""
     if not answer:
         return ()
     return tuple(
         Purse(
             id=str(item["id"]),
             program=str(item.get("program") or ""),
-            kind=ProgramKind.AMOUNT,
+            kind=_kind(item),
             balance_rial=int(item.get("balance_rial") or 0),
+            entitlements=entitlements_from_json(item.get("entitlements")),
         )
         for item in json.loads(answer).get("purses_after", [])
     )
@@ -207,6 +289,7 @@ class ReceiptService:
 
     ``printer`` gives the lane's printer or raises :class:`PrinterError`
     saying why there is none (the composition root opens it).
+    ``group_names`` names free packages' entitlement groups on receipts.
     """
 
     def __init__(
@@ -218,8 +301,10 @@ class ReceiptService:
         currency: Currency = "rial",
         training: bool = False,
         printer: Callable[[], Printer] | None = None,
+        group_names: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.group_names = dict(group_names or {})
         self.shop_name = shop_name
         self.terminal_id = terminal_id
         self.currency: Currency = currency
@@ -252,6 +337,7 @@ class ReceiptService:
             issued_at=entry.created_at,
             currency=currency or self.currency,
             training=bool(training) or self.training,
+            group_names=self.group_names,
         )
         if receipt is None:
             raise ReceiptError(f"the sale {entry.id} has no goods to print", code="no_receipt")
@@ -352,6 +438,18 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
                 "paid_rial": receipt.paid_by_purse(p.purse_id),
                 "balance_after_rial": p.balance_after_rial,
                 "expires_at": when(p.expires_at),
+                "kind": p.kind.value,
+                "entitlements": [
+                    {
+                        "group": e.group,
+                        "label": e.label,
+                        "unit": e.unit.value,
+                        "before_milli": e.before_milli,
+                        "used_milli": e.used_milli,
+                        "after_milli": e.after_milli,
+                    }
+                    for e in p.entitlements
+                ],
             }
             for p in receipt.purses
         ],

@@ -5,6 +5,9 @@
 - :func:`business_date`: the date in Asia/Tehran;
 - :class:`SaleOutcome` and :func:`outcome_from_entry`: what a cashier, a
   receipt or the ``redeem --json`` output is told about a redemption;
+- :func:`in_basket_lines`: the ledger's allocations with their lines
+  numbered as in the basket (the body sends only the lines a purse pays, so
+  the ledger numbers those);
 - :func:`record_answer`: the one place where a final answer from the ledger
   is written to the journal, with the problem a person must see when it
   differs from what the terminal had approved offline.
@@ -17,12 +20,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pos_client.domain.models import Allocation, BasketLine, Purse, Unit
+from pos_client.domain.models import Allocation, BasketLine, Entitlement, Purse, Unit
 from pos_client.domain.redemption import AppliedAllocation, RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus
 from pos_client.ports import JournalEntry, Store
@@ -32,6 +35,9 @@ __all__ = [
     "SaleOutcome",
     "basket_json",
     "business_date",
+    "entitlements_from_json",
+    "entitlements_json",
+    "in_basket_lines",
     "new_redemption_id",
     "outcome_from_entry",
     "record_answer",
@@ -131,11 +137,35 @@ class SaleOutcome:
                 for line in self.lines
             ],
             "purses_after": [
-                {"id": p.id, "program": p.program, "balance_rial": p.balance_rial}
+                {
+                    "id": p.id,
+                    "program": p.program,
+                    "balance_rial": p.balance_rial,
+                    "entitlements": entitlements_json(p.entitlements),
+                }
                 for p in self.purses_after
             ],
             "household": {"masked_id": self.masked_id, "display_name": self.display_name},
         }
+
+
+def entitlements_json(entitlements: Sequence[Entitlement]) -> list[dict[str, Any]]:
+    """A quantity purse's entitlements as the journal (and ``--json``) keeps them."""
+    return [{"group": e.group, "remaining_milli": e.remaining_milli} for e in entitlements]
+
+
+def entitlements_from_json(items: object) -> tuple[Entitlement, ...]:
+    """Entitlements read back from the journal; an entry written before they were kept has none."""
+    if not isinstance(items, list):
+        return ()
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("group"), str):
+            continue
+        remaining = item.get("remaining_milli")
+        if isinstance(remaining, int) and not isinstance(remaining, bool) and remaining >= 0:
+            out.append(Entitlement(item["group"], remaining))
+    return tuple(out)
 
 
 def basket_json(
@@ -161,6 +191,7 @@ def basket_json(
                     "amount_rial": line.amount_rial,
                     "category": line.category,
                     "unit": line.unit.value,
+                    "groups": list(line.groups),
                 }
                 for line in lines
             ],
@@ -186,6 +217,7 @@ def basket_json(
                     "label_fa": p.label_fa,
                     "balance_rial": p.balance_rial,
                     "expires_at": None if p.expires_at is None else p.expires_at.isoformat(),
+                    "entitlements": entitlements_json(p.entitlements),
                 }
                 for p in purses
             ],
@@ -206,9 +238,43 @@ def _lines_from_basket(basket: Mapping[str, Any]) -> tuple[BasketLine, ...]:
                 category=item.get("category"),
                 unit=Unit(item.get("unit", "piece")),
                 name=item.get("name", ""),
+                groups=tuple(g for g in item.get("groups") or () if isinstance(g, str)),
             )
         )
     return tuple(out)
+
+
+def _sent_lines(basket: Mapping[str, Any]) -> tuple[int, ...]:
+    """The basket index of each line the body carried: those a purse pays, in basket order.
+
+    This is how :func:`~pos_client.domain.redemption.redemption_body` chose them.
+    """
+    lines = set()
+    for item in basket.get("allocations", []):
+        if isinstance(item, dict) and isinstance(item.get("line"), int):
+            lines.add(item["line"])
+    return tuple(sorted(lines))
+
+
+def in_basket_lines(
+    entry: JournalEntry, allocations: Sequence[AppliedAllocation]
+) -> tuple[AppliedAllocation, ...]:
+    """The ledger's ``allocations`` with ``line`` numbered as in the basket, not the body.
+
+    The body of a redemption carries only the lines a purse pays, so the
+    ledger's ``line`` is an index into those; a receipt, the screen and
+    ``redeem --json`` speak of the basket's lines.
+    """
+    basket = json.loads(entry.basket) if entry.basket else {}
+    return _renumbered(allocations, _sent_lines(basket))
+
+
+def _renumbered(
+    allocations: Sequence[AppliedAllocation], sent: Sequence[int]
+) -> tuple[AppliedAllocation, ...]:
+    return tuple(
+        replace(a, line=sent[a.line]) if 0 <= a.line < len(sent) else a for a in allocations
+    )
 
 
 _STATUS_WORD = {
@@ -241,6 +307,7 @@ def outcome_from_entry(entry: JournalEntry, *, status_word: str | None = None) -
             )
             for a in answer.get("allocations", [])
         )
+        allocations = _renumbered(allocations, _sent_lines(basket))
         if answer.get("approved_at"):
             approved_at = datetime.fromisoformat(answer["approved_at"])
     else:

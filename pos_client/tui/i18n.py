@@ -46,6 +46,7 @@ __all__ = [
     "Lang",
     "MoneyUnit",
     "Texts",
+    "group_names",
     "placeholders",
 ]
 
@@ -195,6 +196,10 @@ _FA: dict[str, str] = {
     "review.hint": "با تأیید، خرید ثبت می‌شود. برای بازگشت به سبد، بازگشت را بزنید.",
     "review.sending": "در حال ثبت خرید…",
     "review.items": "{quantity} عدد از {item}",
+    "review.group": "· {item}",
+    "qty.piece": "{n} عدد",
+    "qty.kg": "{n} کیلوگرم",
+    "qty.l": "{n} لیتر",
     # result
     "result.approved": "تأیید شد",
     "result.approved_offline": "تأیید آفلاین (در صف ارسال)",
@@ -230,6 +235,8 @@ _FA: dict[str, str] = {
     "receipt.covered": "پرداخت از اعتبار: {amount}",
     "receipt.payable": "پرداخت توسط مشتری: {amount}",
     "receipt.balance": "{purse}: {before} ← {after}",
+    "receipt.package": "{purse}: پرداخت {amount}",
+    "receipt.entitlement": "· {item}: {change}",
     "receipt.balance_after": "{purse}: {after}",
     "receipt.expiry": "نزدیک‌ترین تاریخ انقضا: {date}",
     "receipt.offline": "تأیید آفلاین (در صف ارسال)",
@@ -627,6 +634,10 @@ _EN: dict[str, str] = {
     "review.hint": "Confirming records the sale. Press Back to return to the basket.",
     "review.sending": "Recording the sale…",
     "review.items": "{quantity} of {item}",
+    "review.group": "· {item}",
+    "qty.piece": "{n} pcs",
+    "qty.kg": "{n} kg",
+    "qty.l": "{n} L",
     "result.approved": "Approved",
     "result.approved_offline": "Approved offline (to be sent)",
     "result.partially_approved": "Partly approved",
@@ -663,6 +674,8 @@ _EN: dict[str, str] = {
     "receipt.covered": "Covered by credit: {amount}",
     "receipt.payable": "Paid by the customer: {amount}",
     "receipt.balance": "{purse}: {before} → {after}",
+    "receipt.package": "{purse}: paid {amount}",
+    "receipt.entitlement": "· {item}: {change}",
     "receipt.balance_after": "{purse}: {after}",
     "receipt.expiry": "Earliest expiry: {date}",
     "receipt.offline": "Approved offline (to be sent)",
@@ -928,6 +941,16 @@ _EN: dict[str, str] = {
 FA: Final[Mapping[str, str]] = MappingProxyType(_FA)
 EN: Final[Mapping[str, str]] = MappingProxyType(_EN)
 _CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({"fa": FA, "en": EN})
+
+
+def group_names(lang: Lang = "fa") -> dict[str, str]:
+    """The names of free packages' entitlement groups (``diaper-s3`` → ``پوشک سایز ۳``).
+
+    The contract names a group by its id only; printed receipts (Persian) use these.
+    """
+    prefix = "group."
+    return {k[len(prefix) :]: v for k, v in _CATALOGS[lang].items() if k.startswith(prefix)}
+
 
 #: Error codes whose sentence depends on the error's class, not its code.
 _CLASS_KEYS: Final = (

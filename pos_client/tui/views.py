@@ -9,19 +9,22 @@ into words. Imports no textual, so they are tested on their own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pos_client.domain.models import BasketLine, ProgramKind, Purse, Unit
+from pos_client.domain.money import format_quantity
 from pos_client.services.checkout import BasketItem, BasketView, Household
 from pos_client.services.redemptions import SaleOutcome
 
 from .i18n import Texts
 
 __all__ = [
+    "GroupUse",
     "PurseSplit",
     "basket_row",
     "earliest_expiry",
+    "entitlement_change",
     "household_line",
     "line_name",
     "outcome_verdict",
@@ -30,6 +33,8 @@ __all__ = [
     "purse_label",
     "purse_short",
     "purse_splits",
+    "quantity_text",
+    "split_rows",
 ]
 
 
@@ -62,6 +67,29 @@ def _entitlements(purse: Purse, texts: Texts, used: dict[str, int] | None = None
             )
         )
     return "، ".join(parts) if texts.persian else ", ".join(parts)
+
+
+def _number(quantity_milli: int, unit: Unit, texts: Texts) -> str:
+    return format_quantity(
+        quantity_milli,
+        unit,
+        digits="fa" if texts.persian else "ascii",
+        lang=texts.lang,
+        with_unit=False,
+        isolate=texts.persian,
+    )
+
+
+def quantity_text(quantity_milli: int, unit: Unit, texts: Texts) -> str:
+    """A quantity with its unit's word: pieces whole (``۳ عدد``, ``3 pcs``), kg and l decimal."""
+    return texts.t(f"qty.{unit.value}", n=_number(quantity_milli, unit, texts))
+
+
+def entitlement_change(before_milli: int, after_milli: int, unit: Unit, texts: Texts) -> str:
+    """What a free package's group held before and after a sale (``۴ ← ۳ عدد``, ``4 → 3 pcs``)."""
+    arrow = "←" if texts.persian else "→"
+    both = f"{_number(before_milli, unit, texts)} {arrow} {_number(after_milli, unit, texts)}"
+    return texts.t(f"qty.{unit.value}", n=both)
 
 
 def purse_balance(purse: Purse, texts: Texts) -> str:
@@ -154,12 +182,27 @@ def basket_row(
 
 
 @dataclass(frozen=True, slots=True)
+class GroupUse:
+    """What a basket takes of one entitlement group of a free package."""
+
+    group: str
+    unit: Unit  # the unit of the products that count for it
+    before_milli: int
+    used_milli: int
+
+    @property
+    def after_milli(self) -> int:
+        return max(0, self.before_milli - self.used_milli)
+
+
+@dataclass(frozen=True, slots=True)
 class PurseSplit:
     """One purse in the review: what it pays of this basket, its balance now and after."""
 
     purse: Purse
     pays_rial: int
     used_milli: dict[str, int]  # quantity purses: what each group gives
+    units: dict[str, Unit] = field(default_factory=dict)  # quantity purses: each group's unit
 
     def before(self, texts: Texts) -> str:
         return purse_balance(self.purse, texts)
@@ -168,6 +211,56 @@ class PurseSplit:
         if self.purse.kind is ProgramKind.QUANTITY:
             return _entitlements(self.purse, texts, self.used_milli)
         return texts.amount(max(0, self.purse.balance_rial - self.pays_rial))
+
+    @property
+    def uses(self) -> tuple[GroupUse, ...]:
+        """A free package's groups this basket takes from, in the package's order."""
+        return tuple(
+            GroupUse(
+                e.group,
+                self.units.get(e.group, Unit.PIECE),
+                e.remaining_milli,
+                self.used_milli[e.group],
+            )
+            for e in self.purse.entitlements
+            if self.used_milli.get(e.group, 0) > 0
+        )
+
+
+def split_rows(splits: Sequence[PurseSplit], texts: Texts) -> list[tuple[str, list[str]]]:
+    """The review's rows: (key, [credit, covered, balance now, balance after]).
+
+    An amount purse is one row. A free package has no balance in money: its
+    row says the value it pays, and one row under it for each entitlement
+    group the basket takes from says how many items it takes, how many the
+    group holds now and how many are left after.
+    """
+    rows: list[tuple[str, list[str]]] = []
+    for split in splits:
+        purse = split.purse
+        pays = texts.amount(split.pays_rial, with_unit=False)
+        if purse.kind is not ProgramKind.QUANTITY:
+            rows.append(
+                (
+                    purse.id,
+                    [purse_label(purse, texts), pays, split.before(texts), split.after(texts)],
+                )
+            )
+            continue
+        rows.append((purse.id, [purse_label(purse, texts), pays, "", ""]))
+        for use in split.uses:
+            rows.append(
+                (
+                    f"{purse.id}/{use.group}",
+                    [
+                        texts.t("review.group", item=texts.group(use.group)),
+                        quantity_text(use.used_milli, use.unit, texts),
+                        quantity_text(use.before_milli, use.unit, texts),
+                        quantity_text(use.after_milli, use.unit, texts),
+                    ],
+                )
+            )
+    return rows
 
 
 def purse_splits(view: BasketView, purses: Sequence[Purse]) -> list[PurseSplit]:
@@ -180,13 +273,15 @@ def purse_splits(view: BasketView, purses: Sequence[Purse]) -> list[PurseSplit]:
         if not allocations:
             continue
         used: dict[str, int] = {}
+        units: dict[str, Unit] = {}
         groups = {e.group for e in purse.entitlements}
         for allocation in allocations:
             line = view.items[allocation.line].line if allocation.line < len(view.items) else None
             group = next((g for g in (line.groups if line else ()) if g in groups), None)
-            if group is not None:
+            if group is not None and line is not None:
                 used[group] = used.get(group, 0) + allocation.quantity_milli
-        splits.append(PurseSplit(purse, sum(a.amount_rial for a in allocations), used))
+                units.setdefault(group, line.unit)
+        splits.append(PurseSplit(purse, sum(a.amount_rial for a in allocations), used, units))
     return splits
 
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from pos_client.services.redemptions import SaleOutcome
 
 from ..i18n import Texts
-from ..views import outcome_reason, outcome_verdict
+from ..views import entitlement_change, outcome_reason, outcome_verdict
 from ..widgets.qr import QrCode
 from ..widgets.text import BidiText
 from .base import PosScreen
@@ -49,6 +49,20 @@ def receipt_text(receipt: Receipt, texts: Texts) -> str:
         lines.append(f"{texts.t('review.waived')}: {texts.amount(receipt.waived_rial)}")
     lines.append(texts.t("receipt.payable", amount=texts.amount(receipt.household_rial)))
     for purse in receipt.purses:
+        if purse.is_package:  # a free package counts items, not money
+            paid = texts.amount(receipt.paid_by_purse(purse.purse_id))
+            lines.append(texts.t("receipt.package", purse=purse.label, amount=paid))
+            for entitlement in purse.entitlements:
+                name = (
+                    texts.group(entitlement.group)
+                    if texts.has(f"group.{entitlement.group}")
+                    else texts.data(entitlement.label)
+                )
+                change = entitlement_change(
+                    entitlement.before_milli, entitlement.after_milli, entitlement.unit, texts
+                )
+                lines.append(texts.t("receipt.entitlement", item=name, change=change))
+            continue
         lines.append(
             texts.t(
                 "receipt.balance",

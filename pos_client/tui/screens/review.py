@@ -9,7 +9,7 @@ from textual.binding import Binding
 
 from pos_client.services.checkout import BasketView, Household
 
-from ..views import household_line, purse_label, purse_splits
+from ..views import household_line, purse_splits, split_rows
 from ..widgets.table import BidiTable, Column
 from ..widgets.text import BidiText
 from .base import PosScreen
@@ -38,7 +38,7 @@ class ReviewScreen(PosScreen[None]):
 
     def compose_body(self) -> ComposeResult:
         yield BidiText(household_line(self.household, self.texts), id="household")
-        yield BidiTable(SPLIT_COLUMNS, id="split", cursor=False)
+        yield BidiTable(SPLIT_COLUMNS, id="split", cursor=False, fit_width=True)
         yield BidiText(self._totals(), id="review-totals")
         yield BidiText(
             self.t("review.payable") + ": " + self.texts.amount(self.view.payable_rial),
@@ -58,19 +58,7 @@ class ReviewScreen(PosScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        texts = self.texts
-        rows = [
-            (
-                split.purse.id,
-                [
-                    purse_label(split.purse, texts),
-                    texts.amount(split.pays_rial, with_unit=False),
-                    split.before(texts),
-                    split.after(texts),
-                ],
-            )
-            for split in purse_splits(self.view, self.household.purses)
-        ]
+        rows = split_rows(purse_splits(self.view, self.household.purses), self.texts)
         self.query_one("#split", BidiTable).set_rows(rows)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -4,6 +4,12 @@
 Persian its first column stands on the right, text is shaped and ordered, and
 a cell too long for its column is cut at its logical end (:func:`fit`), never
 at its beginning.
+
+A table made with ``fit_width=True`` keeps all its columns on screen: its
+number columns are as wide as their numbers, and its text columns share what
+is left of the table's width (their own width, or their longest text, when
+there is room; narrower, cut with an ellipsis, only when there is not),
+worked out again when the rows or the width change.
 """
 
 from __future__ import annotations
@@ -14,12 +20,18 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.console import JustifyMethod
 from rich.text import Text
+from textual import events
+from textual._context import NoActiveAppError
+from textual.css.scalar import Unit
 from textual.widgets import DataTable
 
 from ..rtl import RtlMode, base_of
 from .text import fit, texts_of
 
 __all__ = ["BidiTable", "Column"]
+
+#: The narrowest a text column is made to fit a table into its width.
+MIN_TEXT_WIDTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,7 @@ class BidiTable(DataTable[Text]):
         id: str | None = None,
         classes: str | None = None,
         cursor: bool = True,
+        fit_width: bool = False,
     ) -> None:
         super().__init__(
             id=id,
@@ -59,6 +72,10 @@ class BidiTable(DataTable[Text]):
         )
         self._specs = tuple(columns)
         self._ready = False
+        self._fit = fit_width
+        self._widths: dict[str, int | None] = {}
+        self._rows: list[tuple[str, Sequence[str]]] = []
+        self._styles: tuple[str, ...] = ()
         self.can_focus = cursor  # a table to read only never takes the keys
 
     @property
@@ -72,42 +89,102 @@ class BidiTable(DataTable[Text]):
     def on_mount(self) -> None:
         self._add_columns()
 
-    def _add_columns(self) -> None:
-        if self._ready:
+    def _add_columns(self, widths: dict[str, int | None] | None = None) -> None:
+        if self._ready and (widths is None or widths == self._widths):
             return
+        if self._ready:
+            self.clear(columns=True)
         texts = texts_of(self)
+        if widths is None:
+            widths = {s.key: None if s.numeric else s.width for s in self._specs}
         for spec in self._ordered(self._specs):
             assert isinstance(spec, Column)
             label = texts.line(spec.label)
             justify: JustifyMethod = "right" if (spec.numeric or texts.persian) else "left"
-            width = None if spec.numeric else spec.width  # numbers are never cut
+            width = None if spec.numeric else widths.get(spec.key)  # numbers are never cut
             if width is not None:
                 width = max(width, cell_len(label))
             self.add_column(Text(label, justify=justify), key=spec.key, width=width)
+        self._widths = dict(widths)
         self._ready = True
 
-    def cell(self, spec: Column, text: str, *, style: str = "") -> Text:
-        """One logical cell as the terminal should show it in ``spec``'s column."""
+    def cell(self, spec: Column, text: str, *, style: str = "", width: int | None = None) -> Text:
+        """One logical cell as the terminal should show it in ``spec``'s column.
+
+        ``width``: the text column's width when the table fits its width (else ``spec.width``).
+        """
         texts = texts_of(self)
         base = "rtl" if texts.persian else base_of(text)
-        if spec.width and not spec.numeric:
-            shown = fit(texts, text, spec.width, base=base)
+        width = width or spec.width
+        if width and not spec.numeric:
+            shown = fit(texts, text, width, base=base)
         else:
             shown = texts.show_data(text)
         justify: JustifyMethod = "right" if (spec.numeric or texts.persian) else "left"
         return Text(shown, justify=justify, style=style)
 
+    # ------------------------------------------------------------------ fitting the width
+
+    def _room(self, rows: int) -> int:
+        """The cells across that the columns may take (0 when not known yet)."""
+        width = self.size.width - self.styles.gutter.width if self.size.width else 0
+        if not width:
+            try:
+                width = self.app.size.width  # before the first layout: the table spans the screen
+            except NoActiveAppError:  # a widget alone: nothing to fit to
+                return 0
+        limit = self.styles.max_height
+        tallest = limit.value if limit is not None and limit.unit is Unit.CELLS else None
+        if tallest is None and self.size.height:
+            tallest = self.size.height
+        if tallest is not None and rows + 1 > tallest:  # the header and the rows overflow
+            width -= self.styles.scrollbar_size_vertical
+        return max(0, width)
+
+    def _fitted(self, rows: Sequence[tuple[str, Sequence[str]]]) -> dict[str, int | None]:
+        """Each text column's width so that every column stays on screen."""
+        defaults: dict[str, int | None] = {
+            s.key: None if s.numeric else s.width for s in self._specs
+        }
+        room = self._room(len(rows))
+        if not self._fit or not room:
+            return defaults
+        texts = texts_of(self)
+        pad = 2 * self.cell_padding
+        natural = {}
+        for index, spec in enumerate(self._specs):
+            longest = max((cell_len(texts.show_data(cells[index])) for _, cells in rows), default=0)
+            natural[spec.key] = max(cell_len(texts.line(spec.label)), longest)
+        flexible = [s for s in self._specs if not s.numeric]
+        left = room - sum(natural[s.key] + pad for s in self._specs if s.numeric)
+        left -= pad * len(flexible)
+        widths = dict(defaults)
+        for count, spec in enumerate(flexible):
+            share = left // (len(flexible) - count)
+            label = cell_len(texts.line(spec.label))
+            wanted = max(natural[spec.key], spec.width or 0)  # never narrower than asked for
+            width = max(min(wanted, share), MIN_TEXT_WIDTH, label)
+            widths[spec.key] = width
+            left -= width
+        return widths
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._fit and self._ready and self._fitted(self._rows) != self._widths:
+            self.set_rows(self._rows, styles=self._styles)
+
     def set_rows(
         self, rows: Sequence[tuple[str, Sequence[str]]], *, styles: Sequence[str] = ()
     ) -> None:
         """Replace every row: ``(row key, logical cells in column order)``."""
-        self._add_columns()
+        self._rows, self._styles = list(rows), tuple(styles)
+        widths = self._fitted(rows) if self._fit else None
+        self._add_columns(widths)
         cursor = self.cursor_row
         self.clear()
         for index, (key, cells) in enumerate(rows):
             style = styles[index] if index < len(styles) else ""
             rendered = [
-                self.cell(spec, text, style=style)
+                self.cell(spec, text, style=style, width=self._widths.get(spec.key))
                 for spec, text in zip(self._specs, cells, strict=True)
             ]
             self.add_row(*self._ordered(rendered), key=key)  # type: ignore[arg-type]
