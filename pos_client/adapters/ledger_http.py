@@ -27,9 +27,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Largest JSON answer read (a batch of 100 answers fits many times over).
 MAX_JSON_BYTES = 16 * 1024 * 1024
@@ -279,6 +280,26 @@ class HttpLedger:
             raise self._malformed(may_commit, what, exc.message) from None
         return data
 
+    def _parsed(
+        self,
+        answer: _Answer,
+        parse: Callable[[Any], _T],
+        *,
+        ok: Container[int] = (200,),
+        may_commit: bool,
+        what: str,
+    ) -> _T:
+        """A success answer's JSON read by ``parse``; any other or malformed answer raises."""
+        if answer.status not in ok:
+            raise self._fail(answer, may_commit=may_commit, what=what)
+        data = self._json(answer, may_commit=may_commit, what=what)
+        try:
+            result = parse(data)
+        except ContractError as exc:
+            raise self._malformed(may_commit, what, f"malformed answer ({exc.message})") from None
+        self._contact()
+        return result
+
     # ------------------------------------------------------------------ reads
 
     async def health(self) -> datetime | None:
@@ -374,15 +395,7 @@ class HttpLedger:
         answer = await self._send(
             "POST", "v1/wallet-inquiries", body=dump_json(identity.wire()), what=what
         )
-        if answer.status != 200:
-            raise self._fail(answer, may_commit=False, what=what)
-        data = self._json(answer, may_commit=False, what=what)
-        try:
-            wallet = parse_wallet(data)
-        except ContractError as exc:
-            raise LedgerUnavailable(f"{what}: malformed answer ({exc.message})") from None
-        self._contact()
-        return wallet
+        return self._parsed(answer, parse_wallet, may_commit=False, what=what)
 
     async def request_otp(self, national_id: str) -> OtpChallenge:
         """``POST /v1/otp-challenges``: the ledger texts a code to the household."""
@@ -390,15 +403,9 @@ class HttpLedger:
         answer = await self._send(
             "POST", "v1/otp-challenges", body=dump_json({"national_id": national_id}), what=what
         )
-        if answer.status not in (200, 201, 202):
-            raise self._fail(answer, may_commit=False, what=what)
-        data = self._json(answer, may_commit=False, what=what)
-        try:
-            challenge = parse_otp_challenge(data)
-        except ContractError as exc:
-            raise LedgerUnavailable(f"{what}: malformed answer ({exc.message})") from None
-        self._contact()
-        return challenge
+        return self._parsed(
+            answer, parse_otp_challenge, ok=(200, 201, 202), may_commit=False, what=what
+        )
 
     async def get_redemption(self, redemption_id: str) -> RedemptionAnswer | None:
         """``GET /v1/redemptions/{id}``: its stored answer, or ``None`` if the ledger never got it.
@@ -414,27 +421,17 @@ class HttpLedger:
                 self._contact()
                 return None
             raise LedgerUnavailable(f"{what}: unexpected 404")
-        if answer.status != 200:
-            raise self._fail(answer, may_commit=False, what=what)
-        data = self._json(answer, may_commit=False, what=what)
-        try:
-            result = parse_redemption_answer(data, expected_id=redemption_id)
-        except ContractError as exc:
-            raise LedgerUnavailable(f"{what}: malformed answer ({exc.message})") from None
-        self._contact()
-        return result
+        return self._parsed(
+            answer,
+            lambda data: parse_redemption_answer(data, expected_id=redemption_id),
+            may_commit=False,
+            what=what,
+        )
 
     async def settlement(self, business_date: date) -> Settlement:
         what = "settlement"
         answer = await self._send("GET", f"v1/settlements/{business_date.isoformat()}", what=what)
-        if answer.status != 200:
-            raise self._fail(answer, may_commit=False, what=what)
-        try:
-            result = parse_settlement(self._json(answer, may_commit=False, what=what))
-        except ContractError as exc:
-            raise LedgerUnavailable(f"{what}: malformed answer ({exc.message})") from None
-        self._contact()
-        return result
+        return self._parsed(answer, parse_settlement, may_commit=False, what=what)
 
     # ------------------------------------------------------------------ writes
 
@@ -449,15 +446,13 @@ class HttpLedger:
             may_commit=True,
             what=what,
         )
-        if answer.status not in (200, 201):
-            raise self._fail(answer, may_commit=True, what=what)
-        data = self._json(answer, may_commit=True, what=what)
-        try:
-            result = parse_redemption_answer(data, expected_id=redemption_id)
-        except ContractError as exc:
-            raise UnknownOutcome(f"{what}: malformed answer ({exc.message})") from None
-        self._contact()
-        return result
+        return self._parsed(
+            answer,
+            lambda data: parse_redemption_answer(data, expected_id=redemption_id),
+            ok=(200, 201),
+            may_commit=True,
+            what=what,
+        )
 
     async def submit_batch(self, items: Sequence[tuple[str, bytes]]) -> list[BatchItemResult]:
         """``POST /v1/redemptions/batch``: up to 100 stored bodies, answered item by item.
@@ -520,12 +515,9 @@ class HttpLedger:
             may_commit=True,
             what=what,
         )
-        if answer.status != 200:
-            raise self._fail(answer, may_commit=True, what=what)
-        data = self._json(answer, may_commit=True, what=what)
-        try:
-            result = parse_void_answer(data, expected_id=redemption_id)
-        except ContractError as exc:
-            raise UnknownOutcome(f"{what}: malformed answer ({exc.message})") from None
-        self._contact()
-        return result
+        return self._parsed(
+            answer,
+            lambda data: parse_void_answer(data, expected_id=redemption_id),
+            may_commit=True,
+            what=what,
+        )

@@ -18,34 +18,17 @@ from typing import Any
 
 from pos_client.domain.tokens import TokenClaims, sign_token
 
-from .books import Books, PurchaseCodeRow
-from .catalog import Catalog
-from .clock import SandboxClock, to_rfc3339
-from .keys import SigningIdentity
+from .books import PurchaseCodeRow
+from .clock import to_rfc3339
+from .parts import SandboxParts
 from .problems import problem
-from .rulesets import RuleSets
 from .wallets import strict_national_id
 
 PURCHASE_CODE_LIFETIME = timedelta(minutes=30)
 DEFAULT_TOKEN_TTL = timedelta(hours=24)
 
 
-class Admin:
-    def __init__(
-        self,
-        *,
-        books: Books,
-        catalog: Catalog,
-        rulesets: RuleSets,
-        signer: SigningIdentity,
-        clock: SandboxClock,
-    ) -> None:
-        self.books = books
-        self.catalog = catalog
-        self.rulesets = rulesets
-        self.signer = signer
-        self.clock = clock
-
+class Admin(SandboxParts):
     def mint_token(
         self,
         national_id: str,

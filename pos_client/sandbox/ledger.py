@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -37,13 +37,11 @@ from pos_client.domain.errors import ContractError
 from pos_client.domain.models import Allocation, BasketLine, Purse, RuleSet, Unit
 from pos_client.domain.money import line_amount
 
-from .books import Books, Effect, RedemptionRow, RuleSetRow, TerminalRow, Tx
-from .catalog import Catalog
-from .clock import SandboxClock, business_date, to_rfc3339
-from .keys import SigningIdentity
+from .books import Effect, RedemptionRow, RuleSetRow, TerminalRow, Tx
+from .clock import business_date, to_rfc3339
+from .parts import SandboxParts
 from .problems import Problem, invalid, problem
 from .requests import Identity, LineRequest, RedemptionRequest, item_id, parse_redemption
-from .rulesets import RuleSets
 from .wallets import (
     HeldPurse,
     Resolved,
@@ -74,24 +72,11 @@ class Answer:
     body: bytes
 
 
-class Ledger:
+@dataclass(kw_only=True, eq=False, repr=False)
+class Ledger(SandboxParts):
     """The contract's endpoints over the books (thread-safe; each call is one transaction)."""
 
-    def __init__(
-        self,
-        *,
-        books: Books,
-        catalog: Catalog,
-        rulesets: RuleSets,
-        signer: SigningIdentity,
-        clock: SandboxClock,
-    ) -> None:
-        self.books = books
-        self.catalog = catalog
-        self.rulesets = rulesets
-        self.signer = signer
-        self.clock = clock
-        self._rules_cache: dict[str, RuleSet] = {}
+    _rules_cache: dict[str, RuleSet] = field(default_factory=dict, init=False)
 
     # ------------------------------------------------------------------ auth
 

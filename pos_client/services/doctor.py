@@ -214,6 +214,13 @@ def _short(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+def _device_check(
+    name: str, verdict: Verdict, lang: Lang, key: str, url: str, *, advice: str = ""
+) -> Check:
+    """One device's check: ``key`` said of its URL; ``advice`` defaults to ``key.advice``."""
+    return Check(name, verdict, say(lang, key, url=url), say(lang, advice or f"{key}.advice"))
+
+
 def _when(moment: datetime, lang: Lang) -> str:
     """A moment for a sentence, in Tehran time: Jalali with Persian digits, or ISO-like."""
     local = moment.astimezone(TEHRAN)
@@ -699,12 +706,7 @@ def _device_error(
             say(lang, "device.bad_url.advice", key=key, config=config),
         )
     if exc.code == "device_busy":
-        return Check(
-            name,
-            Verdict.WARNING,
-            say(lang, "device.busy", url=short),
-            say(lang, "device.busy.advice"),
-        )
+        return _device_check(name, Verdict.WARNING, lang, "device.busy", short)
     return Check(
         name,
         Verdict.FAILED,
@@ -719,19 +721,9 @@ def judge_printer(name: str, url: str, status: Any, *, printed: bool, lang: Lang
     paper = str(getattr(getattr(status, "paper", None), "value", "unknown"))
     online = getattr(status, "online", None)
     if paper == "out":
-        return Check(
-            name,
-            Verdict.FAILED,
-            say(lang, "printer.paper_out", url=short),
-            say(lang, "printer.paper_out.advice"),
-        )
+        return _device_check(name, Verdict.FAILED, lang, "printer.paper_out", short)
     if online is False:
-        return Check(
-            name,
-            Verdict.FAILED,
-            say(lang, "printer.offline", url=short),
-            say(lang, "printer.offline.advice"),
-        )
+        return _device_check(name, Verdict.FAILED, lang, "printer.offline", short)
     if printed:
         detail = say(lang, "printer.printed", url=short)
     elif paper == "unknown":
@@ -762,25 +754,14 @@ def judge_scale(name: str, url: str, reading: Any, *, lang: Lang) -> Check:
         return Check(name, Verdict.OK, say(lang, "scale.ok", url=short, grams=int(grams)))
     status = getattr(reading, "status", None)
     if getattr(status, "over_capacity", False):
-        return Check(
-            name,
-            Verdict.WARNING,
-            say(lang, "scale.over", url=short),
-            say(lang, "scale.zero.advice"),
+        return _device_check(
+            name, Verdict.WARNING, lang, "scale.over", short, advice="scale.zero.advice"
         )
     if getattr(status, "under_zero", False):
-        return Check(
-            name,
-            Verdict.WARNING,
-            say(lang, "scale.under", url=short),
-            say(lang, "scale.zero.advice"),
+        return _device_check(
+            name, Verdict.WARNING, lang, "scale.under", short, advice="scale.zero.advice"
         )
-    return Check(
-        name,
-        Verdict.WARNING,
-        say(lang, "scale.motion", url=short),
-        say(lang, "scale.motion.advice"),
-    )
+    return _device_check(name, Verdict.WARNING, lang, "scale.motion", short)
 
 
 def _seconds_text(seconds: float) -> int | str:
@@ -1045,12 +1026,7 @@ class Doctor:
             if str(state.status) != "connected":
                 why = str(getattr(state, "detail", "") or state.status)
                 if "in use" in why:
-                    return Check(
-                        name,
-                        Verdict.WARNING,
-                        say(lang, "device.busy", url=short),
-                        say(lang, "device.busy.advice"),
-                    )
+                    return _device_check(name, Verdict.WARNING, lang, "device.busy", short)
                 return Check(
                     name,
                     Verdict.FAILED,
@@ -1145,9 +1121,8 @@ class Doctor:
 
     def _printer(self, name: str, url: str, print_test: bool) -> Check:
         lang, config, short = self.lang, self.config_path, _short(url)
-        try:
-            printer = self.devices.open_printer(url)
-        except DeviceError as exc:
+
+        def failed(exc: DeviceError) -> Check:
             return _device_error(
                 name,
                 url,
@@ -1157,19 +1132,16 @@ class Doctor:
                 lang=lang,
                 missing="printer.unreachable",
             )
+
+        try:
+            printer = self.devices.open_printer(url)
+        except DeviceError as exc:
+            return failed(exc)
         try:
             try:
                 status = printer.status()
             except DeviceError as exc:
-                return _device_error(
-                    name,
-                    url,
-                    exc,
-                    key="devices.printer",
-                    config=config,
-                    lang=lang,
-                    missing="printer.unreachable",
-                )
+                return failed(exc)
             verdict = judge_printer(name, url, status, printed=False, lang=lang)
             if not print_test or verdict.verdict is Verdict.FAILED:
                 return verdict
@@ -1204,9 +1176,8 @@ class Doctor:
 
     def _scale(self, name: str, url: str) -> Check:
         lang, config = self.lang, self.config_path
-        try:
-            scale = self.devices.open_scale(url)
-        except DeviceError as exc:
+
+        def failed(exc: DeviceError) -> Check:
             return _device_error(
                 name,
                 url,
@@ -1216,19 +1187,16 @@ class Doctor:
                 lang=lang,
                 missing="scale.missing",
             )
+
+        try:
+            scale = self.devices.open_scale(url)
+        except DeviceError as exc:
+            return failed(exc)
         try:
             try:
                 reading = scale.read_once()
             except DeviceError as exc:
-                return _device_error(
-                    name,
-                    url,
-                    exc,
-                    key="devices.scale",
-                    config=config,
-                    lang=lang,
-                    missing="scale.missing",
-                )
+                return failed(exc)
             return judge_scale(name, url, reading, lang=lang)
         finally:
             try:
