@@ -451,19 +451,7 @@ class CheckoutSession:
         identity = _national_identity(text)
         self._nid_hash = national_id_hash(identity.value)
         self._masked = mask_national_id(identity.value)
-        try:
-            wallet = await self._svc.ledger.inquire_wallet(identity)
-        except LedgerUnavailable as exc:
-            raise CheckoutRefused(
-                "the ledger cannot be reached; a typed national ID can only be served online",
-                code="ledger_unavailable",
-            ) from exc
-        except LedgerRejected as exc:
-            raise CheckoutRefused(exc.message, code=exc.code) from None
-        self._identity = identity
-        self._set_wallet(wallet, offline=False)
-        self.stage = Stage.OTP if wallet.requires_otp else Stage.BASKET
-        return self.household()
+        return await self._identify_online(identity, what="a typed national ID")
 
     async def identify_token(self, text: str) -> Household:
         """A QR token: its signature, expiry and single use are checked here, before any request."""
@@ -504,10 +492,7 @@ class CheckoutSession:
             self._set_wallet(wallet, offline=True, as_of=cached[1])
             self.stage = Stage.BASKET
             return self.household()
-        self._identity = identity
-        self._set_wallet(wallet, offline=False)
-        self.stage = Stage.OTP if wallet.requires_otp else Stage.BASKET
-        return self.household()
+        return self._accept_wallet(identity, wallet)
 
     async def identify_purchase_code(self, text: str) -> Household:
         self._expect(Stage.IDENTIFY)
@@ -515,15 +500,22 @@ class CheckoutSession:
             identity = Identity.purchase_code(text)
         except ContractError as exc:
             raise CheckoutError(exc.message, code="purchase_code_invalid") from None
+        return await self._identify_online(identity, what="a purchase code")
+
+    async def _identify_online(self, identity: Identity, *, what: str) -> Household:
+        """Inquire the wallet of an identity that only the ledger can check."""
         try:
             wallet = await self._svc.ledger.inquire_wallet(identity)
         except LedgerUnavailable as exc:
             raise CheckoutRefused(
-                "the ledger cannot be reached; a purchase code can only be served online",
+                f"the ledger cannot be reached; {what} can only be served online",
                 code="ledger_unavailable",
             ) from exc
         except LedgerRejected as exc:
             raise CheckoutRefused(exc.message, code=exc.code) from None
+        return self._accept_wallet(identity, wallet)
+
+    def _accept_wallet(self, identity: Identity, wallet: Wallet) -> Household:
         self._identity = identity
         self._set_wallet(wallet, offline=False)
         self.stage = Stage.OTP if wallet.requires_otp else Stage.BASKET
