@@ -15,10 +15,32 @@ a sale wait for the disk:
 Both: WAL, ``synchronous=FULL`` (a commit is on disk when it returns), files
 created with mode 0600 before SQLite opens them, schema versioned by
 ``PRAGMA user_version`` (each version's step runs once, in one transaction; a
-read-only open reads an older schema as it is). A redemption enters the journal
-and the outbox in one transaction before it is sent; it leaves the outbox only
-with a final status. :meth:`SqliteStore.batch` makes several writes one
-transaction (the forwarder records a batch's answers with one commit).
+read-only open reads an older schema as it is, back to :data:`READABLE_FROM`).
+A redemption enters the journal and the outbox in one transaction before it is
+sent; it leaves the outbox only with a final status. :meth:`SqliteStore.batch`
+makes several writes one transaction (the forwarder records a batch's answers
+with one commit).
+
+One sale, one row: the outbox is the journal row's ``intent`` and delivery
+columns (``intent`` NULL: not in the outbox), and the row's ``written_at`` is
+its first history event. Writing a sale is one INSERT, and its commit writes
+the row's page (and the overflow page of its body and basket, stored last in
+the row) and the id index: the pages a bare one-row queue writes. Schema 2's
+separate outbox and event rows, AUTOINCREMENT counters and three indexes wrote
+three times as many (``pos-client bench`` measures it).
+
+- Open rows (unseen, or in the outbox) are found from the open mark
+  (``journal_marks.open_from``): every open row's seq is at or above it. New
+  rows are (seq is the largest so far plus one; journal rows are never
+  deleted), and two triggers lower the mark in the same statement when a row
+  below it opens again (a void of an old sale, say), so no code path can hide
+  a row from the forwarder. :meth:`SqliteStore.checkpoint` raises the mark to
+  the oldest open row when the lane is idle; queries scan from the mark (a
+  range of the table's own key, :data:`_OPEN`), so a row left open for long
+  makes those scans longer, never wrong.
+- A business date's rows are found from ``journal_days`` (the seq of each
+  date's first row, written by a trigger with that row, once a day): every
+  row from there on, of that date, so a clock set back still finds them all.
 
 Checkpoints of the lane store: SQLite's automatic checkpoint runs inside the
 commit that crosses ``wal_autocheckpoint`` pages, so with the default (1,000
@@ -70,11 +92,15 @@ __all__ = [
     "create_private_file",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: The oldest lane store schema a read-only open reads as it is (3 moved the outbox).
+READABLE_FROM = 3
 #: The lane store's automatic checkpoint threshold in pages: a backstop (see the module docstring).
 LANE_WAL_AUTOCHECKPOINT = 10_000
 #: Idle checkpoints run once this many commits went by (see SqliteStore.checkpoint).
 CHECKPOINT_AFTER_COMMITS = 50
+#: The open mark is raised once this many rows were written past it (see raise_open_mark).
+OPEN_MARK_SLACK = 200
 CATALOG_SCHEMA_VERSION = 1
 _BATCH = 5000
 
@@ -197,6 +223,118 @@ CREATE TABLE IF NOT EXISTS z_reports (
     PRIMARY KEY (terminal_id, number),
     UNIQUE (terminal_id, business_date)
 );
+"""
+
+# Version 3: a sale's enqueue writes as few pages as it can (see the module docstring).
+# The outbox becomes columns of the journal row (intent NULL: not in the outbox); the
+# first event ('written') becomes the row's ``written_at``; neither table keeps an
+# AUTOINCREMENT counter (rows are never deleted, so rowids are never reused); one
+# mark, kept by triggers, bounds the open rows (unseen or in the outbox); the status index
+# becomes a partial one on the offline approvals still owed; the business-date index
+# gives way to ``journal_days``, each date's first row, written once a day. Tables are
+# rebuilt in the step's one transaction, with foreign keys checked before it commits.
+_SCHEMA_V3 = """
+CREATE TABLE journal_v3 (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    business_date TEXT NOT NULL,
+    identity_kind TEXT NOT NULL,
+    nid_hash TEXT,
+    nid_masked TEXT,
+    beneficiary_ref TEXT,
+    display_name TEXT,
+    token_jti TEXT,
+    mode TEXT NOT NULL CHECK (mode IN ('online', 'offline')),
+    offline INTEGER NOT NULL DEFAULT 0,
+    total_rial INTEGER NOT NULL,
+    covered_rial INTEGER NOT NULL,
+    payable_rial INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    ledger_covered_rial INTEGER,
+    declined_rial INTEGER,
+    receipt_code TEXT,
+    seen INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    intent TEXT CHECK (intent IN ('hold', 'deliver', 'abandon', 'void')),
+    enqueued_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    answer TEXT,
+    body BLOB NOT NULL,
+    basket TEXT NOT NULL,
+    CHECK ((intent IS NULL) = (enqueued_at IS NULL))
+);
+INSERT INTO journal_v3 (
+    seq, id, created_at, written_at, business_date, identity_kind, nid_hash, nid_masked,
+    beneficiary_ref, display_name, token_jti, mode, offline, total_rial, covered_rial,
+    payable_rial, status, reason, ledger_covered_rial, declined_rial, receipt_code, seen,
+    updated_at, intent, enqueued_at, attempts, sent, next_attempt_at, last_error, answer,
+    body, basket
+)
+SELECT j.seq, j.id, j.created_at,
+    COALESCE(
+        (SELECT e.at FROM journal_events e WHERE e.redemption_id = j.id ORDER BY e.seq LIMIT 1),
+        j.created_at
+    ),
+    j.business_date, j.identity_kind, j.nid_hash, j.nid_masked, j.beneficiary_ref,
+    j.display_name, j.token_jti, j.mode, j.offline, j.total_rial, j.covered_rial,
+    j.payable_rial, j.status, j.reason, j.ledger_covered_rial, j.declined_rial,
+    j.receipt_code, j.seen, j.updated_at, o.intent, o.enqueued_at, COALESCE(o.attempts, 0),
+    COALESCE(o.sent, 0), o.next_attempt_at, o.last_error, j.answer, j.body, j.basket
+FROM journal j LEFT JOIN outbox o ON o.redemption_id = j.id;
+CREATE TABLE journal_events_v3 (
+    seq INTEGER PRIMARY KEY,
+    redemption_id TEXT NOT NULL REFERENCES journal(id),
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO journal_events_v3 (seq, redemption_id, at, status, note)
+SELECT e.seq, e.redemption_id, e.at, e.status, e.note FROM journal_events e
+WHERE e.seq <> (SELECT MIN(f.seq) FROM journal_events f WHERE f.redemption_id = e.redemption_id);
+DROP TABLE outbox;
+DROP TABLE journal_events;
+DROP TABLE journal;
+ALTER TABLE journal_v3 RENAME TO journal;
+ALTER TABLE journal_events_v3 RENAME TO journal_events;
+CREATE TABLE journal_marks (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    open_from INTEGER NOT NULL
+);
+INSERT INTO journal_marks (id, open_from)
+SELECT 1, COALESCE(
+    (SELECT MIN(seq) FROM journal WHERE seen = 0 OR intent IS NOT NULL),
+    (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal)
+);
+CREATE TRIGGER journal_open_on_insert AFTER INSERT ON journal
+WHEN NEW.seq < (SELECT open_from FROM journal_marks WHERE id = 1)
+BEGIN
+    UPDATE journal_marks SET open_from = NEW.seq WHERE id = 1;
+END;
+CREATE TRIGGER journal_open_again AFTER UPDATE OF intent, seen ON journal
+WHEN (NEW.intent IS NOT NULL OR NEW.seen = 0)
+    AND NEW.seq < (SELECT open_from FROM journal_marks WHERE id = 1)
+BEGIN
+    UPDATE journal_marks SET open_from = NEW.seq WHERE id = 1;
+END;
+CREATE TABLE journal_days (
+    business_date TEXT PRIMARY KEY,
+    first_seq INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO journal_days (business_date, first_seq)
+SELECT business_date, MIN(seq) FROM journal GROUP BY business_date;
+CREATE TRIGGER journal_day_on_insert AFTER INSERT ON journal
+BEGIN
+    INSERT OR IGNORE INTO journal_days (business_date, first_seq)
+    VALUES (NEW.business_date, NEW.seq);
+END;
+CREATE INDEX journal_offline ON journal(seq) WHERE status = 'approved_offline';
+CREATE INDEX events_by_redemption ON journal_events(redemption_id);
 """
 
 _CATALOG_SCHEMA_V1 = """
@@ -357,6 +495,7 @@ class _Db:
         max_size_bytes: int | None,
         upgrades: Mapping[int, str] | None = None,
         wal_autocheckpoint: int | None = None,
+        readable_from: int = 1,
     ) -> None:
         self.path = path
         self.read_only = read_only
@@ -387,7 +526,13 @@ class _Db:
                 if read_only:
                     if current == 0:
                         raise StoreError(f"the store at {path} is not set up")
-                    # An older schema is read as it is; it is upgraded when opened to write.
+                    if current < readable_from:
+                        raise StoreError(
+                            f"the store at {path} was written by an older pos-client"
+                            f" (schema {current}); start pos-client on this lane once"
+                            " to bring it up to date"
+                        )
+                    # A schema this version still reads is read as it is (upgraded on write).
                 else:
                     self._migrate(current, schema, version, upgrades or {})
         except sqlite3.Error as exc:
@@ -445,16 +590,29 @@ class _Db:
         self, current: int, schema: str, version: int, upgrades: Mapping[int, str]
     ) -> None:
         # Version 1 is ``schema``; each later version adds its step, each in one transaction.
+        # Foreign keys are off while a step rebuilds tables (SQLite's own procedure) and
+        # checked whole before the step commits.
         steps = {1: schema, **upgrades}
-        for target in range(current + 1, version + 1):
-            try:
-                self.conn.executescript(
-                    "BEGIN IMMEDIATE;" + steps[target] + f"PRAGMA user_version={target}; COMMIT;"
-                )
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+        self.conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            for target in range(current + 1, version + 1):
+                try:
+                    self.conn.executescript(
+                        "BEGIN IMMEDIATE;" + steps[target] + f"PRAGMA user_version={target};"
+                    )
+                    broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StoreError(
+                            f"the store at {self.path} could not be brought up to date:"
+                            f" {len(broken)} rows lost their redemption (nothing was changed)"
+                        )
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+        finally:
+            self.conn.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -527,12 +685,25 @@ class _Db:
 
 
 _JOURNAL_COLUMNS = (
-    "j.seq, j.id, j.created_at, j.business_date, j.identity_kind, j.mode, j.offline, j.body,"
-    " j.basket, j.total_rial, j.covered_rial, j.payable_rial, j.status, j.reason, j.answer,"
-    " j.ledger_covered_rial, j.declined_rial, j.receipt_code, j.seen, j.nid_hash, j.nid_masked,"
-    " j.beneficiary_ref, j.display_name, j.token_jti, j.updated_at, o.intent"
+    "seq, id, created_at, business_date, identity_kind, mode, offline, body,"
+    " basket, total_rial, covered_rial, payable_rial, status, reason, answer,"
+    " ledger_covered_rial, declined_rial, receipt_code, seen, nid_hash, nid_masked,"
+    " beneficiary_ref, display_name, token_jti, updated_at, intent"
 )
-_JOURNAL_FROM = " FROM journal j LEFT JOIN outbox o ON o.redemption_id = j.id"
+_JOURNAL_FROM = " FROM journal"
+# Where the open rows (unseen, or in the outbox) are: from the open mark on (see the
+# module docstring). A range of the table's own key: no index written per sale.
+_OPEN = "seq >= (SELECT open_from FROM journal_marks WHERE id = 1)"
+# Into the outbox with ``intent`` (first enqueued when it first came in), due at once.
+_ENQUEUE = (
+    "UPDATE journal SET intent = ?, enqueued_at = COALESCE(enqueued_at, ?),"
+    " next_attempt_at = NULL WHERE id = ?"
+)
+# Out of the outbox, forgetting its attempts (as a row deleted from a queue would).
+_LEAVE_OUTBOX = (
+    "intent = NULL, enqueued_at = NULL, attempts = 0, sent = 0, next_attempt_at = NULL,"
+    " last_error = NULL"
+)
 
 
 def _entry(row: Sequence[Any]) -> JournalEntry:
@@ -595,7 +766,8 @@ class SqliteStore:
             main_path,
             schema=_SCHEMA_V1,
             version=SCHEMA_VERSION,
-            upgrades={2: _SCHEMA_V2},
+            upgrades={2: _SCHEMA_V2, 3: _SCHEMA_V3},
+            readable_from=READABLE_FROM,
             read_only=read_only,
             max_size_bytes=max_size_bytes,
             wal_autocheckpoint=LANE_WAL_AUTOCHECKPOINT,
@@ -611,7 +783,9 @@ class SqliteStore:
         except BaseException:
             main.close()
             raise
-        return cls(main, catalog, catalog_path=catalog_path)
+        store = cls(main, catalog, catalog_path=catalog_path)
+        store.raise_open_mark()  # a lane that only runs one command at a time keeps it close too
+        return store
 
     def close(self) -> None:
         self._db.close()
@@ -643,9 +817,54 @@ class SqliteStore:
         commits have gone by since the last one: the first commit after a
         checkpoint starts the WAL afresh and pays an extra fsync of its header,
         so checkpointing after every sale would slow every sale. Housekeeping
-        only: it never raises; returns whether it ran.
+        only: it never raises; returns whether it ran. Raises the open mark
+        first, if it fell behind (:meth:`raise_open_mark`).
         """
+        self.raise_open_mark()
         return self._db.checkpoint(min_commits=CHECKPOINT_AFTER_COMMITS)
+
+    def raise_open_mark(self, *, slack: int = OPEN_MARK_SLACK) -> bool:
+        """Move the open mark up to the oldest open row, once it is ``slack`` rows behind the last.
+
+        Housekeeping (from :meth:`checkpoint` and when the store opens to
+        write): it never raises, and does nothing read-only or inside a
+        transaction; returns whether the mark moved. The mark only ever rises
+        to a row that is open (or past the last row); the triggers lower it.
+        """
+        db = self._db
+        if db.read_only:
+            return False
+        with db.lock:
+            if db.conn.in_transaction:
+                return False
+            try:
+                if self._open_distance(db.conn) < slack:
+                    return False
+                with db.write() as conn:
+                    row = conn.execute("SELECT open_from FROM journal_marks WHERE id = 1")
+                    mark = int(row.fetchone()[0])
+                    oldest, last = conn.execute(
+                        "SELECT MIN(seq) FILTER (WHERE seen = 0 OR intent IS NOT NULL),"
+                        " MAX(seq) FROM journal WHERE seq >= ?",
+                        (mark,),
+                    ).fetchone()
+                    target = oldest if oldest is not None else (last or mark - 1) + 1
+                    if target <= mark:
+                        return False
+                    conn.execute("UPDATE journal_marks SET open_from = ? WHERE id = 1", (target,))
+            except (sqlite3.Error, StoreError) as exc:
+                log.warning("the open mark of %s was left as it was: %s", self.path, exc)
+                return False
+        return True
+
+    @staticmethod
+    def _open_distance(conn: sqlite3.Connection) -> int:
+        """How many rows were written from the open mark on (a bound on what queries scan)."""
+        row = conn.execute(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal) - open_from + 1"
+            " FROM journal_marks WHERE id = 1"
+        ).fetchone()
+        return int(row[0])
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -691,13 +910,15 @@ class SqliteStore:
                     (new.token_jti, new.id, now),
                 )
             conn.execute(
-                "INSERT INTO journal(id, created_at, business_date, identity_kind, nid_hash,"
-                " nid_masked, beneficiary_ref, display_name, token_jti, mode, offline, body,"
-                " basket, total_rial, covered_rial, payable_rial, status, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO journal(id, created_at, written_at, business_date, identity_kind,"
+                " nid_hash, nid_masked, beneficiary_ref, display_name, token_jti, mode, body,"
+                " basket, total_rial, covered_rial, payable_rial, status, updated_at, intent,"
+                " enqueued_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.id,
                     _utc(new.created_at),
+                    now,
                     new.business_date.isoformat(),
                     new.identity_kind,
                     new.nid_hash,
@@ -713,21 +934,15 @@ class SqliteStore:
                     new.payable_rial,
                     RedemptionStatus.PENDING.value,
                     now,
+                    new.intent,
+                    now,
                 ),
-            )
-            conn.execute(
-                "INSERT INTO journal_events(redemption_id, at, status, note) VALUES (?, ?, ?, ?)",
-                (new.id, now, RedemptionStatus.PENDING.value, "written"),
-            )
-            conn.execute(
-                "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, ?, ?)",
-                (new.id, new.intent, now),
             )
 
     def redemption(self, redemption_id: str) -> JournalEntry | None:
         with self._db.read() as conn:
             row = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.id = ?",
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE id = ?",
                 (redemption_id,),
             ).fetchone()
         return None if row is None else _entry(row)
@@ -738,8 +953,8 @@ class SqliteStore:
         while True:
             with self._db.read() as conn:
                 rows = conn.execute(
-                    f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.seq > ?"
-                    " ORDER BY j.seq LIMIT 500",
+                    f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE seq > ?"
+                    " ORDER BY seq LIMIT 500",
                     (last,),
                 ).fetchall()
             if not rows:
@@ -752,8 +967,9 @@ class SqliteStore:
         """The redemptions made on ``business_date`` (the terminal's), in the order written."""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.business_date = ?"
-                " ORDER BY j.seq",
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE seq >="  # noqa: S608
+                " (SELECT first_seq FROM journal_days WHERE business_date = ?1)"
+                " AND business_date = ?1 ORDER BY seq",
                 (business_date.isoformat(),),
             ).fetchall()
         return [_entry(r) for r in rows]
@@ -763,15 +979,20 @@ class SqliteStore:
         with self._db.read() as conn:
             row = conn.execute(
                 f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM}"
-                " WHERE j.status IN ('approved', 'partially_approved', 'approved_offline')"
-                " ORDER BY j.seq DESC LIMIT 1"
+                " WHERE status IN ('approved', 'partially_approved', 'approved_offline')"
+                " ORDER BY seq DESC LIMIT 1"
             ).fetchone()
         return None if row is None else _entry(row)
 
     def history(self, redemption_id: str) -> list[tuple[datetime, str, str]]:
+        """What happened to a redemption, oldest first: written (pending), then each change."""
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT at, status, note FROM journal_events WHERE redemption_id = ? ORDER BY seq",
+                "SELECT at, status, note FROM ("
+                " SELECT 0 AS seq, written_at AS at, 'pending' AS status, 'written' AS note"
+                " FROM journal WHERE id = ?1"
+                " UNION ALL SELECT seq, at, status, note FROM journal_events"
+                " WHERE redemption_id = ?1) ORDER BY seq",
                 (redemption_id,),
             ).fetchall()
         return [(datetime.fromisoformat(r[0]), r[1], r[2]) for r in rows]
@@ -781,22 +1002,19 @@ class SqliteStore:
     ) -> list[OutboxItem]:
         """Outbox items in the order written; only ``intents`` and, with ``due_at``, those due."""
         sql = (
-            "SELECT o.redemption_id, o.intent, j.status, j.body, o.attempts, o.sent,"
-            " o.enqueued_at, o.next_attempt_at, o.last_error, j.offline, j.covered_rial"
-            " FROM outbox o JOIN journal j ON j.id = o.redemption_id"
+            "SELECT id, intent, status, body, attempts, sent, enqueued_at, next_attempt_at,"
+            " last_error, offline, covered_rial FROM journal"
         )
         args: list[Any] = []
-        where: list[str] = []
+        where = [_OPEN, "intent IS NOT NULL"]
         if intents is not None:
             wanted = list(intents)
-            where.append(f"o.intent IN ({','.join('?' * len(wanted))})")
+            where.append(f"intent IN ({','.join('?' * len(wanted))})")
             args.extend(wanted)
         if due_at is not None:
-            where.append("(o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)")
+            where.append("(next_attempt_at IS NULL OR next_attempt_at <= ?)")
             args.append(_utc(due_at))
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY j.seq"
+        sql += " WHERE " + " AND ".join(where) + " ORDER BY seq"
         with self._db.read() as conn:
             rows = conn.execute(sql, args).fetchall()
         return [
@@ -870,26 +1088,23 @@ class SqliteStore:
                 if answer.reason and reason is None:
                     sets.append("reason = ?")
                     args.append(answer.reason)
+            if leave_outbox:
+                sets.append(_LEAVE_OUTBOX)
+            elif intent is not None:
+                sets.append("intent = ?, enqueued_at = COALESCE(enqueued_at, ?)")
+                sets.append("next_attempt_at = NULL")
+                args += [intent, now]
             conn.execute(
                 f"UPDATE journal SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
                 (*args, redemption_id),
             )
             self._event(conn, redemption_id, now, status.value, note or (reason or ""))
-            if leave_outbox:
-                conn.execute("DELETE FROM outbox WHERE redemption_id = ?", (redemption_id,))
-            elif intent is not None:
-                conn.execute(
-                    "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT(redemption_id) DO UPDATE SET intent = excluded.intent,"
-                    " next_attempt_at = NULL",
-                    (redemption_id, intent, now),
-                )
             if problem is not None:
                 self._add_problem(conn, redemption_id, problem[0], now, problem[1], problem[2])
             if release_token:
                 conn.execute("DELETE FROM used_tokens WHERE redemption_id = ?", (redemption_id,))
             row = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.id = ?",
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE id = ?",
                 (redemption_id,),
             ).fetchone()
         return _entry(row)
@@ -920,11 +1135,7 @@ class SqliteStore:
                 (RedemptionStatus.APPROVED_OFFLINE.value, now, redemption_id),
             )
             self._event(conn, redemption_id, now, RedemptionStatus.APPROVED_OFFLINE.value, note)
-            conn.execute(
-                "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, 'deliver', ?)"
-                " ON CONFLICT(redemption_id) DO UPDATE SET intent = 'deliver'",
-                (redemption_id, now),
-            )
+            conn.execute(_ENQUEUE, ("deliver", now, redemption_id))
             if nid_hash is not None:
                 for program, amount in by_program.items():
                     conn.execute(
@@ -934,7 +1145,7 @@ class SqliteStore:
                         (business_date.isoformat(), nid_hash, program, amount),
                     )
             row = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.id = ?",
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE id = ?",
                 (redemption_id,),
             ).fetchone()
         return _entry(row)
@@ -958,26 +1169,24 @@ class SqliteStore:
         now = _utc(at)
         with self._db.write() as conn:
             status = self._current(conn, redemption_id)
-            conn.execute(
-                "INSERT INTO outbox(redemption_id, intent, enqueued_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(redemption_id) DO UPDATE SET intent = excluded.intent,"
-                " next_attempt_at = NULL",
-                (redemption_id, intent, now),
-            )
+            conn.execute(_ENQUEUE, (intent, now, redemption_id))
             self._event(conn, redemption_id, now, status.value, note or f"outbox: {intent}")
 
     def mark_sent(self, redemption_ids: Sequence[str], *, at: datetime) -> None:
         """Note, before sending, that these may reach the ledger (resolve by id after a crash)."""
         with self._db.write() as conn:
             conn.executemany(
-                "UPDATE outbox SET sent = 1, attempts = attempts + 1 WHERE redemption_id = ?",
+                "UPDATE journal SET sent = 1, attempts = attempts + 1"
+                " WHERE id = ? AND intent IS NOT NULL",
                 [(i,) for i in redemption_ids],
             )
 
     def mark_not_received(self, redemption_id: str) -> None:
         """The ledger said it never got it (404): it may be sent again."""
         with self._db.write() as conn:
-            conn.execute("UPDATE outbox SET sent = 0 WHERE redemption_id = ?", (redemption_id,))
+            conn.execute(
+                "UPDATE journal SET sent = 0 WHERE id = ? AND intent IS NOT NULL", (redemption_id,)
+            )
 
     def schedule_retry(
         self, redemption_ids: Sequence[str], *, next_attempt_at: datetime | None, error: str
@@ -985,7 +1194,8 @@ class SqliteStore:
         when = None if next_attempt_at is None else _utc(next_attempt_at)
         with self._db.write() as conn:
             conn.executemany(
-                "UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE redemption_id = ?",
+                "UPDATE journal SET next_attempt_at = ?, last_error = ?"
+                " WHERE id = ? AND intent IS NOT NULL",
                 [(when, error[:500], i) for i in redemption_ids],
             )
 
@@ -997,15 +1207,15 @@ class SqliteStore:
         """Redemptions written whose outcome the cashier never saw (after a crash)."""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE j.seen = 0 ORDER BY j.seq"
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE {_OPEN} AND seen = 0 ORDER BY seq"
             ).fetchall()
         return [_entry(r) for r in rows]
 
     def outbox_stats(self) -> dict[str, Any]:
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT o.intent, COUNT(*), COALESCE(SUM(j.covered_rial), 0), MIN(o.enqueued_at)"
-                " FROM outbox o JOIN journal j ON j.id = o.redemption_id GROUP BY o.intent"
+                "SELECT intent, COUNT(*), COALESCE(SUM(covered_rial), 0), MIN(enqueued_at)"  # noqa: S608
+                f" FROM journal WHERE {_OPEN} AND intent IS NOT NULL GROUP BY intent"
             ).fetchall()
         by_intent = {r[0]: {"count": int(r[1]), "covered_rial": int(r[2])} for r in rows}
         oldest = min((r[3] for r in rows), default=None)
@@ -1206,8 +1416,8 @@ class SqliteStore:
     def outstanding_offline_rial(self) -> int:
         with self._db.read() as conn:
             row = conn.execute(
-                "SELECT COALESCE(SUM(covered_rial), 0) FROM journal WHERE status = ?",
-                (RedemptionStatus.APPROVED_OFFLINE.value,),
+                "SELECT COALESCE(SUM(covered_rial), 0) FROM journal"
+                " WHERE status = 'approved_offline'",
             ).fetchone()
         return int(row[0])
 

@@ -398,8 +398,11 @@ def test_an_older_store_is_upgraded_and_numbers_run_per_terminal(tmp_path: Path)
     conn.execute("INSERT INTO meta(key, value) VALUES ('kept', 'yes')")
     conn.commit()
     conn.close()
-    with SqliteStore.open(path, read_only=True) as old:  # read as it is, not upgraded
-        assert old.get_meta("kept") == "yes"
+    with pytest.raises(StoreError, match="older pos-client"):  # never upgraded by a reader
+        SqliteStore.open(path, read_only=True)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
     at = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
     day = date(2026, 11, 23)
     with SqliteStore.open(path) as s:
