@@ -639,6 +639,24 @@ class _Db:
                     self.conn.execute("ROLLBACK")
                 raise
 
+    def write_one(self, sql: str, args: Sequence[Any]) -> None:
+        """One statement as a transaction of its own (SQLite's autocommit): all of it, or none.
+
+        What :meth:`write` does for one statement, without the two statements
+        that open and close a transaction around it (inside a batch: a write
+        of the batch's transaction, as with :meth:`write`).
+        """
+        with self.lock:
+            if self.batching:
+                with self.write() as conn:
+                    conn.execute(sql, args)
+                return
+            try:
+                self.conn.execute(sql, args)
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from None
+            self.commits += 1
+
     def _savepoint(self) -> Iterator[sqlite3.Connection]:
         try:
             self.conn.execute("SAVEPOINT one_write")
@@ -691,6 +709,12 @@ _JOURNAL_COLUMNS = (
     " beneficiary_ref, display_name, token_jti, updated_at, intent"
 )
 _JOURNAL_FROM = " FROM journal"
+_INSERT_SALE = (
+    "INSERT INTO journal(id, created_at, written_at, business_date, identity_kind, nid_hash,"
+    " nid_masked, beneficiary_ref, display_name, token_jti, mode, body, basket, total_rial,"
+    " covered_rial, payable_rial, status, updated_at, intent, enqueued_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 # Where the open rows (unseen, or in the outbox) are: from the open mark on (see the
 # module docstring). A range of the table's own key: no index written per sale.
 _OPEN = "seq >= (SELECT open_from FROM journal_marks WHERE id = 1)"
@@ -898,46 +922,43 @@ class SqliteStore:
         A token id already used on this terminal is refused (``TokenError``).
         """
         now = _utc(at)
+        row = (
+            new.id,
+            _utc(new.created_at),
+            now,
+            new.business_date.isoformat(),
+            new.identity_kind,
+            new.nid_hash,
+            new.nid_masked,
+            new.beneficiary_ref,
+            new.display_name,
+            new.token_jti,
+            new.mode,
+            new.body,
+            new.basket,
+            new.total_rial,
+            new.covered_rial,
+            new.payable_rial,
+            RedemptionStatus.PENDING.value,
+            now,
+            new.intent,
+            now,
+        )
+        if new.token_jti is None:
+            # One statement, one transaction: the row and what its triggers write.
+            self._db.write_one(_INSERT_SALE, row)
+            return
         with self._db.write() as conn:
-            if new.token_jti is not None:
-                used = conn.execute(
-                    "SELECT 1 FROM used_tokens WHERE jti = ?", (new.token_jti,)
-                ).fetchone()
-                if used is not None:
-                    raise TokenError("token_used", "this token was already used on this terminal")
-                conn.execute(
-                    "INSERT INTO used_tokens(jti, redemption_id, used_at) VALUES (?, ?, ?)",
-                    (new.token_jti, new.id, now),
-                )
+            used = conn.execute(
+                "SELECT 1 FROM used_tokens WHERE jti = ?", (new.token_jti,)
+            ).fetchone()
+            if used is not None:
+                raise TokenError("token_used", "this token was already used on this terminal")
             conn.execute(
-                "INSERT INTO journal(id, created_at, written_at, business_date, identity_kind,"
-                " nid_hash, nid_masked, beneficiary_ref, display_name, token_jti, mode, body,"
-                " basket, total_rial, covered_rial, payable_rial, status, updated_at, intent,"
-                " enqueued_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.id,
-                    _utc(new.created_at),
-                    now,
-                    new.business_date.isoformat(),
-                    new.identity_kind,
-                    new.nid_hash,
-                    new.nid_masked,
-                    new.beneficiary_ref,
-                    new.display_name,
-                    new.token_jti,
-                    new.mode,
-                    new.body,
-                    new.basket,
-                    new.total_rial,
-                    new.covered_rial,
-                    new.payable_rial,
-                    RedemptionStatus.PENDING.value,
-                    now,
-                    new.intent,
-                    now,
-                ),
+                "INSERT INTO used_tokens(jti, redemption_id, used_at) VALUES (?, ?, ?)",
+                (new.token_jti, new.id, now),
             )
+            conn.execute(_INSERT_SALE, row)
 
     def redemption(self, redemption_id: str) -> JournalEntry | None:
         with self._db.read() as conn:

@@ -1,8 +1,9 @@
 """Figure group: the durable enqueue of a redemption, p50 and p99.
 
-Times :meth:`SqliteStore.record_new_redemption` (the journal row, its first
-event and the outbox row in one transaction, committed with
-``synchronous=FULL`` in WAL mode: on disk when it returns) beside:
+Times :meth:`SqliteStore.record_new_redemption` (the sale's journal row, which
+carries its outbox columns, with what its triggers keep, in one transaction
+committed with ``synchronous=FULL`` in WAL mode: on disk when it returns)
+beside:
 
 - the limit: one bare INSERT of one row holding the same bytes (id, body,
   basket) into a one-table SQLite file in the same folder, same journal mode
@@ -112,7 +113,7 @@ def measure(folder: Path, *, rounds: int) -> list[Figure]:
         store.close()
         bare_conn.close()
         queue.close()
-    note = "record_new_redemption (journal + event + outbox, one fsynced transaction)"
+    note = "record_new_redemption (journal row with its outbox columns, one fsynced transaction)"
     peer_name = "persist-queue SQLiteAckQueue.put"
     figures = []
     for q in (50, 99):
