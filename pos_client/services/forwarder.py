@@ -5,8 +5,10 @@ For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 - ``deliver``: if it may already have reached the ledger (``sent``), ask by id
   first (``GET /v1/redemptions/{id}``) and send again only on ``404``; then
   send what is left with ``POST /v1/redemptions/batch`` (up to 100 at a time,
-  each noted as sent *before* the request leaves). A final answer takes it out
-  of the outbox (a batch's answers are recorded in one transaction); a decline
+  each noted as sent *before* the request leaves; one request at a time, in
+  order, the next one leaving while the answers to the one before are
+  recorded). A final answer takes it out of the outbox (a batch's answers are
+  recorded in one transaction); a decline
   or a partial approval of a sale the terminal had approved offline lands in
   the problems list with the amount the shop must collect; ``400``/``409`` go
   to the problems list too (a ``409 idempotency_conflict`` is first looked up
@@ -36,7 +38,7 @@ from datetime import timedelta
 from pos_client.domain.redemption import RedemptionAnswer, body_mode, body_with_mode
 from pos_client.domain.states import RedemptionStatus
 from pos_client.errors import LedgerRejected, LedgerUnavailable, UnknownOutcome
-from pos_client.ports import Clock, Ledger, OutboxItem, Store
+from pos_client.ports import BatchItemResult, Clock, Ledger, OutboxItem, Store
 from pos_client.services.redemptions import record_answer
 
 __all__ = [
@@ -51,6 +53,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+#: One batch: (redemption id, body) pairs; and a batch with its request on its way.
+Batch = Sequence[tuple[str, bytes]]
+Request = tuple[Batch, "asyncio.Task[list[BatchItemResult]]"]
 #: How long after its last change an abandoned sale's 404 is believed (see settle_abandoned).
 DEFAULT_ABANDON_GRACE = timedelta(seconds=30)
 _AUTH_STATUSES = (401, 403)
@@ -449,16 +454,78 @@ class Forwarder:
                 )
             else:
                 to_send.append((item.redemption_id, item.body))
-        for start in range(0, len(to_send), self.batch_size):
-            await self._send_batch(to_send[start : start + self.batch_size], report)
+        batches = [
+            to_send[start : start + self.batch_size]
+            for start in range(0, len(to_send), self.batch_size)
+        ]
+        await self._send_batches(batches, report)
 
-    async def _send_batch(self, batch: Sequence[tuple[str, bytes]], report: DrainReport) -> None:
-        ids = [i for i, _ in batch]
-        self.store.mark_sent(ids, at=self.clock.now())
+    async def _send_batches(self, batches: Sequence[Batch], report: DrainReport) -> None:
+        """Send ``batches`` in order, one request at a time, the next one out while answers land.
+
+        Once a batch's answers are in, the next batch is noted as sent and its
+        request goes out while those answers are recorded (in a worker thread,
+        so the event loop sends meanwhile; the store is thread-safe): the
+        ledger works on one batch while the lane records the one before. If
+        recording fails, the request already out is waited for and left as
+        sent: the next pass asks the ledger by id, as after a crash.
+        """
+        ahead: Request | None = None
         try:
-            results = await self.ledger.submit_batch(batch)
+            for index, batch in enumerate(batches):
+                request = ahead[1] if ahead is not None else self._submit(batch)
+                ahead = None
+                results = await self._results(batch, request, report)
+                if results is None:
+                    continue  # refused as a whole and sent one by one
+                slow_down = any(result.kind == "not_processed" for result in results)
+                if index + 1 < len(batches) and not slow_down:
+                    following = batches[index + 1]
+                    ahead = (following, self._submit(following))
+                await self._settle(results, report)
+        except asyncio.CancelledError:
+            if ahead is not None:  # shutting down: its items stay sent, asked by id next time
+                ahead[1].cancel()
+                ahead = None
+            raise
+        finally:
+            if ahead is not None:
+                await self._leave_as_sent(*ahead)
+
+    def _submit(self, batch: Batch) -> asyncio.Task[list[BatchItemResult]]:
+        """Note ``batch`` as sent (before anything leaves), then send it in a task."""
+        self.store.mark_sent([i for i, _ in batch], at=self.clock.now())
+        return asyncio.ensure_future(self.ledger.submit_batch(batch))
+
+    async def _leave_as_sent(
+        self, batch: Batch, request: asyncio.Task[list[BatchItemResult]]
+    ) -> None:
+        """Wait for a request still out when a pass stopped; its items are asked by id later.
+
+        It is waited for, never cancelled, so no request is cut off half sent.
+        Its answers are not recorded here (the pass stopped because something
+        failed): its items stay noted as sent, and the next pass asks the
+        ledger by id before sending any again.
+        """
+        try:
+            await request
         except LedgerUnavailable:
-            for redemption_id in ids:  # it never reached the ledger
+            for redemption_id, _ in batch:  # it never reached the ledger
+                self.store.mark_not_received(redemption_id)
+        except Exception:  # its items stay sent: resolved by id next pass
+            log.debug("a batch still out when the pass stopped", exc_info=True)
+
+    async def _results(
+        self,
+        batch: Batch,
+        request: asyncio.Task[list[BatchItemResult]],
+        report: DrainReport,
+    ) -> list[BatchItemResult] | None:
+        """The ledger's answer to one batch; None when it refused the batch as a whole."""
+        try:
+            results = await request
+        except LedgerUnavailable:
+            for redemption_id, _ in batch:  # it never reached the ledger
                 self.store.mark_not_received(redemption_id)
             raise
         except LedgerRejected as exc:
@@ -473,14 +540,18 @@ class Forwarder:
             for redemption_id, _ in batch:
                 await deliver_one(self.ledger, self.store, self.clock, redemption_id, report)
                 report.sent += 1
-            return
+            return None
         report.sent += len(batch)
+        return results
+
+    async def _settle(self, results: Sequence[BatchItemResult], report: DrainReport) -> None:
+        """Record one batch's answers (one transaction), then what was refused or not processed."""
         answers = [
             (result.id, result.answer)
             for result in results
             if result.kind == "answer" and result.answer is not None
         ]
-        _record_all(self.store, answers, self.clock, report)
+        await asyncio.to_thread(_record_all, self.store, answers, self.clock, report)
         not_processed = False
         for result in results:
             item_id = result.id

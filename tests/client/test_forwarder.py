@@ -5,7 +5,10 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import pytest
+
 from pos_client.domain.states import RedemptionStatus as S
+from pos_client.errors import StoreError
 from pos_client.ports import SystemClock
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.forwarder import Forwarder
@@ -106,3 +109,65 @@ def test_backoff_grows_with_failures_and_never_undercuts_retry_after() -> None:
         for _ in range(20):
             assert 0 <= forwarder.backoff(None) <= ceiling
             assert forwarder.backoff(30.0) >= 30.0
+
+
+async def test_one_batch_at_a_time_in_order_the_next_out_while_answers_are_recorded(
+    sandbox: RunningSandbox,
+) -> None:
+    async with lane(sandbox) as app:
+        ids = await _offline_sales(app, sandbox, 7)
+        app.forwarder.batch_size = 2
+        submit = app.ledger.submit_batch
+        sent: list[str] = []
+        out = 0
+        most_out = 0
+        overlapped = 0
+
+        async def watched(batch):  # type: ignore[no-untyped-def]
+            nonlocal out, most_out, overlapped
+            waiting = {i.redemption_id for i in app.store.outbox()}
+            overlapped += any(i in waiting for i in sent)  # answers before it not yet recorded
+            assert all(
+                item.sent for item in app.store.outbox() if item.redemption_id in dict(batch)
+            )
+            sent.extend(i for i, _ in batch)
+            out += 1
+            most_out = max(most_out, out)
+            try:
+                return await submit(batch)
+            finally:
+                out -= 1
+
+        app.ledger.submit_batch = watched  # type: ignore[method-assign]
+        report = await app.forwarder.sync(until_empty=True, timeout=60)
+        assert report.remaining == 0 and report.approved == 7 and report.sent == 7
+    assert sent == ids and most_out == 1
+    assert overlapped >= 1  # a batch went out before the one before it was recorded
+    counted = ledger_books(sandbox)["redemption_ids"]
+    assert all(counted.count(i) == 1 for i in ids)
+
+
+async def test_a_failure_recording_answers_leaves_the_next_batch_to_be_asked_by_id(
+    sandbox: RunningSandbox,
+) -> None:
+    async with lane(sandbox) as app:
+        ids = await _offline_sales(app, sandbox, 5)
+        app.forwarder.batch_size = 2
+        real_batch = app.store.batch
+        failures = [StoreError("the disk is full")]
+
+        def failing_batch():  # type: ignore[no-untyped-def]
+            if failures:
+                raise failures.pop()
+            return real_batch()
+
+        app.store.batch = failing_batch  # type: ignore[method-assign]
+        with pytest.raises(StoreError):
+            await app.forwarder.drain_once()
+        left = app.store.outbox()
+        assert len(left) == 5 and [i.sent for i in left] == [True] * 4 + [False]
+        report = await app.forwarder.sync(until_empty=True, timeout=60)
+        assert report.remaining == 0 and report.resolved == 4 and report.sent == 1
+        assert all(app.store.redemption(i).status is S.APPROVED for i in ids)  # type: ignore[union-attr]
+    counted = ledger_books(sandbox)["redemption_ids"]
+    assert all(counted.count(i) == 1 for i in ids)
