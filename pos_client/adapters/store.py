@@ -1616,12 +1616,19 @@ class SqliteStore:
                     conn.executemany("DELETE FROM products WHERE gtin = ?", deletes)
                     deletes.clear()
 
+            # The same few group lists come back a million times: each is written out once.
+            group_texts: dict[tuple[str, ...], str] = {}
             for product in products:
                 if product.deleted:
                     if not full:
                         deletes.append((product.gtin,))
                         deleted += 1
                 else:
+                    groups = group_texts.get(product.groups)
+                    if groups is None:
+                        groups = json.dumps(list(product.groups))
+                        if len(group_texts) < 1000:
+                            group_texts[product.groups] = groups
                     upserts.append(
                         (
                             product.gtin,
@@ -1629,7 +1636,7 @@ class SqliteStore:
                             product.name_en,
                             product.category,
                             product.unit.value,
-                            json.dumps(list(product.groups)),
+                            groups,
                             product.max_unit_price_rial,
                             generation,
                         )

@@ -743,3 +743,167 @@ def test_any_json_parses_or_raises_contract_error_only(value: Any) -> None:
             parse(value)
         except ContractError as exc:
             assert exc.reason == "malformed"
+
+
+# --------------------------------------------------------------------------- catalog lines at once
+
+_LINE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=2**63 + 3),
+    st.sampled_from([2**63 - 1, 2**63, 0, 1.5, float("inf")]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "kg",
+            "l",
+            "piece",
+            "KG",
+            "dairy",
+            " dairy",
+            "dairy ",
+            "یسنا",
+            "\ud800",
+            "x" * 200,
+            "x" * 201,
+            "6260000000000",
+            "12345678",
+            "1234567",
+            "123456789012345",
+            "62600000000a0",
+            "٦٢٦٠٠٠٠٠٠٠٠٠٠",
+        ]
+    ),
+    st.text(max_size=12),
+    st.lists(st.sampled_from(["milk", "milk", " x", "", "\ud800", "y" * 201]), max_size=3),
+    st.lists(st.sampled_from(["milk", "yasna_food", "z"]), max_size=3, unique=True).map(tuple),
+    st.just({"nested": 1}),
+)
+_LINE_KEYS = st.sampled_from(
+    [
+        "gtin",
+        "name_fa",
+        "name_en",
+        "category",
+        "unit",
+        "groups",
+        "max_unit_price_rial",
+        "deleted",
+        "extra",
+    ]
+)
+
+
+_GOOD_LINE = {
+    "gtin": "6260000000017",
+    "name_fa": "شیر",
+    "name_en": "Milk",
+    "category": "dairy",
+    "unit": "l",
+    "groups": ["milk"],
+    "max_unit_price_rial": 500_000,
+    "deleted": False,
+}
+# Lines near a good one (a field or two changed or gone) and lines made of anything.
+_LINES = st.one_of(
+    st.builds(
+        lambda changed, gone: {k: v for k, v in {**_GOOD_LINE, **changed}.items() if k not in gone},
+        st.dictionaries(_LINE_KEYS, _LINE_VALUES, max_size=2),
+        st.sets(_LINE_KEYS, max_size=2),
+    ),
+    st.dictionaries(_LINE_KEYS, _LINE_VALUES, max_size=9),
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(_LINES)
+def test_a_catalog_line_read_at_once_is_read_as_the_field_by_field_reader_reads_it(
+    data: dict[str, Any],
+) -> None:
+    from pos_client.domain.contract import _product, _product_at_once
+
+    fast = _product_at_once(data)
+    try:
+        slow = _product(data, "")
+    except ContractError:
+        slow = None
+    if fast is not None:
+        assert fast == slow  # never accepts what the reader refuses, never reads it otherwise
+    # And whatever it gives up on, parse_product still answers as the reader does.
+    if slow is None:
+        with pytest.raises(ContractError):
+            parse_product(data)
+    else:
+        assert parse_product(data) == slow
+
+
+_TRICKY_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    -1,
+    0,
+    1,
+    2**63 - 1,
+    2**63,
+    1.5,
+    float("inf"),
+    "",
+    " ",
+    "kg",
+    "l",
+    "piece",
+    "KG",
+    "dairy",
+    " dairy",
+    "dairy ",
+    "یسنا",
+    "\ud800",
+    "x" * 200,
+    "x" * 201,
+    "12345678",
+    "1234567",
+    "123456789012345",
+    "62600000000a0",
+    "٦٢٦٠٠٠٠٠٠٠٠٠٠",
+    [],
+    ["milk"],
+    ["milk", "milk"],
+    [" milk"],
+    [""],
+    ["\ud800"],
+    [1],
+    ("milk",),
+    {"nested": 1},
+]
+
+
+def test_a_catalog_line_with_any_one_field_changed_or_gone_is_read_as_the_reader_reads_it() -> None:
+    from pos_client.domain.contract import _product, _product_at_once
+
+    lines = [{k: v for k, v in _GOOD_LINE.items() if k != gone} for gone in _GOOD_LINE]
+    for deleted in (False, True):
+        for key in [*_GOOD_LINE, "extra"]:
+            for value in _TRICKY_VALUES:
+                lines.append({**_GOOD_LINE, "deleted": deleted, key: value})
+                lines.append({"gtin": "6260000000017", "deleted": deleted, key: value})
+    for line in lines:
+        fast = _product_at_once(line)
+        try:
+            slow = _product(line, "")
+        except ContractError:
+            slow = None
+        assert fast is None or fast == slow, line
+
+
+def test_good_catalog_lines_are_read_at_once() -> None:
+    from pos_client.domain.contract import _product_at_once
+    from pos_client.sandbox.products import make_product
+
+    for index in range(1, 400):
+        product = make_product(index, 7).product
+        line = load_json(dump_json(product_to_wire(product)))
+        assert _product_at_once(line) == product
+    deleted = {"gtin": "6260000000017", "deleted": True}
+    assert _product_at_once(deleted) == parse_product(deleted)
