@@ -231,8 +231,10 @@ CREATE TABLE IF NOT EXISTS z_reports (
 # AUTOINCREMENT counter (rows are never deleted, so rowids are never reused); one
 # mark, kept by triggers, bounds the open rows (unseen or in the outbox); the status index
 # becomes a partial one on the offline approvals still owed; the business-date index
-# gives way to ``journal_days``, each date's first row, written once a day. Tables are
-# rebuilt in the step's one transaction, with foreign keys checked before it commits.
+# gives way to ``journal_days``, each date's first row, written once a day; used token
+# ids are one B-tree (WITHOUT ROWID), kept by triggers on the journal, so a sale is one
+# INSERT. Tables are rebuilt in the step's one transaction, foreign keys checked before
+# it commits.
 _SCHEMA_V3 = """
 CREATE TABLE journal_v3 (
     seq INTEGER PRIMARY KEY,
@@ -311,11 +313,6 @@ SELECT 1, COALESCE(
     (SELECT MIN(seq) FROM journal WHERE seen = 0 OR intent IS NOT NULL),
     (SELECT COALESCE(MAX(seq), 0) + 1 FROM journal)
 );
-CREATE TRIGGER journal_open_on_insert AFTER INSERT ON journal
-WHEN NEW.seq < (SELECT open_from FROM journal_marks WHERE id = 1)
-BEGIN
-    UPDATE journal_marks SET open_from = NEW.seq WHERE id = 1;
-END;
 CREATE TRIGGER journal_open_again AFTER UPDATE OF intent, seen ON journal
 WHEN (NEW.intent IS NOT NULL OR NEW.seen = 0)
     AND NEW.seq < (SELECT open_from FROM journal_marks WHERE id = 1)
@@ -328,12 +325,26 @@ CREATE TABLE journal_days (
 ) WITHOUT ROWID;
 INSERT INTO journal_days (business_date, first_seq)
 SELECT business_date, MIN(seq) FROM journal GROUP BY business_date;
-CREATE TRIGGER journal_day_on_insert AFTER INSERT ON journal
+CREATE INDEX journal_offline ON journal(seq) WHERE status = 'approved_offline';
+CREATE TABLE used_tokens_v3 (
+    jti TEXT PRIMARY KEY,
+    redemption_id TEXT NOT NULL,
+    used_at TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO used_tokens_v3 (jti, redemption_id, used_at)
+SELECT jti, redemption_id, used_at FROM used_tokens;
+DROP TABLE used_tokens;
+ALTER TABLE used_tokens_v3 RENAME TO used_tokens;
+-- What a new sale's row keeps, in its own INSERT: the day's first row, the open mark
+-- (never above an open row), the token's single use (a used id breaks the key).
+CREATE TRIGGER journal_on_insert AFTER INSERT ON journal
 BEGIN
     INSERT OR IGNORE INTO journal_days (business_date, first_seq)
     VALUES (NEW.business_date, NEW.seq);
+    UPDATE journal_marks SET open_from = NEW.seq WHERE id = 1 AND open_from > NEW.seq;
+    INSERT INTO used_tokens (jti, redemption_id, used_at)
+    SELECT NEW.token_jti, NEW.id, NEW.written_at WHERE NEW.token_jti IS NOT NULL;
 END;
-CREATE INDEX journal_offline ON journal(seq) WHERE status = 'approved_offline';
 CREATE INDEX events_by_redemption ON journal_events(redemption_id);
 """
 
@@ -639,20 +650,37 @@ class _Db:
                     self.conn.execute("ROLLBACK")
                 raise
 
-    def write_one(self, sql: str, args: Sequence[Any]) -> None:
+    def write_one(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        *,
+        refusals: Mapping[str, Callable[[], Exception]] | None = None,
+    ) -> None:
         """One statement as a transaction of its own (SQLite's autocommit): all of it, or none.
 
         What :meth:`write` does for one statement, without the two statements
         that open and close a transaction around it (inside a batch: a write
-        of the batch's transaction, as with :meth:`write`).
+        of the batch's transaction, as with :meth:`write`). ``refusals`` maps
+        the message of a constraint the statement broke to the error to raise.
         """
+
+        def run(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(sql, args)
+            except sqlite3.IntegrityError as exc:
+                refusal = (refusals or {}).get(str(exc))
+                if refusal is None:
+                    raise
+                raise refusal() from None
+
         with self.lock:
             if self.batching:
                 with self.write() as conn:
-                    conn.execute(sql, args)
+                    run(conn)
                 return
             try:
-                self.conn.execute(sql, args)
+                run(self.conn)
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from None
             self.commits += 1
@@ -715,6 +743,12 @@ _INSERT_SALE = (
     " covered_rial, payable_rial, status, updated_at, intent, enqueued_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A token id already in used_tokens (the journal_on_insert trigger's INSERT refused).
+_SALE_REFUSALS: Mapping[str, Callable[[], Exception]] = {
+    "UNIQUE constraint failed: used_tokens.jti": lambda: TokenError(
+        "token_used", "this token was already used on this terminal"
+    )
+}
 # Where the open rows (unseen, or in the outbox) are: from the open mark on (see the
 # module docstring). A range of the table's own key: no index written per sale.
 _OPEN = "seq >= (SELECT open_from FROM journal_marks WHERE id = 1)"
@@ -944,21 +978,9 @@ class SqliteStore:
             new.intent,
             now,
         )
-        if new.token_jti is None:
-            # One statement, one transaction: the row and what its triggers write.
-            self._db.write_one(_INSERT_SALE, row)
-            return
-        with self._db.write() as conn:
-            used = conn.execute(
-                "SELECT 1 FROM used_tokens WHERE jti = ?", (new.token_jti,)
-            ).fetchone()
-            if used is not None:
-                raise TokenError("token_used", "this token was already used on this terminal")
-            conn.execute(
-                "INSERT INTO used_tokens(jti, redemption_id, used_at) VALUES (?, ?, ?)",
-                (new.token_jti, new.id, now),
-            )
-            conn.execute(_INSERT_SALE, row)
+        # One statement, one transaction: the row and what its triggers keep (the
+        # token's single use, the open mark, the day's first row).
+        self._db.write_one(_INSERT_SALE, row, refusals=_SALE_REFUSALS)
 
     def redemption(self, redemption_id: str) -> JournalEntry | None:
         with self._db.read() as conn:
@@ -1123,7 +1145,11 @@ class SqliteStore:
             if problem is not None:
                 self._add_problem(conn, redemption_id, problem[0], now, problem[1], problem[2])
             if release_token:
-                conn.execute("DELETE FROM used_tokens WHERE redemption_id = ?", (redemption_id,))
+                conn.execute(
+                    "DELETE FROM used_tokens WHERE redemption_id = ?1"
+                    " AND jti = (SELECT token_jti FROM journal WHERE id = ?1)",
+                    (redemption_id,),
+                )
             row = conn.execute(
                 f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE id = ?",
                 (redemption_id,),

@@ -15,6 +15,10 @@ beside:
   writes), its default WAL journal, and ``synchronous=FULL`` checked on its
   connection (SQLite's default; set again so it cannot differ).
 
+The sale is a token sale (a household's QR code), each with its token's own id:
+the store also keeps the id as used, in the same transaction (a token is good
+for one sale); the peer gets the id inside the record it stores.
+
 The three run interleaved, one of each per round, so that they meet the same
 disk weather. Between rounds, untimed, the store checkpoints its WAL as the
 lane does once a sale is over (:meth:`SqliteStore.checkpoint`); the bare
@@ -30,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,7 +92,9 @@ def measure(folder: Path, *, rounds: int) -> list[Figure]:
     try:
         for n in range(warm + rounds):
             now = datetime.now(UTC)
-            new = dataclasses.replace(template, id=new_redemption_id(now), created_at=now)
+            new = dataclasses.replace(
+                template, id=new_redemption_id(now), created_at=now, token_jti=str(uuid.uuid4())
+            )
             record = dataclasses.asdict(new)
             order = n % 3  # rotate who goes first
             timings = [0.0, 0.0, 0.0]

@@ -14,6 +14,7 @@ and the sandbox's demo data (plain values).
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from pos_client.domain.models import (
@@ -201,5 +202,5 @@ def new_redemption(now: datetime | None = None, *, lines: int = 8) -> NewRedempt
         nid_masked="390*****15",
         beneficiary_ref="b_bench",
         display_name="ع. رضایی",
-        token_jti=None,
+        token_jti=str(uuid.uuid4()),  # the token's id: a token is good for one sale
     )

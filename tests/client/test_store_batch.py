@@ -199,3 +199,17 @@ async def test_a_batch_of_answers_is_recorded_with_one_commit(store: SqliteStore
         "part": S.PARTIALLY_APPROVED,
         "bad": S.DECLINED,
     }
+
+
+def test_a_used_token_refused_inside_a_batch_undoes_only_that_sale(store: SqliteStore) -> None:
+    from dataclasses import replace
+
+    from pos_client.domain.errors import TokenError
+
+    store.record_new_redemption(replace(new("a"), token_jti="jti-1"), at=NOW)
+    with store.batch():
+        store.record_new_redemption(replace(new("b"), token_jti="jti-2"), at=NOW)
+        with pytest.raises(TokenError):
+            store.record_new_redemption(replace(new("c"), token_jti="jti-1"), at=NOW)
+    assert [e.id for e in store.journal()] == ["a", "b"]
+    assert store.token_used("jti-2") and store.redemption("c") is None

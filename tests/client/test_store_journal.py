@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pos_client.adapters import store as store_module
 from pos_client.adapters.store import SCHEMA_VERSION, SqliteStore
+from pos_client.domain.errors import TokenError
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import StoreError
 
@@ -181,6 +182,10 @@ def _schema_2_store(path: Path) -> None:
                 " last_error) VALUES (?, ?, ?, ?, ?, ?)",
                 (rid, intent, at, attempts, sent, error),
             )
+    conn.execute(
+        "INSERT INTO used_tokens(jti, redemption_id, used_at) VALUES ('jti-held', 'held', ?)",
+        (NOW.isoformat(),),
+    )
     conn.commit()
     conn.close()
 
@@ -216,6 +221,9 @@ def test_a_schema_2_store_is_brought_up_to_date_with_nothing_lost(tmp_path: Path
             ("approved_offline", "x"),
         ]
         assert s.history("owed")[0][0] == NOW + timedelta(minutes=2)
+        assert s.token_used("jti-held")  # still refused a second time
+        with pytest.raises(TokenError):
+            s.record_new_redemption(new("again", jti="jti-held"), at=NOW)
         # New sales go on after the old ones; the forwarder's work goes on as it was.
         s.record_new_redemption(new("after"), at=NOW)
         assert s.redemption("after").seq == 5  # type: ignore[union-attr]
