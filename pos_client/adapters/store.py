@@ -493,6 +493,22 @@ def answer_to_json(answer: RedemptionAnswer) -> str:
     )
 
 
+def _execute(
+    conn: sqlite3.Connection,
+    sql: str,
+    args: Sequence[Any],
+    refusals: Mapping[str, Callable[[], Exception]] | None,
+) -> None:
+    """Run one statement; a broken constraint named in ``refusals`` raises its error instead."""
+    try:
+        conn.execute(sql, args)
+    except sqlite3.IntegrityError as exc:
+        refusal = (refusals or {}).get(str(exc))
+        if refusal is None:
+            raise
+        raise refusal() from None
+
+
 class _Db:
     """One SQLite file: a connection, a lock and translated transactions."""
 
@@ -664,23 +680,13 @@ class _Db:
         of the batch's transaction, as with :meth:`write`). ``refusals`` maps
         the message of a constraint the statement broke to the error to raise.
         """
-
-        def run(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(sql, args)
-            except sqlite3.IntegrityError as exc:
-                refusal = (refusals or {}).get(str(exc))
-                if refusal is None:
-                    raise
-                raise refusal() from None
-
         with self.lock:
             if self.batching:
                 with self.write() as conn:
-                    run(conn)
+                    _execute(conn, sql, args, refusals)
                 return
             try:
-                run(self.conn)
+                _execute(self.conn, sql, args, refusals)
             except sqlite3.Error as exc:
                 raise _translate(exc, self.path) from None
             self.commits += 1
@@ -702,15 +708,26 @@ class _Db:
             self.conn.execute("RELEASE one_write")
             raise
 
-    def checkpoint(self, *, min_commits: int) -> bool:
-        """Copy the WAL into the file (PASSIVE) after ``min_commits`` commits; never raises."""
+    def checkpoint(
+        self, *, min_commits: int, restart: tuple[str, Sequence[Any]] | None = None
+    ) -> bool:
+        """Copy the WAL into the file (PASSIVE) after ``min_commits`` commits; never raises.
+
+        With ``restart`` (a small write), once the whole WAL was copied, that
+        write starts the WAL afresh now, paying the sync of its new header here
+        rather than in the next caller's commit.
+        """
         if self.read_only:
             return False
         with self.lock:
             if self.conn.in_transaction or self.commits < min_commits:
                 return False
             try:
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                busy, frames, copied = self.conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                if restart is not None and not busy and frames > 0 and copied == frames:
+                    self.conn.execute(*restart)
             except sqlite3.Error as exc:
                 log.warning("checkpoint of %s skipped: %s", self.path, exc)
                 return False
@@ -874,12 +891,19 @@ class SqliteStore:
         waits for no one. It runs only once :data:`CHECKPOINT_AFTER_COMMITS`
         commits have gone by since the last one: the first commit after a
         checkpoint starts the WAL afresh and pays an extra fsync of its header,
-        so checkpointing after every sale would slow every sale. Housekeeping
-        only: it never raises; returns whether it ran. Raises the open mark
-        first, if it fell behind (:meth:`raise_open_mark`).
+        so checkpointing after every sale would slow every sale; and once the
+        whole WAL was copied, a one-row write here starts it afresh, so that
+        extra sync is paid now, while the lane is idle, not by the next sale.
+        Housekeeping only: it never raises; returns whether it ran. Raises the
+        open mark first, if it fell behind (:meth:`raise_open_mark`).
         """
         self.raise_open_mark()
-        return self._db.checkpoint(min_commits=CHECKPOINT_AFTER_COMMITS)
+        restart = (
+            "INSERT INTO meta(key, value) VALUES ('wal_restarted_at', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (_utc(datetime.now(UTC)),),
+        )
+        return self._db.checkpoint(min_commits=CHECKPOINT_AFTER_COMMITS, restart=restart)
 
     def raise_open_mark(self, *, slack: int = OPEN_MARK_SLACK) -> bool:
         """Move the open mark up to the oldest open row, once it is ``slack`` rows behind the last.
@@ -958,7 +982,7 @@ class SqliteStore:
         now = _utc(at)
         row = (
             new.id,
-            _utc(new.created_at),
+            now if new.created_at is at else _utc(new.created_at),
             now,
             new.business_date.isoformat(),
             new.identity_kind,
