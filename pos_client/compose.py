@@ -34,10 +34,10 @@ from pos_client.errors import DeviceError, PrinterError, StoreError
 from pos_client.ports import Clock, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
+from pos_client.services.group_names import group_names
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
-from pos_client.tui.i18n import group_names
 
 if TYPE_CHECKING:
     from pos_client.services.doctor import DeviceOpeners, Doctor

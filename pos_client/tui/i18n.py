@@ -15,8 +15,9 @@ The texts here are *logical* (in reading order). Turning them into what the
 terminal prints (shaping and visual order) is :mod:`pos_client.tui.rtl`'s job,
 done by the widgets at the width they have.
 
-Imports the domain's formatting, jdatetime and :mod:`pos_client.tui.rtl`; never
-textual.
+Imports the domain's formatting, the group names of
+:mod:`pos_client.services.group_names`, jdatetime and :mod:`pos_client.tui.rtl`;
+never textual.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import jdatetime
 from pos_client.domain.errors import PosError
 from pos_client.domain.models import Unit
 from pos_client.domain.money import format_amount, format_quantity, to_persian_digits
+from pos_client.services.group_names import GROUP_NAMES
 
 from .rtl import Direction, RtlMode, base_of, has_rtl, ltr, render_line, rtl_isolate
 
@@ -46,7 +48,6 @@ __all__ = [
     "Lang",
     "MoneyUnit",
     "Texts",
-    "group_names",
     "placeholders",
 ]
 
@@ -486,13 +487,6 @@ _FA: dict[str, str] = {
     "city.mashhad": "مشهد",
     "city.tabriz": "تبریز",
     "city.shiraz": "شیراز",
-    "group.diaper-s1": "پوشک سایز ۱",
-    "group.diaper-s2": "پوشک سایز ۲",
-    "group.diaper-s3": "پوشک سایز ۳",
-    "group.diaper-s4": "پوشک سایز ۴",
-    "group.diaper-s5": "پوشک سایز ۵",
-    "group.infant-food": "غذای کودک",
-    "group.hygiene": "بهداشت مادر و کودک",
     "unit.toman": "تومان",
     "unit.rial": "ریال",
     "unit.kg": "کیلوگرم",
@@ -924,13 +918,6 @@ _EN: dict[str, str] = {
     "city.mashhad": "Mashhad",
     "city.tabriz": "Tabriz",
     "city.shiraz": "Shiraz",
-    "group.diaper-s1": "Diapers size 1",
-    "group.diaper-s2": "Diapers size 2",
-    "group.diaper-s3": "Diapers size 3",
-    "group.diaper-s4": "Diapers size 4",
-    "group.diaper-s5": "Diapers size 5",
-    "group.infant-food": "Infant food",
-    "group.hygiene": "Mother and infant hygiene",
     "unit.toman": "Toman",
     "unit.rial": "Rial",
     "unit.kg": "kg",
@@ -938,18 +925,13 @@ _EN: dict[str, str] = {
     "unit.piece": "pieces",
 }
 
+# Free packages' group names are shared with printed receipts (services).
+_FA.update({f"group.{k}": v for k, v in GROUP_NAMES["fa"].items()})
+_EN.update({f"group.{k}": v for k, v in GROUP_NAMES["en"].items()})
+
 FA: Final[Mapping[str, str]] = MappingProxyType(_FA)
 EN: Final[Mapping[str, str]] = MappingProxyType(_EN)
 _CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({"fa": FA, "en": EN})
-
-
-def group_names(lang: Lang = "fa") -> dict[str, str]:
-    """The names of free packages' entitlement groups (``diaper-s3`` → ``پوشک سایز ۳``).
-
-    The contract names a group by its id only; printed receipts (Persian) use these.
-    """
-    prefix = "group."
-    return {k[len(prefix) :]: v for k, v in _CATALOGS[lang].items() if k.startswith(prefix)}
 
 
 #: Error codes whose sentence depends on the error's class, not its code.

@@ -19,8 +19,8 @@ from pos_client.commands.receipt import receipt_lines
 from pos_client.domain.models import ProgramKind, Unit
 from pos_client.domain.money import to_persian_digits
 from pos_client.sandbox.server import RunningSandbox
+from pos_client.services.group_names import group_names
 from pos_client.services.receipts import receipt_from_outcome, receipt_json
-from pos_client.tui.i18n import group_names
 
 from .support import MILK_1L, NOT_IN_CATALOG, lane, lane_config, national_id
 

@@ -126,7 +126,7 @@ def test_the_lane_store_checkpoints_when_told_not_inside_a_sale(store: SqliteSto
     reader = sqlite3.connect(store.path)
     assert reader.execute("SELECT count(*) FROM journal").fetchone()[0] == sales
     # The WAL was started afresh by then (one small write): the next sale pays no restart.
-    busy, frames, copied = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    busy, frames, _copied = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert busy == 0 and 0 < frames < 10
     reader.close()
     assert LANE_WAL_AUTOCHECKPOINT >= 10_000
