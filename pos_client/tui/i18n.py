@@ -199,6 +199,7 @@ _FA: dict[str, str] = {
     "review.items": "{quantity} عدد از {item}",
     "review.group": "· {item}",
     "qty.piece": "{n} عدد",
+    "qty.piece_one": "{n} عدد",
     "qty.kg": "{n} کیلوگرم",
     "qty.l": "{n} لیتر",
     # result
@@ -630,6 +631,7 @@ _EN: dict[str, str] = {
     "review.items": "{quantity} of {item}",
     "review.group": "· {item}",
     "qty.piece": "{n} pcs",
+    "qty.piece_one": "{n} pc",
     "qty.kg": "{n} kg",
     "qty.l": "{n} L",
     "result.approved": "Approved",

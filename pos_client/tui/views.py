@@ -81,8 +81,12 @@ def _number(quantity_milli: int, unit: Unit, texts: Texts) -> str:
 
 
 def quantity_text(quantity_milli: int, unit: Unit, texts: Texts) -> str:
-    """A quantity with its unit's word: pieces whole (``۳ عدد``, ``3 pcs``), kg and l decimal."""
-    return texts.t(f"qty.{unit.value}", n=_number(quantity_milli, unit, texts))
+    """A quantity with its unit's word.
+
+    Pieces whole (``۳ عدد``, ``3 pcs``, ``1 pc``); kg and l with decimals.
+    """
+    key = "qty.piece_one" if unit is Unit.PIECE and quantity_milli == 1000 else f"qty.{unit.value}"
+    return texts.t(key, n=_number(quantity_milli, unit, texts))
 
 
 def entitlement_change(before_milli: int, after_milli: int, unit: Unit, texts: Texts) -> str:

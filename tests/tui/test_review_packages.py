@@ -21,7 +21,13 @@ from pos_client.tui.i18n import Texts
 from pos_client.tui.rtl import LRI, PDI, strip_controls
 from pos_client.tui.screens.result import ResultScreen
 from pos_client.tui.screens.review import ReviewScreen
-from pos_client.tui.views import GroupUse, PurseSplit, entitlement_change, split_rows
+from pos_client.tui.views import (
+    GroupUse,
+    PurseSplit,
+    entitlement_change,
+    quantity_text,
+    split_rows,
+)
 from pos_client.tui.widgets.table import BidiTable
 from pos_client.tui.widgets.text import BidiText
 
@@ -38,7 +44,7 @@ def quantity(texts: Texts, items: int) -> str:
     """Whole pieces as the lane writes them, built here from the number alone."""
     if texts.persian:
         return f"{LRI}{to_persian_digits(str(items))}{PDI} عدد"
-    return f"{items} pcs"
+    return "1 pc" if items == 1 else f"{items} pcs"
 
 
 def on_screen(texts: Texts, logical: str) -> str:
@@ -182,4 +188,7 @@ def test_split_rows_in_kilograms_and_litres_keep_their_decimals() -> None:
         f"{LRI}۱٫۲۵{PDI} کیلوگرم",
     ]
     assert entitlement_change(3000, 1000, Unit.PIECE, EN) == "3 → 1 pcs"
+    assert [quantity_text(n * 1000, Unit.PIECE, EN) for n in (1, 2)] == ["1 pc", "2 pcs"]
+    assert quantity_text(1000, Unit.PIECE, FA) == f"{LRI}۱{PDI} عدد"
+    assert quantity_text(1000, Unit.KG, EN) == "1 kg"
     assert entitlement_change(500, 0, Unit.LITRE, FA) == f"{LRI}۰٫۵{PDI} ← {LRI}۰{PDI} لیتر"
