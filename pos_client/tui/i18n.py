@@ -912,7 +912,7 @@ _EN: dict[str, str] = {
     "reason.not_received": "the ledger never received this sale",
     "reason.unknown": "unknown reason ({code})",
     "program.kalabarg": "Kalabarg",
-    "program.yasna": "Mothers' and infants' package (Yasna)",
+    "program.yasna": "Yasna (mother and infant)",
     "program.donor": "Donor credit",
     "city.rasht": "Rasht",
     "city.tehran": "Tehran",

@@ -251,7 +251,8 @@ def split_rows(splits: Sequence[PurseSplit], texts: Texts) -> list[tuple[str, li
                 )
             )
             continue
-        rows.append((purse.id, [purse_label(purse, texts), pays, "", ""]))
+        # A package's row is its programme's name (its groups follow, one row each).
+        rows.append((purse.id, [purse_short(purse, texts), pays, "", ""]))
         for use in split.uses:
             rows.append(
                 (

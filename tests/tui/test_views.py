@@ -79,7 +79,7 @@ def view() -> BasketView:
 def test_each_basket_line_says_who_pays_it():
     rows = [basket_row(item, (TRANCHE, YASNA), EN) for item in view().items]
     assert rows[0][4] == "Kalabarg + customer"  # it pays part of the line
-    assert rows[1][4] == "Mothers' and infants' package (Yasna)"
+    assert rows[1][4] == "Yasna (mother and infant)"
     fa = [basket_row(item, (TRANCHE, YASNA), FA) for item in view().items]
     assert fa[0][4] == "کالابرگ مرحله ۷ + مشتری" and fa[2][4] == "مشمول کالابرگ نیست"
     english = basket_row(view().items[0], (TRANCHE,), EN, names={RICE.gtin: "Iranian rice"})
