@@ -476,7 +476,7 @@ max_rial_per_beneficiary_per_day = 5000000
 max_outstanding_rial = 50000000         # not yet forwarded, on this terminal
 max_hours_since_contact = 24            # since the last answer from the ledger
 
-[ui]
+[ui]                          # defaults: what is picked on the settings screen (F8) wins
 language = "fa"               # fa | en
 currency = "toman"            # toman | rial
 rtl = "app"                   # app | terminal

@@ -36,6 +36,7 @@ from drivers.scanner.base import ScanFrame, ScannerState
 from drivers.scanner.keyboard import BurstDetector
 from pos_client.compose import App as Lane
 from pos_client.errors import LedgerError, PosError
+from pos_client.services.preferences import UiPreferences, load_preferences
 
 from .flow import CheckoutFlow
 from .i18n import Lang, MoneyUnit, Texts
@@ -408,10 +409,15 @@ def make_app(
 ) -> PosApp:
     """The App for ``lane``, its language and devices from the lane's config unless given."""
     ui = lane.config.ui
+    configured = UiPreferences(language=ui.language, currency=ui.currency, rtl=ui.rtl)
+    try:
+        picked = load_preferences(lane.store, defaults=configured)
+    except PosError:  # the store will say what is wrong soon enough; start as configured
+        picked = configured
     texts = Texts(
-        lang=language or ("en" if ui.language == "en" else "fa"),
-        currency=currency or ("rial" if ui.currency == "rial" else "toman"),
-        rtl=RtlMode(rtl or ui.rtl or "app"),
+        lang=language or ("en" if picked.language == "en" else "fa"),
+        currency=currency or ("rial" if picked.currency == "rial" else "toman"),
+        rtl=RtlMode(rtl or picked.rtl),
     )
     urls = lane.config.devices.scanners if scanners is None else tuple(scanners)
     return PosApp(

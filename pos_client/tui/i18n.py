@@ -327,8 +327,7 @@ _FA: dict[str, str] = {
     "settings.currency.toman": "تومان",
     "settings.currency.rial": "ریال",
     "settings.applied": (
-        "تنظیمات برای این اجرا اعمال شد. برای ماندگاری، بخش [ui] پرونده تنظیمات پایانه "
-        "را ویرایش کنید."
+        "با F2 تنظیمات روی همین پایانه ذخیره می‌شود و از این پس، در اجراهای بعدی هم، به کار می‌رود."
     ),
     "settings.terminal": "پایانه: {terminal}",
     "settings.ledger": "نشانی سامانه: {url}",
@@ -761,8 +760,7 @@ _EN: dict[str, str] = {
     "settings.currency.toman": "Toman",
     "settings.currency.rial": "Rial",
     "settings.applied": (
-        "Applied for this session. To keep it, edit the [ui] section of the lane's "
-        "configuration file."
+        "F2 keeps these settings on this lane: they apply now and at every start from now on."
     ),
     "settings.terminal": "Terminal: {terminal}",
     "settings.ledger": "Ledger URL: {url}",

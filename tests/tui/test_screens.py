@@ -30,6 +30,12 @@ async def test_settings_switch_to_english_and_rial(lane):
         title = app.screen.query_one(".title", BidiText).text
         assert title == "New sale"
         assert not app.has_class("-rtl")
+    # Kept on the lane: the next start is in English and Rial; a flag still wins for its run.
+    again = app_for(lane)
+    assert (again.texts.lang, again.texts.currency) == ("en", "rial")
+    assert app_for(lane, language="fa").texts.lang == "fa"
+    lane.store.set_meta("ui.language", "klingon")  # a store edited by hand: ignored
+    assert app_for(lane).texts.lang == lane.config.ui.language
 
 
 async def test_help_shows_the_keys_and_how_to_try_the_demo(lane):

@@ -1,4 +1,4 @@
-"""Settings: language, currency and right-to-left handling for this session; the lane's details."""
+"""Settings: language, currency and right-to-left handling, kept on the lane; the lane's details."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from pos_client.errors import PosError
+from pos_client.services.preferences import CHOICES, UiPreferences, save_preferences
+
 from ..i18n import Lang, MoneyUnit, Texts
 from ..rtl import RtlMode
 from ..widgets.text import BidiText
@@ -14,11 +17,7 @@ from .base import PosScreen
 
 __all__ = ["SettingsScreen"]
 
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "language": ("fa", "en"),
-    "currency": ("toman", "rial"),
-    "rtl": ("app", "terminal"),
-}
+_CHOICES = CHOICES
 _LABELS = {
     "language": ("settings.language", "settings.lang."),
     "currency": ("settings.currency", "settings.currency."),
@@ -85,6 +84,11 @@ class SettingsScreen(PosScreen[None]):
     def action_save(self) -> None:
         lang: Lang = "en" if self.values["language"] == "en" else "fa"
         currency: MoneyUnit = "rial" if self.values["currency"] == "rial" else "toman"
+        picked = UiPreferences(language=lang, currency=currency, rtl=self.values["rtl"])
+        try:
+            save_preferences(self.pos.lane.store, picked)
+        except PosError as exc:  # applied all the same, for this session
+            self.say(self.texts.error(exc), "error")
         self.pos.apply_texts(Texts(lang=lang, currency=currency, rtl=RtlMode(self.values["rtl"])))
 
     def action_close(self) -> None:
