@@ -327,7 +327,7 @@ _FA: dict[str, str] = {
     "settings.currency.toman": "تومان",
     "settings.currency.rial": "ریال",
     "settings.applied": (
-        "با F2 تنظیمات روی همین پایانه ذخیره می‌شود و از این پس، در اجراهای بعدی هم، به کار می‌رود."
+        "تنظیمات ذخیره‌شده روی همین پایانه می‌ماند و از این پس، در اجراهای بعدی هم، به کار می‌رود."
     ),
     "settings.terminal": "پایانه: {terminal}",
     "settings.ledger": "نشانی سامانه: {url}",
@@ -760,7 +760,7 @@ _EN: dict[str, str] = {
     "settings.currency.toman": "Toman",
     "settings.currency.rial": "Rial",
     "settings.applied": (
-        "F2 keeps these settings on this lane: they apply now and at every start from now on."
+        "Saved settings stay on this lane: they apply now and at every start from now on."
     ),
     "settings.terminal": "Terminal: {terminal}",
     "settings.ledger": "Ledger URL: {url}",
