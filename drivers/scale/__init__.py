@@ -24,7 +24,7 @@ import serial
 
 from drivers.scale.base import Scale, ScaleReading, ScaleStatus
 from drivers.scale.toledo import Toledo8217Scale, parse_answer
-from drivers.scale.virtual import VirtualScale, VirtualScaleDevice, scale_link
+from drivers.scale.virtual import VirtualScale, VirtualScaleDevice, put_on_lane, scale_link
 from drivers.urls import DeviceUrl, check_name, parse_device_url
 from pos_client.errors import ScaleError
 
@@ -37,6 +37,7 @@ __all__ = [
     "VirtualScaleDevice",
     "open_scale",
     "parse_answer",
+    "put_on_lane",
     "scale_link",
 ]
 

@@ -8,6 +8,11 @@ the next ``settle`` answers), go over capacity or under zero, or fall silent.
 :class:`VirtualScale` is the device plus a :class:`~drivers.scale.toledo.Toledo8217Scale`
 reading its link, as ``open_scale("virtual-scale://NAME")`` returns it.
 
+Another process puts an item on a running virtual scale with
+:func:`put_on_lane` (``pos-client scale --lane NAME GRAMS``): it writes
+``<runtime>/scales/NAME.weight`` (mode 0600, replaced whole), which the
+device reads when it is next asked for a weight.
+
 This module must not import pos_client.tui, services, adapters or sandbox.
 """
 
@@ -20,10 +25,10 @@ from pathlib import Path
 from drivers.scale.base import Scale, ScaleReading, ScaleStatus
 from drivers.scale.toledo import MAX_GRAMS, Toledo8217Scale, encode_status, encode_weight
 from drivers.urls import check_name
-from drivers.virtual import VirtualTty, device_dir
+from drivers.virtual import VirtualTty, device_dir, is_live
 from pos_client.errors import ScaleError
 
-__all__ = ["VirtualScale", "VirtualScaleDevice", "scale_link"]
+__all__ = ["VirtualScale", "VirtualScaleDevice", "put_on_lane", "scale_link"]
 
 KIND = "scales"
 
@@ -31,6 +36,50 @@ KIND = "scales"
 def scale_link(name: str, runtime_dir: str | os.PathLike[str] | None = None) -> Path:
     check_name(name, error=ScaleError, what="scale")
     return device_dir(KIND, runtime_dir) / name
+
+
+def _weight_file(link: Path) -> Path:
+    return link.with_name(link.name + ".weight")
+
+
+#: The heaviest weight another process may put on a virtual scale (grams).
+MAX_PUT_GRAMS = 99_999
+
+
+def put_on_lane(
+    name: str,
+    grams: int,
+    *,
+    settle: int = 0,
+    runtime_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Put ``grams`` on the running virtual scale ``name`` (in motion for ``settle`` answers).
+
+    Raises :class:`ScaleError`: ``no_such_scale`` when no running process
+    holds that scale, ``bad_weight`` for a weight or settle count out of range.
+    Returns the file written.
+    """
+    if type(grams) is not int or not 0 <= grams <= MAX_PUT_GRAMS:
+        raise ScaleError(f"the weight must be 0 to {MAX_PUT_GRAMS} grams", code="bad_weight")
+    if type(settle) is not int or not 0 <= settle <= 100:
+        raise ScaleError("settle must be 0 to 100 answers", code="bad_weight")
+    link = scale_link(name, runtime_dir)
+    if not link.is_symlink() or not is_live(link):
+        raise ScaleError(
+            f"no running lane has a virtual scale named {name!r} (looked in {link.parent})",
+            code="no_such_scale",
+        )
+    target = _weight_file(link)
+    spare = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(f"{grams} {settle}\n")
+        os.replace(spare, target)
+    except OSError as exc:
+        spare.unlink(missing_ok=True)
+        raise ScaleError(f"cannot write {target}: {exc.strerror}", code="no_such_scale") from exc
+    return target
 
 
 class VirtualScaleDevice:
@@ -52,6 +101,8 @@ class VirtualScaleDevice:
         self._silent = False
         self._net = False
         self.requests = 0  # how many W it has answered (or ignored while silent)
+        self._weight_file = _weight_file(scale_link(name, runtime_dir))
+        self._weight_seen: tuple[int, int] | None = None  # (inode, mtime) of the file last read
         self._tty = VirtualTty(
             scale_link(name, runtime_dir),
             responder=self._answer,
@@ -65,6 +116,7 @@ class VirtualScaleDevice:
 
     def open(self) -> VirtualScaleDevice:
         self._tty.open()
+        self._weight_file.unlink(missing_ok=True)  # a weight left by an earlier run is not ours
         return self
 
     def close(self) -> None:
@@ -95,11 +147,26 @@ class VirtualScaleDevice:
         with self._state:
             self._silent = silent
 
+    def _follow_weight_file(self) -> None:
+        """Take a weight another process put (see :func:`put_on_lane`), once, when it changes."""
+        try:
+            stat = self._weight_file.stat()
+            seen = (stat.st_ino, stat.st_mtime_ns)  # each put replaces the file: a new inode
+            if seen == self._weight_seen:
+                return
+            self._weight_seen = seen
+            grams, settle = (int(part) for part in self._weight_file.read_text("ascii").split())
+        except (OSError, ValueError):
+            return  # none, or not one we wrote: the weight stays as it was
+        if 0 <= grams <= MAX_PUT_GRAMS and 0 <= settle <= 100:
+            self.put(grams, settle=settle)
+
     def _answer(self, data: bytes) -> bytes:
         out = bytearray()
         for byte in data:
             if byte & 0x7F != ord("W"):
                 continue  # CR after W, or a command this simulator does not know
+            self._follow_weight_file()
             with self._state:
                 self.requests += 1
                 if self._silent:

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.sandbox",
     "pos_client.commands.scan",
     "pos_client.commands.scanner",
+    "pos_client.commands.scale",
     "pos_client.commands.bench",
     "pos_client.commands.doctor",
 )

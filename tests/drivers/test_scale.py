@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +179,43 @@ def test_a_virtual_scale_name_is_taken_once(scale: VirtualScale) -> None:
 def test_bad_or_missing_scales_raise_scale_error(url: str, runtime_dir: Path) -> None:
     with pytest.raises(ScaleError):
         open_scale(url)
+
+
+# ---- another process puts an item on the running virtual scale ------------------------------
+
+
+def _scale_command(runtime_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pos_client.cli", "scale", "--runtime-dir", str(runtime_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_another_process_puts_an_item_on_the_running_scale(
+    scale: VirtualScale, runtime_dir: Path
+) -> None:
+    assert scale.read_weight(timeout=2) == 1250
+    put = _scale_command(runtime_dir, "--lane", "meat", "845", "--settle", "2")
+    assert put.returncode == 0, put.stderr
+    before = scale.device.requests
+    assert scale.read_weight(timeout=3) == 845
+    assert scale.device.requests - before == 3  # two answers in motion, then the weight
+    weight_file = runtime_dir / "scales" / "meat.weight"
+    assert stat.S_IMODE(weight_file.stat().st_mode) == 0o600
+    assert _scale_command(runtime_dir, "--lane", "meat", "0").returncode == 0
+    assert scale.read_weight(timeout=3) == 0  # taken off
+
+
+def test_putting_on_a_scale_no_lane_holds_or_a_bad_weight_says_so(
+    scale: VirtualScale, runtime_dir: Path
+) -> None:
+    missing = _scale_command(runtime_dir, "--lane", "fish", "500")
+    assert missing.returncode == 1 and "no running lane has a virtual scale" in missing.stderr
+    for bad in (["-5"], ["12.5"], ["100000"], ["500", "--settle", "x"]):
+        refused = _scale_command(runtime_dir, "--lane", "meat", *bad)
+        assert refused.returncode == 2, (bad, refused.stderr)
+        assert "Traceback" not in refused.stderr and "pos-client:" in refused.stderr
+    assert scale.read_weight(timeout=2) == 1250  # nothing changed
