@@ -5,6 +5,10 @@ Each module defines ``register(subparsers)``, which adds its parser(s) and sets
 they parse, call the services built by :mod:`pos_client.compose`, and print.
 """
 
+from __future__ import annotations
+
+import argparse
+
 COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.version",
     "pos_client.commands.demo",
@@ -27,3 +31,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.bench",
     "pos_client.commands.doctor",
 )
+
+
+def add_runtime_dir(parser: argparse.ArgumentParser) -> None:
+    """``--runtime-dir DIR``: where virtual scanners and scales are published."""
+    parser.add_argument(
+        "--runtime-dir",
+        metavar="DIR",
+        help="where virtual devices are published (default: $POS_CLIENT_RUNTIME_DIR,"
+        " else $XDG_RUNTIME_DIR/pos-client)",
+    )

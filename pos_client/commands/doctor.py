@@ -28,6 +28,7 @@ import asyncio
 import logging
 import sys
 
+from pos_client.commands import add_runtime_dir
 from pos_client.commands.lane import add_config_option, emit_json
 from pos_client.services.doctor import Check, Report, SeenScan, Verdict, read_config
 from pos_client.services.doctor_texts import VERDICT_WORDS, Lang, label, number
@@ -96,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="listen to the scanners for N seconds and show the scans",
     )
-    parser.add_argument("--runtime-dir", metavar="DIR", help="where virtual devices are published")
+    add_runtime_dir(parser)
     parser.set_defaults(handler=_doctor)
 
 

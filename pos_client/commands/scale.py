@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from drivers.scale import put_on_lane
+from pos_client.commands import add_runtime_dir
 from pos_client.errors import ScaleError
 
 _BAD_INPUT = 2
@@ -33,12 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="answers in motion before the weight is stable (default 0)",
     )
-    parser.add_argument(
-        "--runtime-dir",
-        metavar="DIR",
-        help="where virtual devices are published (default: $POS_CLIENT_RUNTIME_DIR,"
-        " else $XDG_RUNTIME_DIR/pos-client)",
-    )
+    add_runtime_dir(parser)
     parser.set_defaults(handler=_run)
 
 

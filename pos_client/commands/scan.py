@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from drivers.scanner.virtual import send_to_lane
+from pos_client.commands import add_runtime_dir
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,12 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--lane", required=True, metavar="NAME", help="the virtual scanner's name")
     parser.add_argument("texts", nargs="+", metavar="TEXT", help="what to scan (one scan each)")
-    parser.add_argument(
-        "--runtime-dir",
-        metavar="DIR",
-        help="where virtual devices are published (default: $POS_CLIENT_RUNTIME_DIR,"
-        " else $XDG_RUNTIME_DIR/pos-client)",
-    )
+    add_runtime_dir(parser)
     parser.set_defaults(handler=_run)
 
 

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import TextIO
 
 from drivers.scanner import ScanFrame, ScannerState, ScannerStatus, open_scanner
+from pos_client.commands import add_runtime_dir
 from pos_client.domain.barcodes import classify_scan
 
 
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listen.add_argument("url", metavar="URL", help="e.g. serial:///dev/ttyACM0 or virtual://NAME")
     listen.add_argument("--json", action="store_true", help="print one JSON object per scan")
     listen.add_argument("--count", type=int, metavar="N", help="stop after N scans")
-    listen.add_argument("--runtime-dir", metavar="DIR", help="where virtual devices are published")
+    add_runtime_dir(listen)
     listen.set_defaults(handler=_listen)
 
 
