@@ -288,7 +288,8 @@ def _guide(sandbox: Any, lane_name: str, data: Path) -> tuple[Any, str]:
     for i in range(0, len(names), 2):
         lines.append("     " + "   ".join(names[i : i + 2]))
     lines += [
-        "   Products sold by weight read the demo scale (1.25 kg).",
+        "   Products sold by weight read the demo scale (1.25 kg); to weigh another",
+        f"   item: {prog} scale --lane {lane_name} GRAMS",
         "3. F2 shows the split over the credit, Enter confirms: receipt and QR code.",
         "   Enter starts the next sale. F1 help, Esc back, Ctrl-Q quits.",
         "A QR token instead of a national ID, from another terminal:",
