@@ -87,6 +87,18 @@ def arm(app: App, point: str, state: dict[str, Any]) -> None:
             die()
         return result
 
+    store_batch = store.batch
+
+    def batch_of_answers(*args: Any, **kw: Any) -> Any:
+        # The forwarder records a batch's answers in a worker thread while the next
+        # batch is on its way: dying here leaves both noted as sent, to be asked by id.
+        if state["armed"] and point == "mid_record" and state["in_batch"]:
+            out = sum(item.sent for item in store.outbox())
+            print(f"MID_RECORD {out} sent", flush=True)  # two or more: one batch was ahead
+            die()
+        return store_batch(*args, **kw)
+
+    store.batch = batch_of_answers  # type: ignore[method-assign]
     store.record_new_redemption = record_new_redemption  # type: ignore[method-assign]
     ledger.submit_redemption = submit_redemption  # type: ignore[method-assign]
     store.mark_sent = mark  # type: ignore[method-assign]
@@ -112,6 +124,8 @@ async def main() -> None:
     app.checkout.resolve_max_pause = 0.05  # keep the run short; the rules are the same
     state = {"armed": False, "in_batch": False}
     arm(app, point, state)
+    if point == "mid_record":
+        app.forwarder.batch_size = 1  # several batches a pass: one is out while one is recorded
     admin = httpx.Client(base_url=config.ledger.url, timeout=30)
     households = json.loads(os.environ["CRASH_HOUSEHOLDS"])
     try:
@@ -125,7 +139,7 @@ async def main() -> None:
         await recover(app, run_n)
         await app.forwarder.drain_once()
         for n in range(sales_n):
-            batch_point = point in ("mid_batch", "before_batch")
+            batch_point = point in ("mid_batch", "before_batch", "mid_record")
             state["armed"] = n >= kill_n and not batch_point
             if n >= kill_n and batch_point:
                 # Make sure there is something to forward: the ledger is down for this sale.
@@ -162,7 +176,8 @@ async def main() -> None:
                 flush=True,
             )
             session.acknowledge()
-            if n % 4 == 3 or (batch_point and n >= kill_n):
+            # (mid_record: from the sale after, so that more than one batch is waiting)
+            if n % 4 == 3 or (batch_point and n >= kill_n + (point == "mid_record")):
                 state["armed"] = n >= kill_n and batch_point
                 state["in_batch"] = True
                 await app.forwarder.drain_once()

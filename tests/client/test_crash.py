@@ -40,10 +40,12 @@ POINTS = (
     "after_ledger_commit",
     "before_batch",
     "mid_batch",
+    "mid_record",
     "after_record",
     "external",
     "after_ledger_commit",
     "mid_batch",
+    "mid_record",
     "external",
 )
 RUNS = 32
