@@ -165,3 +165,14 @@ def test_rate_and_ratio() -> None:
     assert Goal("ratio_at_least", 0.8, "").met(fast.value, fast.ratio) is True
     assert Goal("ratio_below", 0.8, "").met(fast.value, fast.ratio) is False
     assert Figure("k", "g", "n", 1.0, "ms").ratio is None
+
+
+def test_without_the_peer_installed_the_enqueue_group_says_what_to_install(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pos_client.bench import enqueue
+
+    monkeypatch.setitem(sys.modules, "persistqueue", None)  # as if it were not installed
+    with pytest.raises(RuntimeError, match=r"pip install 'pos-client\[bench\]'"):
+        enqueue.measure(tmp_path / "enqueue", rounds=10)
+    assert not (tmp_path / "enqueue" / "lane.sqlite").exists()  # nothing opened before it
