@@ -193,3 +193,23 @@ def test_split_rows_in_kilograms_and_litres_keep_their_decimals() -> None:
     assert quantity_text(1000, Unit.PIECE, FA) == f"{LRI}۱{PDI} عدد"
     assert quantity_text(1000, Unit.KG, EN) == "1 kg"
     assert entitlement_change(500, 0, Unit.LITRE, FA) == f"{LRI}۰٫۵{PDI} ← {LRI}۰{PDI} لیتر"
+
+
+async def test_a_tranche_label_with_a_ligature_is_shown_whole_in_english(
+    sandbox: Any, lane: Any
+) -> None:
+    # "کالابرگ" holds لا, one cell once shaped and two as typed: the column is made wide
+    # enough for the text as it is cut, so nothing is cut that would have fitted.
+    app = app_for(lane, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, sandbox.mint_token(sandbox.household("kalabarg")["national_id"]))
+        await scan(pilot, product(sandbox, "milk-lowfat")["gtin"])
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen), message(app)
+        table = app.screen.query_one("#split", BidiTable)
+        _header, row = rendered_lines(table)[:2]
+        assert "…" not in row
+        purse = app.screen.view.plan.allocations[0].purse_id  # type: ignore[union-attr]
+        label = next(p for p in app.screen.household.purses if p.id == purse).label_fa
+        assert on_screen(app.texts, label) in row

@@ -25,7 +25,7 @@ from textual._context import NoActiveAppError
 from textual.css.scalar import Unit
 from textual.widgets import DataTable
 
-from ..rtl import RtlMode, base_of
+from ..rtl import RtlMode, base_of, strip_controls
 from .text import fit, texts_of
 
 __all__ = ["BidiTable", "Column"]
@@ -153,7 +153,14 @@ class BidiTable(DataTable[Text]):
         pad = 2 * self.cell_padding
         natural = {}
         for index, spec in enumerate(self._specs):
-            longest = max((cell_len(texts.show_data(cells[index])) for _, cells in rows), default=0)
+            # As wide as shown (shaped: لا is one cell) and as cut (logical: two), the wider.
+            longest = max(
+                (
+                    max(cell_len(texts.show_data(cell)), cell_len(strip_controls(cell)))
+                    for cell in (cells[index] for _, cells in rows)
+                ),
+                default=0,
+            )
             natural[spec.key] = max(cell_len(texts.line(spec.label)), longest)
         flexible = [s for s in self._specs if not s.numeric]
         left = room - sum(natural[s.key] + pad for s in self._specs if s.numeric)
