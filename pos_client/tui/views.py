@@ -39,11 +39,15 @@ __all__ = [
 
 
 def purse_label(purse: Purse, texts: Texts) -> str:
-    """The purse as the ledger names it (``label_fa``), or its programme's name."""
+    """The purse as the ledger names it (``label_fa``), or its programme's name.
+
+    In English an amount purse is its programme's name with the ledger's label
+    (which tells tranches apart); a free package is its programme's name.
+    """
     if texts.persian and purse.label_fa:
         return purse.label_fa
     name = texts.program(purse.program)
-    if purse.label_fa and not texts.persian:
+    if purse.label_fa and not texts.persian and purse.kind is not ProgramKind.QUANTITY:
         return f"{name} ({texts.data(purse.label_fa)})"
     return name
 

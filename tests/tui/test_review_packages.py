@@ -213,3 +213,29 @@ async def test_a_tranche_label_with_a_ligature_is_shown_whole_in_english(
         purse = app.screen.view.plan.allocations[0].purse_id  # type: ignore[union-attr]
         label = next(p for p in app.screen.household.purses if p.id == purse).label_fa
         assert on_screen(app.texts, label) in row
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+async def test_the_credit_screen_names_every_purse_whole_at_80_columns(
+    sandbox: Any, lane: Any, lang: str
+) -> None:
+    from pos_client.tui.screens.wallet import WalletScreen
+    from pos_client.tui.views import purse_label
+
+    app = app_for(lane, language=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, sandbox.mint_token(sandbox.household("yasna")["national_id"]))
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, WalletScreen), message(app)
+        table = app.screen.query_one("#purses", BidiTable)
+        _header, *rows = rendered_lines(table)
+        purses = app.screen.household.purses
+        assert len(purses) >= 2 and table.max_scroll_x == 0
+        for purse, row in zip(purses, rows, strict=False):
+            assert on_screen(app.texts, purse_label(purse, app.texts)) in row, row
+        # a free package's items are listed in full under the table
+        notes = app.screen.query_one("#wallet-notes", BidiText).text
+        yasna = next(p for p in purses if p.program == "yasna")
+        for entitlement in yasna.entitlements:
+            assert app.texts.group(entitlement.group) in notes

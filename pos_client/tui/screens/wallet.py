@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from pos_client.domain.models import ProgramKind
+from pos_client.domain.models import ProgramKind, Purse
 from pos_client.services.checkout import Household
 
 from ..views import earliest_expiry, household_line, purse_balance, purse_expiry, purse_label
@@ -19,7 +19,7 @@ __all__ = ["WalletScreen"]
 
 WALLET_COLUMNS = (
     Column("purse", "wallet.col.purse", width=24),
-    Column("balance", "wallet.col.balance", width=25),
+    Column("balance", "wallet.col.balance", width=20),
     Column("expires", "wallet.col.expires", width=13),
     Column("city", "wallet.col.city", width=9),
 )
@@ -37,7 +37,7 @@ class WalletScreen(PosScreen[None]):
 
     def compose_body(self) -> ComposeResult:
         yield BidiText(household_line(self.household, self.texts), id="household")
-        yield BidiTable(WALLET_COLUMNS, id="purses", cursor=False)
+        yield BidiTable(WALLET_COLUMNS, id="purses", cursor=False, fit_width=True)
         yield BidiText(self._notes(), id="wallet-notes")
 
     def _notes(self) -> str:
@@ -68,7 +68,7 @@ class WalletScreen(PosScreen[None]):
                 purse.id,
                 [
                     purse_label(purse, texts),
-                    purse_balance(purse, texts),
+                    self._balance(purse),
                     purse_expiry(purse, texts, now),
                     texts.city(purse.city),
                 ],
@@ -78,6 +78,12 @@ class WalletScreen(PosScreen[None]):
         self.query_one("#purses", BidiTable).set_rows(rows)
         if not rows:
             self.say(texts.t("wallet.none"), "warn")
+
+    def _balance(self, purse: Purse) -> str:
+        """A purse's balance; a free package's items are listed under the table, in full."""
+        if purse.kind is ProgramKind.QUANTITY and len(purse.entitlements) > 1:
+            return self.texts.t("wallet.package_groups", n=len(purse.entitlements))
+        return purse_balance(purse, self.texts)
 
     def action_close(self) -> None:
         self.dismiss(None)

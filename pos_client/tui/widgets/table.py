@@ -8,8 +8,8 @@ at its beginning.
 A table made with ``fit_width=True`` keeps all its columns on screen: its
 number columns are as wide as their numbers, and its text columns share what
 is left of the table's width (their own width, or their longest text, when
-there is room; narrower, cut with an ellipsis, only when there is not),
-worked out again when the rows or the width change.
+there is room; when there is not, the widest are cut first, with an ellipsis,
+down to a common width), worked out again when the rows or the width change.
 """
 
 from __future__ import annotations
@@ -165,14 +165,16 @@ class BidiTable(DataTable[Text]):
         flexible = [s for s in self._specs if not s.numeric]
         left = room - sum(natural[s.key] + pad for s in self._specs if s.numeric)
         left -= pad * len(flexible)
+        # Each text column as wide as its longest text (never narrower than asked for);
+        # when they do not all fit, the widest are cut first, down to the same width.
+        wanted = {s.key: max(natural[s.key], s.width or 0) for s in flexible}
+        floor = {s.key: max(MIN_TEXT_WIDTH, cell_len(texts.line(s.label))) for s in flexible}
+        cap = max(wanted.values(), default=0)
+        while cap > 0 and sum(max(min(wanted[k], cap), floor[k]) for k in wanted) > left:
+            cap -= 1
         widths = dict(defaults)
-        for count, spec in enumerate(flexible):
-            share = left // (len(flexible) - count)
-            label = cell_len(texts.line(spec.label))
-            wanted = max(natural[spec.key], spec.width or 0)  # never narrower than asked for
-            width = max(min(wanted, share), MIN_TEXT_WIDTH, label)
-            widths[spec.key] = width
-            left -= width
+        for spec in flexible:
+            widths[spec.key] = max(min(wanted[spec.key], cap), floor[spec.key])
         return widths
 
     def on_resize(self, event: events.Resize) -> None:
