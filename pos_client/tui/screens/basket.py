@@ -50,7 +50,7 @@ class BasketScreen(PosScreen[None]):
     def compose_body(self) -> ComposeResult:
         yield BidiText(household_line(self.household, self.texts), id="household")
         yield BidiText(self._purses_text(), id="household-info")
-        yield BidiTable(BASKET_COLUMNS, id="basket")
+        yield BidiTable(BASKET_COLUMNS, id="basket", fit_width=True)
         yield BidiText("", id="totals")
         yield BidiText("", id="payable")
         yield Input(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len
 from rich.console import JustifyMethod
@@ -25,6 +26,7 @@ from textual._context import NoActiveAppError
 from textual.css.scalar import Unit
 from textual.widgets import DataTable
 
+from ..i18n import Texts
 from ..rtl import RtlMode, base_of, strip_controls
 from .text import fit, texts_of
 
@@ -43,6 +45,15 @@ class Column:
     label: str
     width: int | None = None
     numeric: bool = False
+
+
+@lru_cache(maxsize=4096)
+def _cells(texts: Texts, text: str) -> int:
+    """The cells ``text`` takes: shown (shaped, لا one cell) or as cut (typed, two), the wider.
+
+    Cached: the table is fitted again on every change, and most of its cells stay.
+    """
+    return max(cell_len(texts.show_data(text)), cell_len(strip_controls(text)))
 
 
 class BidiTable(DataTable[Text]):
@@ -154,13 +165,7 @@ class BidiTable(DataTable[Text]):
         natural = {}
         for index, spec in enumerate(self._specs):
             # As wide as shown (shaped: لا is one cell) and as cut (logical: two), the wider.
-            longest = max(
-                (
-                    max(cell_len(texts.show_data(cell)), cell_len(strip_controls(cell)))
-                    for cell in (cells[index] for _, cells in rows)
-                ),
-                default=0,
-            )
+            longest = max((_cells(texts, cells[index]) for _, cells in rows), default=0)
             natural[spec.key] = max(cell_len(texts.line(spec.label)), longest)
         flexible = [s for s in self._specs if not s.numeric]
         left = room - sum(natural[s.key] + pad for s in self._specs if s.numeric)
