@@ -67,7 +67,7 @@ class SettingsScreen(PosScreen[None]):
             row = self.query_one(f"#setting-{name}", BidiText)
             marker = "◂ " if texts.persian else "▸ "
             row.text = (
-                marker if index == self.selected else "  "
+                marker if index == self.selected else "\u00a0\u00a0"  # kept at the start of a line
             ) + f"{texts.t(label_key)}: {value}"
             row.set_class(index == self.selected, "-selected")
 
