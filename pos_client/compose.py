@@ -217,6 +217,19 @@ async def open_app(config: Config, **options: Any) -> AsyncIterator[App]:
         await app.aclose()
 
 
+class _Borrowed:
+    """A device someone else holds open: used as it is, never closed here."""
+
+    def __init__(self, device: Any) -> None:
+        self._device = device
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._device, name)
+
+    def close(self) -> None:
+        pass
+
+
 def build_doctor(
     config: Config,
     *,
@@ -225,12 +238,15 @@ def build_doctor(
     transport: httpx.AsyncBaseTransport | None = None,
     runtime_dir: str | None = None,
     devices: DeviceOpeners | None = None,
+    held_scale: Any | None = None,
 ) -> Doctor:
     """The lane doctor (:class:`pos_client.services.doctor.Doctor`) for ``config``.
 
     It opens the store read-only and its own ledger client (which records no
     contact), and the devices through the drivers (``runtime_dir`` for virtual
     ones); ``devices`` (a ``DeviceOpeners``) replaces the drivers in tests.
+    ``held_scale``: the scale this program already holds open (the checkout
+    screen's), asked through that, not opened a second time (it would be busy).
     """
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
@@ -245,6 +261,8 @@ def build_doctor(
         return open_driver(url)
 
     def open_scale(url: str) -> Any:
+        if held_scale is not None:
+            return _Borrowed(held_scale)
         from drivers.scale import open_scale as open_driver
 
         return open_driver(url, runtime_dir=runtime_dir)

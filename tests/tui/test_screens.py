@@ -86,3 +86,21 @@ async def test_problems_list_empty_and_diagnostics_report(lane):
         assert names[:3] == ["config", "store", "ledger"]
         ledger = next(check for check in screen.checks if check.name == "ledger")
         assert ledger.verdict.value == "ok"
+
+
+async def test_diagnostics_ask_the_scale_the_lane_holds_not_a_second_copy(lane, tmp_path):
+    from dataclasses import replace
+
+    lane.config = replace(
+        lane.config,
+        devices=replace(lane.config.devices, scale="virtual-scale://diag?weight=845"),
+    )
+    app = app_for(lane, language="en", runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.scale is not None
+        await pilot.press("f9")
+        await until(pilot, lambda: isinstance(app.screen, DiagnosticsScreen), "diagnostics")
+        await until(pilot, lambda: not app.screen.workers, "the checks done")
+        scale = next(c for c in app.screen.checks if c.name.startswith("scale"))
+        assert scale.verdict.value == "ok" and "845" in scale.detail, scale
+        assert app.scale is not None and app.scale.read_weight(timeout=2) == 845  # still open

@@ -63,6 +63,7 @@ class DiagnosticsScreen(PosScreen[None]):
             self._doctor_config(),  # type: ignore[arg-type]
             lang=self.texts.lang,
             runtime_dir=str(self.pos.runtime_dir) if self.pos.runtime_dir else None,
+            held_scale=self.pos.scale,  # the App holds it open: asked through it
         )
 
         def seen(check: Check) -> None:
