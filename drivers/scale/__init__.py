@@ -23,7 +23,7 @@ from typing import Any
 import serial
 
 from drivers.scale.base import Scale, ScaleReading, ScaleStatus
-from drivers.scale.toledo import Toledo8217Scale, parse_answer
+from drivers.scale.toledo import MAX_GRAMS, Toledo8217Scale, parse_answer
 from drivers.scale.virtual import VirtualScale, VirtualScaleDevice, put_on_lane, scale_link
 from drivers.urls import DeviceUrl, check_name, parse_device_url
 from pos_client.errors import ScaleError
@@ -80,11 +80,11 @@ def open_scale(url: str, *, runtime_dir: str | os.PathLike[str] | None = None) -
         name = check_name(parsed.host, error=ScaleError, what="virtual scale")
         device = VirtualScaleDevice(
             name,
-            grams=parsed.integer("weight", 0, minimum=0, maximum=99_999),
+            grams=parsed.integer("weight", 0, minimum=0, maximum=MAX_GRAMS),
             runtime_dir=runtime_dir,
         )
         device.put(
-            parsed.integer("weight", 0, minimum=0, maximum=99_999),
+            parsed.integer("weight", 0, minimum=0, maximum=MAX_GRAMS),
             settle=parsed.integer("settle", 0, minimum=0, maximum=1000),
         )
         return VirtualScale(device, _reader(parsed, str(device.link), {})).open()

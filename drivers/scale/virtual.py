@@ -42,8 +42,8 @@ def _weight_file(link: Path) -> Path:
     return link.with_name(link.name + ".weight")
 
 
-#: The heaviest weight another process may put on a virtual scale (grams).
-MAX_PUT_GRAMS = 99_999
+#: The most answers "in motion" another process may ask of a virtual scale.
+MAX_SETTLE = 100
 
 
 def put_on_lane(
@@ -59,10 +59,10 @@ def put_on_lane(
     holds that scale, ``bad_weight`` for a weight or settle count out of range.
     Returns the file written.
     """
-    if type(grams) is not int or not 0 <= grams <= MAX_PUT_GRAMS:
-        raise ScaleError(f"the weight must be 0 to {MAX_PUT_GRAMS} grams", code="bad_weight")
-    if type(settle) is not int or not 0 <= settle <= 100:
-        raise ScaleError("settle must be 0 to 100 answers", code="bad_weight")
+    if type(grams) is not int or not 0 <= grams <= MAX_GRAMS:
+        raise ScaleError(f"the weight must be 0 to {MAX_GRAMS} grams", code="bad_weight")
+    if type(settle) is not int or not 0 <= settle <= MAX_SETTLE:
+        raise ScaleError(f"settle must be 0 to {MAX_SETTLE} answers", code="bad_weight")
     link = scale_link(name, runtime_dir)
     if not link.is_symlink() or not is_live(link):
         raise ScaleError(
@@ -158,7 +158,7 @@ class VirtualScaleDevice:
             grams, settle = (int(part) for part in self._weight_file.read_text("ascii").split())
         except (OSError, ValueError):
             return  # none, or not one we wrote: the weight stays as it was
-        if 0 <= grams <= MAX_PUT_GRAMS and 0 <= settle <= 100:
+        if 0 <= grams <= MAX_GRAMS and 0 <= settle <= MAX_SETTLE:
             self.put(grams, settle=settle)
 
     def _answer(self, data: bytes) -> bytes:

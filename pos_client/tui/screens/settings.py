@@ -17,7 +17,6 @@ from .base import PosScreen
 
 __all__ = ["SettingsScreen"]
 
-_CHOICES = CHOICES
 _LABELS = {
     "language": ("settings.language", "settings.lang."),
     "currency": ("settings.currency", "settings.currency."),
@@ -43,7 +42,7 @@ class SettingsScreen(PosScreen[None]):
     def compose_body(self) -> ComposeResult:
         texts = self.texts
         self.values = {"language": texts.lang, "currency": texts.currency, "rtl": texts.rtl.value}
-        for name in _CHOICES:
+        for name in CHOICES:
             yield BidiText("", id=f"setting-{name}", classes="setting")
         config = self.pos.lane.config
         info = [
@@ -61,7 +60,7 @@ class SettingsScreen(PosScreen[None]):
 
     def _render_rows(self) -> None:
         texts = self.texts
-        for index, name in enumerate(_CHOICES):
+        for index, name in enumerate(CHOICES):
             label_key, value_prefix = _LABELS[name]
             value = texts.t(value_prefix + self.values[name])
             row = self.query_one(f"#setting-{name}", BidiText)
@@ -72,12 +71,12 @@ class SettingsScreen(PosScreen[None]):
             row.set_class(index == self.selected, "-selected")
 
     def action_move(self, step: int) -> None:
-        self.selected = (self.selected + step) % len(_CHOICES)
+        self.selected = (self.selected + step) % len(CHOICES)
         self._render_rows()
 
     def action_change(self) -> None:
-        name = list(_CHOICES)[self.selected]
-        options = _CHOICES[name]
+        name = list(CHOICES)[self.selected]
+        options = CHOICES[name]
         self.values[name] = options[(options.index(self.values[name]) + 1) % len(options)]
         self._render_rows()
 
