@@ -1,0 +1,181 @@
+"""Changing catalogs from code: new messages, a new language, texts ported from Python.
+
+What :mod:`pos_client.locale.__main__` runs. Entries are written the way the
+project's catalogs hold them: the message id is the key; in every language but
+the base one an extracted comment (``#.``) carries the English text. No entry
+has the ``python-brace-format`` flag: with keys for ids, ``msgfmt -c`` would
+compare a text's ``{placeholders}`` with the key's (none). Placeholders are
+checked against the English text instead, here and by the tests.
+
+Imports the standard library only.
+"""
+
+from __future__ import annotations
+
+import ast
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import BASE_LANGUAGE, catalog, catalog_path, languages, read_catalog
+from .po import CatalogError, PoEntry, PoFile, write_po
+
+__all__ = [
+    "ENGLISH_NOTE",
+    "Change",
+    "add_messages",
+    "dicts_in_source",
+    "header_entry",
+    "make_entry",
+    "new_language",
+    "placeholders",
+]
+
+ENGLISH_NOTE = "#. English: "
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The ``{names}`` a text expects."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+def header_entry(domain: str, lang: str) -> PoEntry:
+    fields = (
+        "Project-Id-Version: pos-client",
+        f"Language: {lang}",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: 8bit",
+        f"X-Domain: {domain}",
+    )
+    return PoEntry(msgid="", msgstr="".join(f"{line}\n" for line in fields))
+
+
+def make_entry(
+    key: str, text: str, *, lang: str, english: str | None = None, notes: tuple[str, ...] = ()
+) -> PoEntry:
+    """A message as the catalogs hold it (see the module's text)."""
+    comments = [f"# {note}" for note in notes]
+    if lang != BASE_LANGUAGE and english is not None:
+        first, *more = english.split("\n")
+        comments.append(f"{ENGLISH_NOTE}{first}".rstrip())
+        comments += [f"#. {line}".rstrip() for line in more]
+    return PoEntry(msgid=key, msgstr=text, comments=comments)
+
+
+@dataclass(slots=True)
+class Change:
+    """What :func:`add_messages` did (or would do, with ``update=False``)."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    differing: list[str] = field(default_factory=list)
+
+
+def _save(domain: str, lang: str, po: PoFile, root: Path | None) -> None:
+    path = catalog_path(domain, lang, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(write_po(po), encoding="utf-8")
+    catalog.cache_clear()
+
+
+def add_messages(
+    domain: str,
+    texts: Mapping[str, Mapping[str, str]],
+    *,
+    update: bool = False,
+    root: Path | None = None,
+) -> Change:
+    """Add ``texts`` (language → key → text) to the catalogs of ``domain``.
+
+    A key already in a catalog keeps its text unless ``update``; one whose
+    text differs is listed in :attr:`Change.differing`. Every language given
+    must have a catalog; each text must have the English text's placeholders.
+    """
+    known = languages(domain, root)
+    for lang in texts:
+        if lang not in known:
+            raise CatalogError(f"no {domain!r} catalog for language {lang!r}")
+    english = dict(texts.get(BASE_LANGUAGE, {}))
+    base = read_catalog(domain, BASE_LANGUAGE, root).translations()
+    for lang, messages in texts.items():
+        for key in messages:
+            if key not in english and key not in base:
+                raise CatalogError(f"{key} ({lang}): give the English text too")
+    change = Change()
+    for lang, messages in texts.items():
+        po = read_catalog(domain, lang, root)
+        dirty = False
+        for key, text in messages.items():
+            source = english.get(key) or base[key]
+            if placeholders(text) != placeholders(source):
+                raise CatalogError(
+                    f"{key} ({lang}): placeholders {sorted(placeholders(text))} differ"
+                    f" from the English {sorted(placeholders(source))}"
+                )
+            entry = po.find(key)
+            if entry is None:
+                po.entries.append(make_entry(key, text, lang=lang, english=source))
+                change.added.append(f"{lang}:{key}")
+                dirty = True
+            elif entry.msgstr != text:
+                if not update:
+                    change.differing.append(f"{lang}:{key}")
+                    continue
+                fresh = make_entry(key, text, lang=lang, english=source)
+                kept = [c for c in entry.comments if not c.startswith(("#.", "#,"))]
+                entry.comments = kept + fresh.comments
+                entry.msgstr = text
+                change.updated.append(f"{lang}:{key}")
+                dirty = True
+        if dirty:
+            _save(domain, lang, po, root)
+    return change
+
+
+def new_language(domain: str, lang: str, root: Path | None = None) -> Path:
+    """Start the catalog of a new language: every message, untranslated, English in comments."""
+    path = catalog_path(domain, lang, root)
+    if path.exists():
+        raise CatalogError(f"{path} exists already")
+    base = read_catalog(domain, BASE_LANGUAGE, root)
+    entries = [
+        make_entry(
+            e.msgid,
+            "",
+            lang=lang,
+            english=e.msgstr,
+            notes=tuple(c[2:] for c in e.comments if c.startswith("# ")),
+        )
+        for e in base.entries
+    ]
+    _save(domain, lang, PoFile(header=header_entry(domain, lang), entries=entries), root)
+    return path
+
+
+def dicts_in_source(source: str) -> dict[str, dict[str, str]]:
+    """The dict literals of texts in Python source, by language: ``_FA = {...}`` → ``fa``.
+
+    Reads the module the texts used to live in (``pos_client/tui/i18n.py``
+    before the catalogs), so a branch that added keys to its ``_FA``/``_EN``
+    dicts can be ported with :func:`add_messages`.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if not names:
+                continue
+            lang = names[0].strip("_").lower()
+            if len(lang) not in (2, 3) or not lang.isalpha():
+                continue
+            texts: dict[str, str] = {}
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    continue
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    texts[key.value] = value.value
+            found[lang] = texts
+    return found
