@@ -23,6 +23,7 @@ Imports the standard library only.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "catalog",
     "catalog_path",
     "languages",
+    "placeholders",
     "read_catalog",
 ]
 
@@ -73,6 +75,11 @@ def read_catalog(domain: str, lang: str, root: Path | None = None) -> PoFile:
     except FileNotFoundError:
         raise CatalogError(f"no {domain!r} catalog for language {lang!r} ({path})") from None
     return read_po(text, source=str(path))
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The ``{names}`` a text expects (every language's text of a key has the same)."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
 
 
 @cache

@@ -13,12 +13,11 @@ Imports the standard library only.
 from __future__ import annotations
 
 import ast
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import BASE_LANGUAGE, catalog, catalog_path, languages, read_catalog
+from . import BASE_LANGUAGE, catalog, catalog_path, languages, placeholders, read_catalog
 from .po import CatalogError, PoEntry, PoFile, write_po
 
 __all__ = [
@@ -29,15 +28,9 @@ __all__ = [
     "header_entry",
     "make_entry",
     "new_language",
-    "placeholders",
 ]
 
 ENGLISH_NOTE = "#. English: "
-
-
-def placeholders(text: str) -> frozenset[str]:
-    """The ``{names}`` a text expects."""
-    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
 
 
 def header_entry(domain: str, lang: str) -> PoEntry:
@@ -92,28 +85,38 @@ def add_messages(
     A key already in a catalog keeps its text unless ``update``; one whose
     text differs is listed in :attr:`Change.differing`. Every language given
     must have a catalog; each text must have the English text's placeholders.
+    Nothing is written unless every text is sound. When an English text
+    changes, the English note of that key in every other catalog follows.
     """
     known = languages(domain, root)
     for lang in texts:
         if lang not in known:
             raise CatalogError(f"no {domain!r} catalog for language {lang!r}")
-    english = dict(texts.get(BASE_LANGUAGE, {}))
     base = read_catalog(domain, BASE_LANGUAGE, root).translations()
+    given = texts.get(BASE_LANGUAGE, {})
+    english = {
+        key: text for key, text in given.items() if key not in base or update
+    }  # the English each key will have
     for lang, messages in texts.items():
-        for key in messages:
-            if key not in english and key not in base:
-                raise CatalogError(f"{key} ({lang}): give the English text too")
-    change = Change()
-    for lang, messages in texts.items():
-        po = read_catalog(domain, lang, root)
-        dirty = False
         for key, text in messages.items():
-            source = english.get(key) or base[key]
+            source = english.get(key, base.get(key))
+            if source is None:
+                raise CatalogError(f"{key} ({lang}): give the English text too")
             if placeholders(text) != placeholders(source):
                 raise CatalogError(
                     f"{key} ({lang}): placeholders {sorted(placeholders(text))} differ"
                     f" from the English {sorted(placeholders(source))}"
                 )
+    change = Change()
+    new_english = {k: v for k, v in english.items() if base.get(k) != v}
+    for lang in known:
+        messages = texts.get(lang, {})
+        if not messages and not (new_english and lang != BASE_LANGUAGE):
+            continue
+        po = read_catalog(domain, lang, root)
+        dirty = False
+        for key, text in messages.items():
+            source = english.get(key, base.get(key, ""))
             entry = po.find(key)
             if entry is None:
                 po.entries.append(make_entry(key, text, lang=lang, english=source))
@@ -123,15 +126,26 @@ def add_messages(
                 if not update:
                     change.differing.append(f"{lang}:{key}")
                     continue
-                fresh = make_entry(key, text, lang=lang, english=source)
-                kept = [c for c in entry.comments if not c.startswith(("#.", "#,"))]
-                entry.comments = kept + fresh.comments
                 entry.msgstr = text
                 change.updated.append(f"{lang}:{key}")
                 dirty = True
+        if lang != BASE_LANGUAGE:
+            for key, source in new_english.items():
+                entry = po.find(key)
+                if entry is not None:
+                    entry.comments = _with_english(entry.comments, lang, source)
+                    dirty = True
         if dirty:
             _save(domain, lang, po, root)
     return change
+
+
+def _with_english(comments: list[str], lang: str, english: str) -> list[str]:
+    """``comments`` with the English note replaced, in gettext's order of comments."""
+    note = make_entry("", "", lang=lang, english=english).comments
+    translator = [c for c in comments if c == "#" or c.startswith("# ")]
+    others = [c for c in comments if c not in translator and not c.startswith("#.")]
+    return translator + note + others
 
 
 def new_language(domain: str, lang: str, root: Path | None = None) -> Path:

@@ -168,9 +168,7 @@ def read_po(text: str, *, source: str = "<catalog>") -> PoFile:
             continue
         keyword, _, rest = line.partition(" ")
         if keyword in ("msgid_plural",) or keyword.startswith("msgstr["):
-            raise CatalogError(
-                f"{where}: plural entries are not used (plural rules are in Python)"
-            )
+            raise CatalogError(f"{where}: plural entries are not used (plural rules are in Python)")
         if keyword not in ("msgctxt", "msgid", "msgstr"):
             raise CatalogError(f"{where}: unknown keyword {keyword!r}")
         if keyword in ("msgctxt", "msgid") and "msgstr" in fields:
