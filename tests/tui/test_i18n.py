@@ -117,3 +117,14 @@ def test_show_respects_the_rtl_setting():
     logical = Texts(lang="fa").t("basket.title")
     assert Texts(lang="fa", rtl=RtlMode.TERMINAL).show(logical) == logical
     assert Texts(lang="fa", rtl=RtlMode.APP).show(logical) != logical
+
+
+def test_the_screen_reads_its_texts_from_the_catalogs():
+    from pos_client.locale import read_catalog
+    from pos_client.services.group_names import GROUP_NAMES
+
+    for lang, texts in (("fa", FA), ("en", EN)):
+        sentences = read_catalog("tui", lang).translations()
+        groups = {f"group.{k}": v for k, v in GROUP_NAMES[lang].items()}
+        assert dict(texts) == {**sentences, **groups}
+    assert Texts(lang="fa").t("basket.title") == "سبد خرید"
