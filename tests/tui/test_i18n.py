@@ -9,6 +9,8 @@ import pytest
 
 from pos_client.domain.errors import InvalidNationalId, TokenError
 from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
+from pos_client.locale import read_catalog
+from pos_client.services.group_names import GROUP_NAMES
 from pos_client.tui.i18n import EN, FA, Texts, placeholders
 from pos_client.tui.rtl import LRI, PDI, RtlMode, strip_controls
 
@@ -120,9 +122,6 @@ def test_show_respects_the_rtl_setting():
 
 
 def test_the_screen_reads_its_texts_from_the_catalogs():
-    from pos_client.locale import read_catalog
-    from pos_client.services.group_names import GROUP_NAMES
-
     for lang, texts in (("fa", FA), ("en", EN)):
         sentences = read_catalog("tui", lang).translations()
         groups = {f"group.{k}": v for k, v in GROUP_NAMES[lang].items()}
