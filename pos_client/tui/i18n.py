@@ -74,9 +74,11 @@ def _screen_texts(lang: Lang) -> Mapping[str, str]:
     return MappingProxyType({**catalog(DOMAIN, lang), **groups})
 
 
-FA: Final[Mapping[str, str]] = _screen_texts("fa")
-EN: Final[Mapping[str, str]] = _screen_texts("en")
-_CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({"fa": FA, "en": EN})
+_CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {lang: _screen_texts(lang) for lang in LANGUAGES}
+)
+FA: Final[Mapping[str, str]] = _CATALOGS["fa"]
+EN: Final[Mapping[str, str]] = _CATALOGS["en"]
 
 
 #: Error codes whose sentence depends on the error's class, not its code.
