@@ -28,6 +28,7 @@ __all__ = [
     "LedgerUnavailable",
     "PosError",
     "PrinterError",
+    "ReportError",
     "ScaleError",
     "ScannerError",
     "StoreError",
@@ -69,6 +70,12 @@ class PrinterError(DeviceError):
 
 class ScaleError(DeviceError):
     code = "scale_error"
+
+
+class ReportError(PosError):
+    """A report that cannot be made as asked (a future date, an unknown Z number)."""
+
+    code = "report_error"
 
 
 class LedgerError(PosError):
