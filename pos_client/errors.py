@@ -9,9 +9,13 @@ from __future__ import annotations
 from pos_client.domain.errors import (
     BarcodeError,
     ContractError,
+    DeviceError,
     DomainError,
     InvalidNationalId,
     PosError,
+    PrinterError,
+    ScaleError,
+    ScannerError,
     TokenError,
     TransitionError,
 )
@@ -28,6 +32,7 @@ __all__ = [
     "LedgerUnavailable",
     "PosError",
     "PrinterError",
+    "ReceiptError",
     "ReportError",
     "ScaleError",
     "ScannerError",
@@ -54,22 +59,10 @@ class StoreError(PosError):
     code = "store_error"
 
 
-class DeviceError(PosError):
-    """A device (scanner, printer, scale) cannot be opened or used."""
+class ReceiptError(PosError):
+    """There is no receipt for that sale (unknown, or it did not go ahead); nothing changed."""
 
-    code = "device_error"
-
-
-class ScannerError(DeviceError):
-    code = "scanner_error"
-
-
-class PrinterError(DeviceError):
-    code = "printer_error"
-
-
-class ScaleError(DeviceError):
-    code = "scale_error"
+    code = "no_receipt"
 
 
 class ReportError(PosError):

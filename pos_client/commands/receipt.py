@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 from zoneinfo import ZoneInfo
 
-from drivers.printer.receipt import Receipt
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.compose import App
 from pos_client.domain.models import Unit
 from pos_client.domain.money import format_quantity
+from pos_client.domain.receipt import Receipt
 from pos_client.services.receipts import receipt_json
 
 __all__ = ["receipt_lines", "register"]
