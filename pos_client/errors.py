@@ -15,9 +15,10 @@
     └── ReportError               a report that cannot be made as asked
 
 Every class is defined once, here or in the domain's module, and imported
-where it is raised; the last three beside their use case (``CheckoutError``,
-``CheckoutRefused`` in :mod:`pos_client.services.checkout`, ``CatalogRefused``, a
-``StoreError``, in :mod:`pos_client.adapters.store`) are to join them.
+where it is raised; the last few beside their use case are to join them
+(``CheckoutError`` and ``CheckoutRefused`` in :mod:`pos_client.services.checkout`,
+``ForwarderStopped``, a ``LedgerRejected``, in :mod:`pos_client.services.forwarder`,
+``CatalogRefused``, a ``StoreError``, in :mod:`pos_client.adapters.store`).
 Third-party exceptions are translated into these where they enter (the ledger
 client, the store, the drivers), with ``raise ... from exc``.
 """
