@@ -35,7 +35,7 @@ from pos_client.adapters.store import SqliteStore
 from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
-from pos_client.ports import Clock, Scale, Scanners, SystemClock
+from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
 from pos_client.services.group_names import group_names
@@ -86,14 +86,14 @@ class Lane:
     checkout: CheckoutService
     forwarder: Forwarder
     reports: ReportService
-    printer: Any | None = None
+    printer: Printer | None = None
     devices_errors: list[str] = field(default_factory=list)
     devices: bool = False  # whether the lane may use its devices (``build_app(devices=True)``)
     receipts: ReceiptService = field(init=False)
     records: Records = field(init=False)
     preferences: LanePreferences = field(init=False)
 
-    def receipt_printer(self) -> Any:
+    def receipt_printer(self) -> Printer:
         """The lane's printer (opened again if it could not be opened before).
 
         :class:`PrinterError`: ``no_printer`` when none is configured or the
@@ -174,7 +174,7 @@ class Lane:
             self.store.close()
 
 
-def _open_printer(url: str) -> Any:
+def _open_printer(url: str) -> Printer | None:
     try:
         from drivers.printer import open_printer
     except ImportError:  # the drivers are optional

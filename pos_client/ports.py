@@ -16,9 +16,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from pos_client.domain.models import Product, Wallet
+from pos_client.domain.receipt import Receipt
 from pos_client.domain.redemption import (
     BatchItemResult,
     Identity,
@@ -322,9 +323,9 @@ class Store(Protocol):
 
 
 class Printer(Protocol):
-    """A receipt printer (``drivers.printer``; its ``Receipt`` value is built from a sale)."""
+    """A receipt printer (``drivers.printer``), printing the domain's receipt value."""
 
-    def print_receipt(self, receipt: Any) -> None: ...
+    def print_receipt(self, receipt: Receipt) -> None: ...
 
     def close(self) -> None: ...
 
