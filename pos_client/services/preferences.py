@@ -41,7 +41,7 @@ class UiPreferences:
 def _pick(name: str, *candidates: str | None) -> str:
     for value in candidates:
         if value in CHOICES[name]:
-            return value  # type: ignore[return-value]
+            return value
     return CHOICES[name][0]
 
 
