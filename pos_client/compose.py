@@ -4,10 +4,13 @@ The CLI commands and the Textual app both build what they need here, and the
 tests build the same thing (with a real sandbox, or a transport or clock of
 their own). Nothing reads config or opens a connection at import time.
 
-Devices (printer, scanners, scale) are opened from their URLs only when asked
-(``devices=True``) and only when the ``drivers`` package is there; a printer
-that could not be opened then is tried again when a receipt is printed
-(:meth:`App.receipt_printer`).
+Devices are opened here and nowhere else, from their URLs, and only when the
+``drivers`` package is there: the printer when the lane is built with
+``devices=True`` (one that could not be opened then is tried again when a
+receipt is printed, :meth:`Lane.receipt_printer`); the scanners and the scale
+when the screen asks (:meth:`Lane.open_scanners`, :meth:`Lane.open_scale`),
+handed over typed by the narrow ports :class:`~pos_client.ports.Scanners` and
+:class:`~pos_client.ports.Scale`.
 
 A lane built with ``training=True`` is marked as a training lane in its store:
 its receipts say so, also when printed again later from the command line.
@@ -18,10 +21,11 @@ Imports the project's config, adapters, services and errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -31,18 +35,21 @@ from pos_client.adapters.store import SqliteStore
 from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
-from pos_client.ports import Clock, SystemClock
+from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
 from pos_client.services.group_names import group_names
+from pos_client.services.preferences import LanePreferences
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
+from pos_client.services.records import Records
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
 
 if TYPE_CHECKING:
+    from drivers.scanner.base import ScanFrame, ScannerState
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
-__all__ = ["App", "build_app", "build_doctor", "offline_limits", "open_app"]
+__all__ = ["App", "Lane", "build_app", "build_doctor", "offline_limits", "open_app"]
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +69,13 @@ def offline_limits(config: Config) -> OfflineLimits:
 
 
 @dataclass
-class App:
-    """Everything one lane runs on. Close it with :meth:`aclose`."""
+class Lane:
+    """Everything one lane runs on. Close it with :meth:`aclose`.
+
+    The screen and the commands use its services (``checkout``, ``forwarder``,
+    ``refresh``, ``reports``, ``receipts``, ``records``, ``preferences``) and the
+    devices it opens; ``store`` is for the services, not for them.
+    """
 
     config: Config
     clock: Clock
@@ -74,12 +86,14 @@ class App:
     checkout: CheckoutService
     forwarder: Forwarder
     reports: ReportService
-    printer: Any | None = None
+    printer: Printer | None = None
     devices_errors: list[str] = field(default_factory=list)
     devices: bool = False  # whether the lane may use its devices (``build_app(devices=True)``)
     receipts: ReceiptService = field(init=False)
+    records: Records = field(init=False)
+    preferences: LanePreferences = field(init=False)
 
-    def receipt_printer(self) -> Any:
+    def receipt_printer(self) -> Printer:
         """The lane's printer (opened again if it could not be opened before).
 
         :class:`PrinterError`: ``no_printer`` when none is configured or the
@@ -107,6 +121,47 @@ class App:
         self.printer = printer
         return printer
 
+    def open_scanners(
+        self,
+        urls: Sequence[str],
+        *,
+        on_scan: Callable[[ScanFrame], None],
+        on_state: Callable[[ScannerState], None],
+        runtime_dir: str | Path | None = None,
+    ) -> Scanners | None:
+        """The scanners at ``urls``, started; None when there are none (or no drivers).
+
+        ``on_scan`` and ``on_state`` run on the scanners' reader threads. The
+        caller stops them (:meth:`Scanners.stop`). :class:`ScannerError` when
+        one cannot be opened or a scanner is configured twice; nothing is left
+        running then.
+        """
+        if not urls:
+            return None
+        try:
+            from drivers.scanner import open_scanners
+        except ImportError:  # the drivers are optional
+            return None
+        scanners = open_scanners(
+            list(urls), on_scan=on_scan, on_state=on_state, runtime_dir=runtime_dir
+        )
+        scanners.start()
+        return scanners
+
+    def open_scale(self, *, runtime_dir: str | Path | None = None) -> Scale | None:
+        """The configured scale (``[devices] scale``), or None when there is none.
+
+        The caller closes it. :class:`ScaleError` when it cannot be opened.
+        """
+        url = self.config.devices.scale
+        if not url:
+            return None
+        try:
+            from drivers.scale import open_scale
+        except ImportError:  # the drivers are optional
+            return None
+        return open_scale(url, runtime_dir=runtime_dir)
+
     async def aclose(self) -> None:
         try:
             await self.ledger.aclose()
@@ -119,7 +174,7 @@ class App:
             self.store.close()
 
 
-def _open_printer(url: str) -> Any:
+def _open_printer(url: str) -> Printer | None:
     try:
         from drivers.printer import open_printer
     except ImportError:  # the drivers are optional
@@ -136,7 +191,7 @@ def build_app(
     store_max_bytes: int | None = None,
     read_only: bool = False,
     training: bool = False,
-) -> App:
+) -> Lane:
     """Build the lane from ``config`` (opens the store; the ledger client connects lazily).
 
     ``training``: the lane is used for training (the demo); its store keeps that mark.
@@ -162,7 +217,7 @@ def build_app(
         rules = RulesBook(store=store, config_keys=config.ledger.trusted_keys)
         # A request may be on its way for as long as the client waits for it, and a bit.
         grace = timedelta(seconds=config.ledger.connect_timeout + config.ledger.read_timeout + 2)
-        app = App(
+        app = Lane(
             config=config,
             clock=clock,
             store=store,
@@ -195,6 +250,8 @@ def build_app(
             printer=app.receipt_printer,
             group_names=group_names("fa"),  # receipts are printed in Persian
         )
+        app.records = Records(store=store, clock=clock)
+        app.preferences = LanePreferences(store)
     except BaseException:
         store.close()
         raise
@@ -208,13 +265,17 @@ def build_app(
 
 
 @asynccontextmanager
-async def open_app(config: Config, **options: Any) -> AsyncIterator[App]:
+async def open_app(config: Config, **options: Any) -> AsyncIterator[Lane]:
     """``async with open_app(config) as app:`` builds the lane and closes it afterwards."""
     app = build_app(config, **options)
     try:
         yield app
     finally:
         await app.aclose()
+
+
+#: The name the lane had before; kept for callers not yet moved to :class:`Lane`.
+App = Lane
 
 
 class _Borrowed:

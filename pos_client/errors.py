@@ -1,5 +1,24 @@
 """The error tree outside the pure domain; see :mod:`pos_client.domain.errors` for the root.
 
+    PosError
+    ├── DomainError ...           (pos_client.domain.errors)
+    ├── DeviceError ...           (pos_client.domain.errors: the receipt, a domain value, raises it)
+    ├── ConfigError               the lane's configuration (names the key)
+    ├── StoreError                the local store cannot be read or written
+    ├── LedgerError               talking to the central ledger
+    │   ├── LedgerUnavailable     not reached, or "come back later": safe to retry
+    │   ├── LedgerRejected        a final problem document (4xx with a code)
+    │   ├── UnknownOutcome        may or may not be recorded: resolve by id, never guess
+    │   └── DocumentRefused       a signed document refused; the last good one stays
+    ├── PriceListError            a shop's price list that cannot be imported
+    ├── ReceiptError              no receipt for that sale
+    └── ReportError               a report that cannot be made as asked
+
+Every class is defined once, here or in the domain's module, and imported
+where it is raised; the last few beside their use case are to join them
+(``CheckoutError`` and ``CheckoutRefused`` in :mod:`pos_client.services.checkout`,
+``ForwarderStopped``, a ``LedgerRejected``, in :mod:`pos_client.services.forwarder`,
+``CatalogRefused``, a ``StoreError``, in :mod:`pos_client.adapters.store`).
 Third-party exceptions are translated into these where they enter (the ledger
 client, the store, the drivers), with ``raise ... from exc``.
 """
@@ -9,9 +28,13 @@ from __future__ import annotations
 from pos_client.domain.errors import (
     BarcodeError,
     ContractError,
+    DeviceError,
     DomainError,
     InvalidNationalId,
     PosError,
+    PrinterError,
+    ScaleError,
+    ScannerError,
     TokenError,
     TransitionError,
 )
@@ -21,13 +44,17 @@ __all__ = [
     "ConfigError",
     "ContractError",
     "DeviceError",
+    "DocumentRefused",
     "DomainError",
     "InvalidNationalId",
     "LedgerError",
     "LedgerRejected",
     "LedgerUnavailable",
     "PosError",
+    "PriceListError",
     "PrinterError",
+    "ReceiptError",
+    "ReportError",
     "ScaleError",
     "ScannerError",
     "StoreError",
@@ -53,22 +80,22 @@ class StoreError(PosError):
     code = "store_error"
 
 
-class DeviceError(PosError):
-    """A device (scanner, printer, scale) cannot be opened or used."""
+class PriceListError(PosError):
+    """A shop's price list that cannot be imported (names the line); nothing was imported."""
 
-    code = "device_error"
-
-
-class ScannerError(DeviceError):
-    code = "scanner_error"
+    code = "price_list_invalid"
 
 
-class PrinterError(DeviceError):
-    code = "printer_error"
+class ReceiptError(PosError):
+    """There is no receipt for that sale (unknown, or it did not go ahead); nothing changed."""
+
+    code = "no_receipt"
 
 
-class ScaleError(DeviceError):
-    code = "scale_error"
+class ReportError(PosError):
+    """A report that cannot be made as asked (a future date, an unknown Z number)."""
+
+    code = "report_error"
 
 
 class LedgerError(PosError):
@@ -88,6 +115,16 @@ class LedgerUnavailable(LedgerError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DocumentRefused(LedgerError):
+    """A document from the ledger was refused (bad signature, malformed): the last good one stays.
+
+    ``code`` is the reason: ``signature_missing``, ``signature_malformed``,
+    ``signature_unknown_key``, ``signature_invalid``, ``malformed``, ``catalog_refused``.
+    """
+
+    code = "document_refused"
 
 
 class LedgerRejected(LedgerError):

@@ -1,8 +1,9 @@
-"""The small interfaces the services need (ledger, store, printer, clock) and the values they pass.
+"""The small interfaces the services need (ledger, store, devices, clock) and the values they pass.
 
 The services (checkout, forwarder, refresh) are written against these
 Protocols; :mod:`pos_client.adapters` implements them (httpx, SQLite), the
-drivers implement the printer, and unit tests pass fakes. Nothing here does
+drivers implement the devices (printer, scanners, scale), and unit tests pass
+fakes. Nothing here does
 I/O. Imports the standard library and the domain only.
 """
 
@@ -14,9 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, BinaryIO, Literal, Protocol
+from enum import StrEnum
+from typing import BinaryIO, Literal, Protocol
 
 from pos_client.domain.models import Product, Wallet
+from pos_client.domain.receipt import Receipt
 from pos_client.domain.redemption import (
     BatchItemResult,
     Identity,
@@ -37,6 +40,8 @@ __all__ = [
     "OutboxItem",
     "Printer",
     "ProblemRecord",
+    "Scale",
+    "Scanners",
     "SignedDocument",
     "Store",
     "SystemClock",
@@ -318,8 +323,35 @@ class Store(Protocol):
 
 
 class Printer(Protocol):
-    """A receipt printer (``drivers.printer``; its ``Receipt`` value is built from a sale)."""
+    """A receipt printer (``drivers.printer``), printing the domain's receipt value."""
 
-    def print_receipt(self, receipt: Any) -> None: ...
+    def print_receipt(self, receipt: Receipt) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- scanners and scale
+
+
+class Scanners(Protocol):
+    """A lane's scanners, started and stopped together (``drivers.scanner.ScannerGroup``).
+
+    Opened by the composition root (:meth:`pos_client.compose.Lane.open_scanners`)
+    with the callbacks the screen gives; those run on the scanners' reader
+    threads and must only hand the scan over.
+    """
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    @property
+    def status(self) -> StrEnum: ...
+
+
+class Scale(Protocol):
+    """A weighing scale (``drivers.scale``), opened by the composition root."""
+
+    def read_weight(self, *, timeout: float = 3.0) -> int: ...
 
     def close(self) -> None: ...

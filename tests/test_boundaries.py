@@ -29,11 +29,11 @@ FORBIDDEN_CALLS = {
 
 def _domain_modules() -> list[str]:
     names = []
-    for path in sorted(DOMAIN_DIR.glob("*.py")):
-        if path.stem == "__init__":
-            names.append("pos_client.domain")
-        else:
-            names.append(f"pos_client.domain.{path.stem}")
+    for path in sorted(DOMAIN_DIR.rglob("*.py")):
+        parts = path.relative_to(DOMAIN_DIR).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names.append(".".join(("pos_client.domain", *parts)))
     return names
 
 
@@ -72,7 +72,7 @@ def _attribute_chains(tree: ast.AST) -> set[tuple[str, str]]:
 
 def test_domain_source_reads_no_clock_and_no_environment() -> None:
     offenders = []
-    for path in sorted(DOMAIN_DIR.glob("*.py")):
+    for path in sorted(DOMAIN_DIR.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for chain in sorted(_attribute_chains(tree) & FORBIDDEN_CALLS):
             offenders.append(f"{path.name}: {'.'.join(chain)}")

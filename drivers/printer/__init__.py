@@ -31,11 +31,11 @@ from drivers.printer.base import EscposPrinter, PaperStatus, Printer, PrinterSta
 from drivers.printer.devicefile import FilePrinter
 from drivers.printer.dummy import VirtualPrinter
 from drivers.printer.network import NetworkPrinter
-from drivers.printer.receipt import Receipt, ReceiptLine, ReceiptPayment, ReceiptPurse
 from drivers.printer.render import PAPER_WIDTHS, ReceiptRenderer
 from drivers.printer.serialport import SerialPrinter
 from drivers.printer.usbport import UsbPrinter
 from drivers.urls import DeviceUrl, parse_device_url
+from pos_client.domain.receipt import Receipt, ReceiptLine, ReceiptPayment, ReceiptPurse
 from pos_client.errors import PrinterError
 
 __all__ = [

@@ -36,9 +36,9 @@ from escpos.escpos import Escpos
 from escpos.exceptions import Error as EscposError
 from PIL import Image
 
-from drivers.printer.receipt import Receipt
 from drivers.printer.render import ReceiptRenderer
 from drivers.serialfaults import SERIAL_FAULTS
+from pos_client.domain.receipt import Receipt
 from pos_client.errors import PrinterError
 
 __all__ = [

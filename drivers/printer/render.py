@@ -32,9 +32,15 @@ import qrcode
 from bidi.algorithm import get_display  # the implementation that mirrors brackets
 from PIL import Image, ImageDraw, ImageFont
 
-from drivers.printer.receipt import Currency, Receipt, ReceiptEntitlement, ReceiptLine, ReceiptPurse
 from pos_client.domain.models import Unit
 from pos_client.domain.money import format_quantity as _domain_quantity
+from pos_client.domain.receipt import (
+    Currency,
+    Receipt,
+    ReceiptEntitlement,
+    ReceiptLine,
+    ReceiptPurse,
+)
 from pos_client.errors import PrinterError
 
 __all__ = [

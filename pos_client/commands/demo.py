@@ -28,10 +28,13 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pos_client.config import Config, load_config
 from pos_client.errors import ConfigError, PosError
+
+if TYPE_CHECKING:
+    from pos_client.compose import Lane
 
 __all__ = ["register"]
 
@@ -212,16 +215,17 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _price_everything(sandbox: Any, lane: Any) -> None:
+def _price_everything(sandbox: Any, lane: Lane) -> None:
     """The demo shop's price list: every catalog product at the sandbox's shelf price."""
     from pos_client.sandbox.products import make_product
+    from pos_client.services.prices import PriceRow
 
     settings = sandbox.sandbox.settings
     rows = (
-        (made.product.gtin, made.price_rial, None)
+        PriceRow(made.product.gtin, made.price_rial)
         for made in (make_product(i, settings.seed) for i in range(1, settings.catalog_size + 1))
     )
-    lane.store.import_prices(rows, at=lane.clock.now())
+    lane.records.import_prices(rows)
 
 
 def _guide(sandbox: Any, lane_name: str, data: Path) -> tuple[Any, str]:

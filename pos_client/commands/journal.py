@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 from pos_client.ports import JournalEntry
 
 
@@ -44,11 +44,11 @@ def entry_json(entry: JournalEntry) -> dict[str, Any]:
 
 
 def _export(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
+    async def work(lane: Lane) -> int:
         if args.json:
-            emit_json([entry_json(e) for e in app.store.journal()])
+            emit_json([entry_json(e) for e in lane.records.journal()])
         else:
-            for e in app.store.journal():
+            for e in lane.records.journal():
                 print(
                     f"{e.created_at.isoformat()}  {e.id}  {e.status.value:18} "
                     f"{e.covered_rial:>12} Rial  {e.nid_masked or '-'}"

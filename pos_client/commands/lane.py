@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pos_client.compose import App, open_app
+from pos_client.compose import Lane, open_app
 from pos_client.config import CONFIG_ENV, Config, load_config
 
 __all__ = ["add_config_option", "emit_json", "load", "run_with_app"]
@@ -34,14 +34,14 @@ def load(args: argparse.Namespace) -> Config:
 
 
 def run_with_app(
-    args: argparse.Namespace, work: Callable[[App], Awaitable[T]], **options: Any
+    args: argparse.Namespace, work: Callable[[Lane], Awaitable[T]], **options: Any
 ) -> T:
-    """Build the lane from ``--config`` and run ``work(app)`` to completion, then close it."""
+    """Build the lane from ``--config`` and run ``work(lane)`` to completion, then close it."""
     config = load(args)
 
     async def main() -> T:
-        async with open_app(config, **options) as app:
-            return await work(app)
+        async with open_app(config, **options) as lane:
+            return await work(lane)
 
     return asyncio.run(main())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _request(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        challenge = await app.checkout.request_otp(args.national_id)
+    async def work(lane: Lane) -> int:
+        challenge = await lane.checkout.request_otp(args.national_id)
         if args.json:
             emit_json(
                 {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
+    async def work(lane: Lane) -> int:
         rows = [
             {
                 "seq": p.seq,
@@ -34,7 +34,7 @@ def _list(args: argparse.Namespace) -> int:
                 "created_at": p.created_at.isoformat(),
                 "resolved_at": p.resolved_at.isoformat() if p.resolved_at else None,
             }
-            for p in app.store.problems(include_resolved=args.all)
+            for p in lane.records.problems(include_resolved=args.all)
         ]
         if args.json:
             emit_json(rows)
@@ -52,8 +52,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        if app.store.resolve_problem(args.seq, at=app.clock.now()):
+    async def work(lane: Lane) -> int:
+        if lane.records.resolve_problem(args.seq):
             print(f"problem #{args.seq} resolved")
             return 0
         print(f"no open problem #{args.seq}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        items = app.store.outbox()
+    async def work(lane: Lane) -> int:
+        items = lane.records.outbox()
         rows = [
             {
                 "id": i.redemption_id,
@@ -64,10 +64,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        stats = app.store.outbox_stats()
-        stats["problems"] = len(app.store.problems())
-        stats["interrupted"] = len(app.store.unseen())
+    async def work(lane: Lane) -> int:
+        stats = lane.records.outbox_summary().to_json()
         if args.json:
             emit_json(stats)
         else:
@@ -83,9 +81,9 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        report = await app.forwarder.sync(until_empty=args.until_empty, timeout=args.timeout)
-        held = len(app.store.outbox(intents=("hold",)))
+    async def work(lane: Lane) -> int:
+        report = await lane.forwarder.sync(until_empty=args.until_empty, timeout=args.timeout)
+        held = lane.records.held_at_counter()
         if args.json:
             emit_json({**report.to_json(), "held_at_counter": held})
         else:

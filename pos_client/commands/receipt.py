@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 from zoneinfo import ZoneInfo
 
-from drivers.printer.receipt import Receipt
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 from pos_client.domain.models import Unit
 from pos_client.domain.money import format_quantity
+from pos_client.domain.receipt import Receipt
 from pos_client.services.receipts import receipt_json
 
 __all__ = ["receipt_lines", "register"]
@@ -104,8 +104,8 @@ def _quantity(milli: int) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        receipt = app.receipts.receipt_for(args.id)
+    async def work(lane: Lane) -> int:
+        receipt = lane.receipts.receipt_for(args.id)
         if args.json:
             emit_json({"id": args.id.strip(), **receipt_json(receipt)})
         else:
@@ -116,8 +116,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        receipt = app.receipts.print(args.id)
+    async def work(lane: Lane) -> int:
+        receipt = lane.receipts.print(args.id)
         print(f"printed the receipt {receipt.receipt_code} of sale {args.id.strip()}")
         return 0
 

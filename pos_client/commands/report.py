@@ -19,7 +19,7 @@ import argparse
 from datetime import date
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 from pos_client.domain.reconcile import Finding
 from pos_client.services.reports import XReport, ZReport
 
@@ -71,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _x(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        report = app.reports.x_report(args.date)
+    async def work(lane: Lane) -> int:
+        report = lane.reports.x_report(args.date)
         if args.json:
             emit_json(report.to_json())
         else:
@@ -83,15 +83,15 @@ def _x(args: argparse.Namespace) -> int:
 
 
 def _z(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        return _show_z(await app.reports.close_day(args.date), as_json=args.json)
+    async def work(lane: Lane) -> int:
+        return _show_z(await lane.reports.close_day(args.date), as_json=args.json)
 
     return run_with_app(args, work)
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        return _show_z(await app.reports.reconcile(args.number), as_json=args.json)
+    async def work(lane: Lane) -> int:
+        return _show_z(await lane.reports.reconcile(args.number), as_json=args.json)
 
     return run_with_app(args, work)
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 from pos_client.services.refresh import CatalogProgress
 
 
@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _sync(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
-        rules = await app.refresh.sync_rules()
+    async def work(lane: Lane) -> int:
+        rules = await lane.refresh.sync_rules()
         result: dict[str, object] = {
             "rules": {
                 "changed": rules.changed,
@@ -36,7 +36,7 @@ def _sync(args: argparse.Namespace) -> int:
                 if not args.json and sys.stderr.isatty():
                     print(f"\r{p.phase}: {p.done}", end="", file=sys.stderr)
 
-            catalog = await app.refresh.sync_catalog(progress)
+            catalog = await lane.refresh.sync_catalog(progress)
             result["catalog"] = {
                 "changed": catalog.changed,
                 "version": catalog.version,

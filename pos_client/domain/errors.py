@@ -12,9 +12,18 @@ need to know one tree only and can always show a sentence, never a traceback.
     │   ├── TokenError            (also a ValueError) reason: token_malformed, ...
     │   ├── ContractError         (also a ValueError) a document that breaks the contract
     │   └── TransitionError       a redemption state change that is not allowed
-    └── (outside the domain, in pos_client.errors)
-        ConfigError, StoreError, ScannerError, PrinterError, ScaleError,
-        LedgerError ── LedgerUnavailable, LedgerRejected, UnknownOutcome
+    ├── DeviceError               a device cannot be opened or used
+    │   ├── ScannerError
+    │   ├── PrinterError          also a receipt that does not add up (receipt_invalid)
+    │   └── ScaleError
+    └── (outside the domain, drawn in pos_client.errors)
+        ConfigError, StoreError, LedgerError and its children, and the use
+        cases' own refusals (checkout, receipts, reports, refresh)
+
+The device branch is drawn here, not in :mod:`pos_client.errors` (which
+re-exports it), because a domain value raises it: the receipt
+(:mod:`pos_client.domain.receipt`) refuses to exist when it does not add up,
+and that is a :class:`PrinterError` for whoever would print it.
 
 This module must not import anything but the standard library's typing.
 """
@@ -75,3 +84,21 @@ class TransitionError(DomainError):
     """A redemption state change the state machine does not allow."""
 
     code = "invalid_transition"
+
+
+class DeviceError(PosError):
+    """A device (scanner, printer, scale) cannot be opened or used."""
+
+    code = "device_error"
+
+
+class ScannerError(DeviceError):
+    code = "scanner_error"
+
+
+class PrinterError(DeviceError):
+    code = "printer_error"
+
+
+class ScaleError(DeviceError):
+    code = "scale_error"

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Final
 
-from pos_client.domain.money import to_persian_digits
+from pos_client.domain.money import Lang, to_persian_digits
 
 __all__ = ["LABELS", "VERDICT_WORDS", "Lang", "label", "number", "placeholders", "say"]
-
-Lang = Literal["fa", "en"]
 
 #: What each check is called on screen, by the part of its name before ``:``.
 LABELS: Final[Mapping[str, Mapping[str, str]]] = {

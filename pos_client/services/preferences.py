@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-__all__ = ["CHOICES", "UiPreferences", "load_preferences", "save_preferences"]
+__all__ = ["CHOICES", "LanePreferences", "UiPreferences", "load_preferences", "save_preferences"]
 
 #: Each setting and its choices (the first is the default).
 CHOICES: Final[Mapping[str, tuple[str, ...]]] = {
@@ -41,7 +41,7 @@ class UiPreferences:
 def _pick(name: str, *candidates: str | None) -> str:
     for value in candidates:
         if value in CHOICES[name]:
-            return value  # type: ignore[return-value]
+            return value
     return CHOICES[name][0]
 
 
@@ -63,3 +63,18 @@ def save_preferences(store: _MetaStore, preferences: UiPreferences) -> None:
             raise ValueError(f"{name}: not one of {', '.join(CHOICES[name])}")
     for name in CHOICES:
         store.set_meta(f"ui.{name}", getattr(preferences, name))
+
+
+class LanePreferences:
+    """The preferences of one lane, over its store (what the settings screen calls)."""
+
+    def __init__(self, store: _MetaStore) -> None:
+        self._store = store
+
+    def load(self, *, defaults: UiPreferences) -> UiPreferences:
+        """As :func:`load_preferences`."""
+        return load_preferences(self._store, defaults=defaults)
+
+    def save(self, preferences: UiPreferences) -> None:
+        """As :func:`save_preferences`."""
+        save_preferences(self._store, preferences)

@@ -3,7 +3,7 @@
 A receipt is built from a sale already on disk, never from the screen's
 state, so the checkout screen, ``pos-client receipt show`` and a reprint long
 after the sale (a new paper roll, a household asking for a copy) all give
-the same :class:`~drivers.printer.receipt.Receipt`:
+the same :class:`~pos_client.domain.receipt.Receipt`:
 
 - :func:`receipt_from_outcome` maps a
   :class:`~pos_client.services.redemptions.SaleOutcome` (what the ledger, or
@@ -24,8 +24,8 @@ The national ID is always masked on a receipt; a training lane's receipts
 say so.
 
 Imports the standard library, the domain, the ports, the project's errors,
-:mod:`pos_client.services.redemptions` and the driver's receipt value types
-(:mod:`drivers.printer.receipt`, which imports no device code).
+:mod:`pos_client.services.redemptions`; the receipt itself is a domain value
+(:mod:`pos_client.domain.receipt`).
 """
 
 from __future__ import annotations
@@ -34,22 +34,22 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from drivers.printer.receipt import (
+from pos_client.domain.models import BasketLine, ProgramKind, Purse, Unit
+from pos_client.domain.money import line_amount
+from pos_client.domain.national_id import mask_national_id
+from pos_client.domain.receipt import (
+    Currency,
     Receipt,
     ReceiptEntitlement,
     ReceiptLine,
     ReceiptPayment,
     ReceiptPurse,
 )
-from pos_client.domain.errors import PosError
-from pos_client.domain.models import BasketLine, ProgramKind, Purse, Unit
-from pos_client.domain.money import line_amount
-from pos_client.domain.national_id import mask_national_id
 from pos_client.domain.redemption import AppliedAllocation
 from pos_client.domain.states import RedemptionStatus
-from pos_client.errors import PrinterError
+from pos_client.errors import PrinterError, ReceiptError
 from pos_client.ports import JournalEntry, Printer, Store
 from pos_client.services.redemptions import (
     SaleOutcome,
@@ -66,8 +66,6 @@ __all__ = [
     "receipt_json",
 ]
 
-Currency = Literal["rial", "toman"]
-
 #: The store's meta key marking a lane used for training: its receipts say so, even reprinted.
 TRAINING_META_KEY = "training"
 
@@ -79,12 +77,6 @@ _WENT_AHEAD = frozenset(
         RedemptionStatus.APPROVED_OFFLINE,
     }
 )
-
-
-class ReceiptError(PosError):
-    """There is no receipt for that sale (unknown, or it did not go ahead); nothing changed."""
-
-    code = "no_receipt"
 
 
 def _paying(outcome: SaleOutcome) -> list[AppliedAllocation]:

@@ -39,7 +39,7 @@ from pos_client.domain.contract import (
 from pos_client.domain.errors import ContractError
 from pos_client.domain.models import Product, RuleSet
 from pos_client.domain.signing import extend_trusted_keys, load_public_key, parse_signature_header
-from pos_client.errors import LedgerError, StoreError
+from pos_client.errors import DocumentRefused, StoreError
 from pos_client.ports import Clock, Ledger
 
 __all__ = [
@@ -52,16 +52,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class DocumentRefused(LedgerError):
-    """A document from the ledger was refused (bad signature, malformed): the last good one stays.
-
-    ``code`` is the reason: ``signature_missing``, ``signature_malformed``,
-    ``signature_unknown_key``, ``signature_invalid``, ``malformed``, ``catalog_refused``.
-    """
-
-    code = "document_refused"
 
 
 class _RulesStore(Protocol):
@@ -131,6 +121,11 @@ class RulesBook:
     def etag(self) -> str | None:
         self.current()
         return self._etag
+
+    def fetched_at(self) -> datetime | None:
+        """When the rule set held was fetched from the ledger (None: none is held)."""
+        stored = self._store.load_rules()
+        return None if stored is None else stored[3]
 
     def _verify(self, body: bytes, signature: str | None) -> RuleSet:
         verify_signature(body, signature, self.trusted_keys())

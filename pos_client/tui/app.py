@@ -34,7 +34,7 @@ from textual.widgets import Input
 
 from drivers.scanner.base import ScanFrame, ScannerState
 from drivers.scanner.keyboard import BurstDetector
-from pos_client.compose import App as Lane
+from pos_client.compose import Lane
 from pos_client.errors import LedgerError, PosError
 from pos_client.services.preferences import UiPreferences, load_preferences
 

@@ -40,7 +40,7 @@ from .i18n import Texts
 from .screens.dialogs import ConfirmDialog, PromptDialog
 
 if TYPE_CHECKING:
-    from drivers.printer.receipt import Receipt
+    from pos_client.domain.receipt import Receipt
 
     from .app import PosApp
 

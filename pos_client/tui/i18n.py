@@ -31,14 +31,20 @@ from dataclasses import dataclass
 from datetime import date as calendar_date
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import jdatetime
 
 from pos_client.domain.errors import PosError
 from pos_client.domain.models import Unit
-from pos_client.domain.money import format_amount, format_quantity, to_persian_digits
+from pos_client.domain.money import (
+    Lang,
+    MoneyUnit,
+    format_amount,
+    format_quantity,
+    to_persian_digits,
+)
 from pos_client.locale import catalog, placeholders
 from pos_client.services.group_names import GROUP_NAMES
 
@@ -56,8 +62,6 @@ __all__ = [
     "placeholders",
 ]
 
-Lang = Literal["fa", "en"]
-MoneyUnit = Literal["toman", "rial"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("fa", "en")
 TEHRAN: Final = ZoneInfo("Asia/Tehran")
 #: The gettext domain of the screen's texts: ``pos_client/locale/<lang>/LC_MESSAGES/tui.po``.

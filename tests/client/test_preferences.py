@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from pos_client.adapters.store import SqliteStore
-from pos_client.services.preferences import UiPreferences, load_preferences, save_preferences
+from pos_client.services.preferences import (
+    LanePreferences,
+    UiPreferences,
+    load_preferences,
+    save_preferences,
+)
 
 CONFIGURED = UiPreferences(language="fa", currency="toman", rtl="app")
 
@@ -34,3 +39,15 @@ def test_an_unknown_choice_is_refused_and_a_bad_stored_one_ignored(tmp_path: Pat
         store.set_meta("ui.currency", "rial")
         picked = load_preferences(store, defaults=UiPreferences(rtl="terminal"))
         assert (picked.rtl, picked.currency, picked.language) == ("terminal", "rial", "fa")
+
+
+def test_the_lanes_preferences_are_what_the_settings_screen_saves_and_loads(
+    tmp_path: Path,
+) -> None:
+    with SqliteStore.open(tmp_path / "lane.sqlite") as store:
+        preferences = LanePreferences(store)
+        assert preferences.load(defaults=CONFIGURED) == CONFIGURED
+        picked = UiPreferences(language="en", currency="rial", rtl="terminal")
+        preferences.save(picked)
+        assert preferences.load(defaults=CONFIGURED) == picked
+        assert load_preferences(store, defaults=CONFIGURED) == picked  # one record, two doors

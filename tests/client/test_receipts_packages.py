@@ -13,11 +13,11 @@ import sqlite3
 from dataclasses import replace
 from typing import Any
 
-from drivers.printer.receipt import ReceiptEntitlement
 from drivers.printer.render import ReceiptRenderer, entitlement_change
 from pos_client.commands.receipt import receipt_lines
 from pos_client.domain.models import ProgramKind, Unit
 from pos_client.domain.money import to_persian_digits
+from pos_client.domain.receipt import ReceiptEntitlement
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.group_names import group_names
 from pos_client.services.receipts import receipt_from_outcome, receipt_json

@@ -92,6 +92,17 @@ async def test_rules_signed_by_an_unknown_key_are_refused(sandbox: RunningSandbo
         assert app.rules.current() is None
 
 
+async def test_the_rules_book_tells_when_the_rules_it_holds_were_fetched(
+    sandbox: RunningSandbox,
+) -> None:
+    async with lane(sandbox, sync=False) as app:
+        assert app.rules.fetched_at() is None
+        before = app.clock.now()
+        await app.refresh.sync_rules()
+        fetched = app.rules.fetched_at()
+        assert fetched is not None and before <= fetched <= app.clock.now()
+
+
 async def test_an_unchanged_rule_set_is_not_fetched_again(sandbox: RunningSandbox) -> None:
     async with lane(sandbox) as app:
         again = await app.refresh.sync_rules()

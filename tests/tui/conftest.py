@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from pos_client.compose import App as Lane
-from pos_client.compose import build_app
+from pos_client.compose import Lane, build_app
 from pos_client.config import load_config
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.tui.app import PosApp, make_app

@@ -4,13 +4,12 @@ and what the shop must collect from the household for each."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 
-from pos_client.ports import JournalEntry, ProblemRecord
+from pos_client.services.records import ProblemSale
 
 from ..widgets.table import BidiTable, Column
 from ..widgets.text import BidiText
@@ -26,12 +25,6 @@ PROBLEM_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    problem: ProblemRecord
-    entry: JournalEntry | None
-
-
 class ProblemsScreen(PosScreen[None]):
     TITLE_KEY = "problems.title"
     BINDINGS: ClassVar = [
@@ -41,7 +34,7 @@ class ProblemsScreen(PosScreen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: dict[str, _Row] = {}
+        self._rows: dict[str, ProblemSale] = {}
 
     def compose_body(self) -> ComposeResult:
         yield BidiText(self.t("problems.hint"), classes="hint")
@@ -53,21 +46,18 @@ class ProblemsScreen(PosScreen[None]):
         self.load()
 
     def load(self) -> None:
-        store = self.pos.lane.store
+        records = self.pos.lane.records
 
-        def read() -> list[_Row]:
-            return [_Row(p, store.redemption(p.redemption_id)) for p in store.problems()]
-
-        async def call() -> list[_Row]:
-            return await asyncio.to_thread(read)
+        async def call() -> list[ProblemSale]:
+            return await asyncio.to_thread(records.open_problems)
 
         self.run_service(call, done=self._show)
 
-    def _show(self, rows: list[_Row]) -> None:
+    def _show(self, rows: list[ProblemSale]) -> None:
         texts = self.texts
         table_rows = []
         for row in rows:
-            problem, entry = row.problem, row.entry
+            problem, entry = row.problem, row.sale
             kind_key = f"problem.kind.{problem.kind}"
             kind = texts.t(kind_key) if texts.has(kind_key) else problem.kind
             code = entry.receipt_code if entry is not None and entry.receipt_code else "—"
@@ -97,7 +87,7 @@ class ProblemsScreen(PosScreen[None]):
         row = self._rows.get(key) if key else None
         detail = ""
         if row is not None:
-            entry = row.entry
+            entry = row.sale
             parts = []
             if entry is not None and entry.display_name:
                 parts.append(entry.display_name)
@@ -114,10 +104,10 @@ class ProblemsScreen(PosScreen[None]):
         if key is None:
             self.say(self.t("problems.empty"), "ok")
             return
-        store, clock = self.pos.lane.store, self.pos.lane.clock
+        records = self.pos.lane.records
 
         async def call() -> bool:
-            return await asyncio.to_thread(store.resolve_problem, int(key), at=clock.now())
+            return await asyncio.to_thread(records.resolve_problem, int(key))
 
         def done(_: bool) -> None:
             self.say(self.t("problems.handled"), "ok")

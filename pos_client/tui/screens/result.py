@@ -18,7 +18,7 @@ from ..widgets.text import BidiText
 from .base import PosScreen
 
 if TYPE_CHECKING:
-    from drivers.printer.receipt import Receipt
+    from pos_client.domain.receipt import Receipt
 
 __all__ = ["ResultScreen", "receipt_text"]
 

@@ -7,10 +7,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from pos_client.domain.money import Lang, MoneyUnit
 from pos_client.errors import PosError
-from pos_client.services.preferences import CHOICES, UiPreferences, save_preferences
+from pos_client.services.preferences import CHOICES, UiPreferences
 
-from ..i18n import Lang, MoneyUnit, Texts
+from ..i18n import Texts
 from ..rtl import RtlMode
 from ..widgets.text import BidiText
 from .base import PosScreen
@@ -85,7 +86,7 @@ class SettingsScreen(PosScreen[None]):
         currency: MoneyUnit = "rial" if self.values["currency"] == "rial" else "toman"
         picked = UiPreferences(language=lang, currency=currency, rtl=self.values["rtl"])
         try:
-            save_preferences(self.pos.lane.store, picked)
+            self.pos.lane.preferences.save(picked)
         except PosError as exc:  # applied all the same, for this session
             self.say(self.texts.error(exc), "error")
         self.pos.apply_texts(Texts(lang=lang, currency=currency, rtl=RtlMode(self.values["rtl"])))

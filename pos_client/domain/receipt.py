@@ -9,25 +9,34 @@ the receipt code (also printed as a QR code), and whether it was approved
 offline or made in training mode. Amounts are integer Rials; quantities
 integer thousandths of the unit.
 
-Checks on construction raise :class:`~pos_client.errors.PrinterError`
+Checks on construction raise :class:`~pos_client.domain.errors.PrinterError`
 (code ``receipt_invalid``): a receipt that does not add up is never printed.
 
-This module imports only the standard library and :mod:`pos_client`
-(``domain.models`` for :class:`Unit`, ``errors``).
+A domain value: the services build it, the printer drivers
+(:mod:`drivers.printer`) and the screen render it. Pure: imports only the
+standard library and ``pos_client.domain``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
+from pos_client.domain.errors import PrinterError
 from pos_client.domain.models import ProgramKind, Unit
-from pos_client.errors import PrinterError
+from pos_client.domain.money import MoneyUnit
 
-__all__ = ["Receipt", "ReceiptEntitlement", "ReceiptLine", "ReceiptPayment", "ReceiptPurse"]
+__all__ = [
+    "Currency",
+    "Receipt",
+    "ReceiptEntitlement",
+    "ReceiptLine",
+    "ReceiptPayment",
+    "ReceiptPurse",
+]
 
-Currency = Literal["rial", "toman"]
+#: The unit amounts are shown in (the amounts themselves are always Rials).
+Currency = MoneyUnit
 
 
 def _invalid(message: str) -> PrinterError:
