@@ -493,6 +493,10 @@ _FA: dict[str, str] = {
     "unit.kg": "کیلوگرم",
     "unit.l": "لیتر",
     "unit.piece": "عدد",
+    # --- added by gs1
+    "error.invalid_date": (
+        "تاریخ روی این برچسب تاریخ درستی نیست؛ برچسب تازه چاپ کنید یا کد کالا را وارد کنید."
+    ),
 }
 
 # --------------------------------------------------------------------------- English
@@ -925,6 +929,10 @@ _EN: dict[str, str] = {
     "unit.kg": "kg",
     "unit.l": "litres",
     "unit.piece": "pieces",
+    # --- added by gs1
+    "error.invalid_date": (
+        "The date on this label is not a real date; print a new label or type the product's code."
+    ),
 }
 
 # Free packages' group names are shared with printed receipts (services).
