@@ -118,7 +118,7 @@ def date_problem(ai: str, value: str) -> str | None:
         if len(text) < width or not is_ascii_digits(text):
             return None
         if not _PART_OK[part](text):
-            return f"AI ({ai}) {value} is not a real date and time"
+            return f"AI ({ai}) {value[: pos + width]} is not a real date or time"
         pos += width
     return None
 
