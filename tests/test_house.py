@@ -29,7 +29,6 @@ PENDING_SPLITS = {
     "pos_client/adapters/store.py",
     "pos_client/services/checkout.py",
     "pos_client/services/doctor.py",
-    "pos_client/domain/barcodes.py",
     "pos_client/domain/contract.py",
 }
 #: Exception classes still defined beside their use case (module, class).

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pos_client.domain.barcodes import (
-    _AIS,
     DEFAULT_TEMPLATES,
     GS,
     MAX_SCAN_CHARS,
@@ -121,12 +120,6 @@ def test_price_verifier_digit_examples() -> None:
 )
 def test_parse_aim(text: str, expected: tuple[str | None, str]) -> None:
     assert parse_aim(text) == expected
-
-
-def test_ai_table_is_prefix_free() -> None:
-    ais = list(_AIS)
-    for ai in ais:
-        assert not any(other != ai and other.startswith(ai) for other in ais), ai
 
 
 # ---- AIM prefixes -------------------------------------------------------------------
