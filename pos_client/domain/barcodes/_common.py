@@ -22,7 +22,7 @@ def is_ascii_digits(text: str) -> bool:
     return bool(text) and all(c in _ASCII_DIGITS for c in text)
 
 
-class Refusal(BarcodeError):
+class _Refusal(BarcodeError):
     """Internal: why a scan is unknown; becomes an ``UnknownScan``."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

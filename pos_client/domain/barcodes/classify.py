@@ -15,7 +15,7 @@ from pos_client.domain.barcodes._common import (
     GS,
     MAX_SCAN_CHARS,
     Expect,
-    Refusal,
+    _Refusal,
     is_ascii_digits,
 )
 from pos_client.domain.barcodes.gs1 import gs1_scan
@@ -111,9 +111,9 @@ def _check_characters(payload: str) -> None:
     for ch in payload:
         category = unicodedata.category(ch)
         if category == "Cc" and ch != GS:
-            raise Refusal("control_characters", f"control character U+{ord(ch):04X}")
+            raise _Refusal("control_characters", f"control character U+{ord(ch):04X}")
         if category == "Cs":
-            raise Refusal("invalid_characters", "a lone surrogate is not text")
+            raise _Refusal("invalid_characters", "a lone surrogate is not text")
 
 
 def _variable_measure(
@@ -129,10 +129,10 @@ def _variable_measure(
         pos += 1
     value_text = ean13[pos : pos + template.value_digits]
     if verifier is not None and price_verifier_digit(value_text) != int(verifier):
-        raise Refusal("bad_check_digit", "the label's price/measure verifier digit is wrong")
+        raise _Refusal("bad_check_digit", "the label's price/measure verifier digit is wrong")
     value = int(value_text) * template.value_multiplier
     if value == 0:
-        raise Refusal("zero_measure", "the label's weight or price is zero")
+        raise _Refusal("zero_measure", "the label's weight or price is zero")
     return VariableMeasureScan(
         raw=raw,
         symbology=symbology,
@@ -153,7 +153,7 @@ def _product(
     add_on: str | None = None,
 ) -> ProductScan | VariableMeasureScan:
     if not is_valid_gtin(code):
-        raise Refusal("bad_check_digit", "the GTIN's check digit is wrong")
+        raise _Refusal("bad_check_digit", "the GTIN's check digit is wrong")
     gtin = catalog_gtin(code)
     if add_on is None:
         for template in templates:
@@ -167,10 +167,10 @@ def _national_id(raw: str, symbology: str | None, text: str) -> NationalIdScan:
         national_id = normalize_national_id(text)
     except InvalidNationalId as exc:
         if exc.reason == "check_digit":
-            raise Refusal("bad_check_digit", "the national ID's check digit is wrong") from None
+            raise _Refusal("bad_check_digit", "the national ID's check digit is wrong") from None
         if exc.reason in ("repeated_digits", "zero_serial"):
-            raise Refusal("invalid_national_id", exc.reason) from None
-        raise Refusal("not_a_known_code", exc.reason) from None
+            raise _Refusal("invalid_national_id", exc.reason) from None
+        raise _Refusal("not_a_known_code", exc.reason) from None
     return NationalIdScan(raw=raw, symbology=symbology, national_id=national_id)
 
 
@@ -183,7 +183,7 @@ def _classify_ean(
 ) -> Scan:
     digits = to_ascii_digits(text)
     if digits is None:
-        raise Refusal("not_a_known_code", "EAN/UPC data is digits only")
+        raise _Refusal("not_a_known_code", "EAN/UPC data is digits only")
     n = len(digits)
     if symbology == "]E4" and n == 8:
         if expect == "identify":
@@ -198,8 +198,8 @@ def _classify_ean(
         main_len = 13 if n in (15, 18) else 12
         return _product(raw, symbology, digits[:main_len], templates, add_on=digits[main_len:])
     if symbology in ("]E1", "]E2"):
-        raise Refusal("unsupported_symbology", "an EAN add-on alone names no product")
-    raise Refusal("not_a_known_code", f"{n} digits under {symbology}")
+        raise _Refusal("unsupported_symbology", "an EAN add-on alone names no product")
+    raise _Refusal("not_a_known_code", f"{n} digits under {symbology}")
 
 
 def _looks_like_gs1(symbology: str | None, payload: str, text: str) -> bool:
@@ -231,12 +231,12 @@ def _classify(
     _check_characters(payload)
     text = strip_format_marks(payload).strip()
     if not text:
-        raise Refusal("empty", "nothing was scanned")
+        raise _Refusal("empty", "nothing was scanned")
     if symbology is not None and symbology[1] not in AIM_SYMBOLOGIES:
-        raise Refusal("unsupported_symbology", f"unknown symbology {symbology}")
+        raise _Refusal("unsupported_symbology", f"unknown symbology {symbology}")
     if text.startswith("KB1."):
         if _TOKEN_RE.fullmatch(text) is None:
-            raise Refusal("malformed_token", "a token is KB1.<payload>.<signature>")
+            raise _Refusal("malformed_token", "a token is KB1.<payload>.<signature>")
         return TokenScan(raw=raw, symbology=symbology, token=text)
     if _looks_like_gs1(symbology, payload, text):
         return gs1_scan(raw, symbology, text)
@@ -247,7 +247,7 @@ def _classify(
         # Typed digits in groups: "049-937-0899", "1234 5678".
         digits = to_ascii_digits(remove_separators(text))
     if digits is None:
-        raise Refusal("not_a_known_code", "not a code this program knows")
+        raise _Refusal("not_a_known_code", "not a code this program knows")
     n = len(digits)
     if n == 8:
         if expect == "product":
@@ -257,7 +257,7 @@ def _classify(
         return _national_id(raw, symbology, digits)
     if n in (12, 13, 14):
         return _product(raw, symbology, digits, templates)
-    raise Refusal("not_a_known_code", f"{n} digits are no code this program knows")
+    raise _Refusal("not_a_known_code", f"{n} digits are no code this program knows")
 
 
 def classify_scan(
@@ -289,5 +289,5 @@ def classify_scan(
     try:
         return _classify(text, symbology, payload, expect, templates)
     except BarcodeError as exc:
-        detail = exc.detail if isinstance(exc, Refusal) else exc.message
+        detail = exc.detail if isinstance(exc, _Refusal) else exc.message
         return UnknownScan(raw=text, symbology=symbology, reason=exc.reason, detail=detail)

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from pos_client.domain.barcodes._common import GS, Refusal, is_ascii_digits
+from pos_client.domain.barcodes._common import GS, _Refusal, is_ascii_digits
 from pos_client.domain.barcodes.gtin import catalog_gtin, is_valid_gtin
 from pos_client.domain.barcodes.scans import Gs1Scan
 from pos_client.domain.money import round_half_up_div
@@ -145,17 +145,17 @@ def _ai_of(text: str) -> GS1ApplicationIdentifier | None:
         return None
 
 
-def _refuse_element(rest: str) -> Refusal:
+def _refuse_element(rest: str) -> _Refusal:
     """Why biip could not read an element at the start of ``rest``."""
     ai = _ai_of(rest)
     if ai is None:
         if len(rest) >= 2 and is_ascii_digits(rest[:2]):
-            return Refusal("unknown_ai", f"unknown application identifier at {rest[:4]!r}")
-        return Refusal("malformed_gs1", "expected an application identifier")
+            return _Refusal("unknown_ai", f"unknown application identifier at {rest[:4]!r}")
+        return _Refusal("malformed_gs1", "expected an application identifier")
     problem = date_problem(ai.ai, rest[len(ai.ai) :].split(GS, 1)[0])
     if problem is not None:
-        return Refusal("invalid_date", problem)
-    return Refusal("malformed_gs1", f"AI ({ai.ai}) has a value GS1 does not allow")
+        return _Refusal("invalid_date", problem)
+    return _Refusal("malformed_gs1", f"AI ({ai.ai}) has a value GS1 does not allow")
 
 
 def _element(rest: str, *, whole: bool) -> GS1ElementString:
@@ -183,18 +183,18 @@ def _fixed_length(ai: GS1ApplicationIdentifier) -> bool:
 
 def _check_text(text: str) -> None:
     if _GS1_TEXT.fullmatch(text) is None:
-        raise Refusal("malformed_gs1", "the data has characters GS1 does not allow")
+        raise _Refusal("malformed_gs1", "the data has characters GS1 does not allow")
 
 
 def _read_element_string(data: str) -> list[tuple[str, str]]:
     pos = 1 if data.startswith(GS) else 0  # a leading FNC1
     if pos >= len(data):
-        raise Refusal("malformed_gs1", "no element")
+        raise _Refusal("malformed_gs1", "no element")
     _check_text(data)
     out: list[tuple[str, str]] = []
     while pos < len(data):
         if data[pos] == GS:
-            raise Refusal("malformed_gs1", "two FNC1 in a row")
+            raise _Refusal("malformed_gs1", "two FNC1 in a row")
         rest = data[pos:]
         element = _element(rest, whole=False)
         end = len(element.ai.ai) + len(element.value)
@@ -220,16 +220,16 @@ def _read_parenthesised(data: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _HRI_RE.match(text, pos)
         if match is None:
-            raise Refusal("malformed_gs1", "expected '(AI)value'")
+            raise _Refusal("malformed_gs1", "expected '(AI)value'")
         ai, value = match.group(1), match.group(2).strip()
         known = _ai_of(ai + value)
         if known is None or known.ai != ai:
-            raise Refusal("unknown_ai", f"unknown application identifier ({ai})")
+            raise _Refusal("unknown_ai", f"unknown application identifier ({ai})")
         _check_text(value)
         out.append((ai, _element(ai + value, whole=True).value))
         pos = match.end()
     if not out:
-        raise Refusal("malformed_gs1", "no element")
+        raise _Refusal("malformed_gs1", "no element")
     return out
 
 
@@ -248,10 +248,10 @@ def parse_gs1(data: str) -> dict[str, str]:
     elements: dict[str, str] = {}
     for ai, value in pairs:
         if elements.setdefault(ai, value) != value:
-            raise Refusal("malformed_gs1", f"AI ({ai}) given twice")
+            raise _Refusal("malformed_gs1", f"AI ({ai}) given twice")
         problem = date_problem(ai, value)
         if problem is not None:
-            raise Refusal("invalid_date", problem)
+            raise _Refusal("invalid_date", problem)
     return elements
 
 
@@ -262,7 +262,7 @@ def _one_of(elements: Mapping[str, str], head: str) -> tuple[int, str] | None:
     """The single ``head``+n element as ``(n, value)``, or ``None``."""
     found = [(int(ai[-1]), v) for ai, v in elements.items() if len(ai) == 4 and ai[:3] == head]
     if len(found) > 1:
-        raise Refusal("malformed_gs1", f"more than one ({head}n) element")
+        raise _Refusal("malformed_gs1", f"more than one ({head}n) element")
     return found[0] if found else None
 
 
@@ -271,9 +271,9 @@ def gs1_scan(raw: str, symbology: str | None, data: str) -> Gs1Scan:
     elements = parse_gs1(data)
     gtin14 = elements.get("01")
     if gtin14 is None:
-        raise Refusal("malformed_gs1", "no GTIN (01)")
+        raise _Refusal("malformed_gs1", "no GTIN (01)")
     if not is_valid_gtin(gtin14):
-        raise Refusal("bad_check_digit", "the GTIN (01) check digit is wrong")
+        raise _Refusal("bad_check_digit", "the GTIN (01) check digit is wrong")
     weight_milli: int | None = None
     weight = _one_of(elements, "310")
     if weight is not None:
@@ -281,22 +281,22 @@ def gs1_scan(raw: str, symbology: str | None, data: str) -> Gs1Scan:
         grams_numerator = int(value) * 1000
         weight_milli = round_half_up_div(grams_numerator, 10**n)
         if weight_milli == 0:
-            raise Refusal("zero_measure", "net weight (310n) is zero")
+            raise _Refusal("zero_measure", "net weight (310n) is zero")
     price_rial: int | None = None
     price = _one_of(elements, "392")
     priced_abroad = _one_of(elements, "393")
     if price is not None and priced_abroad is not None:
-        raise Refusal("malformed_gs1", "both (392n) and (393n)")
+        raise _Refusal("malformed_gs1", "both (392n) and (393n)")
     if priced_abroad is not None:
         n, value = priced_abroad
         if value[:3] != "364":
-            raise Refusal("foreign_currency", f"price in currency {value[:3]}, not Rials (364)")
+            raise _Refusal("foreign_currency", f"price in currency {value[:3]}, not Rials (364)")
         price = (n, value[3:])
     if price is not None:
         n, value = price
         amount, fraction = divmod(int(value), 10**n)
         if fraction:
-            raise Refusal("fractional_price", "a price must be whole Rials")
+            raise _Refusal("fractional_price", "a price must be whole Rials")
         price_rial = amount
     return Gs1Scan(
         raw=raw,

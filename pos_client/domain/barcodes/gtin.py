@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from pos_client.domain.barcodes._common import Refusal, is_ascii_digits
+from pos_client.domain.barcodes._common import _Refusal, is_ascii_digits
 from pos_client.domain.errors import BarcodeError
 
 
@@ -56,7 +56,7 @@ def upc_e_to_upc_a(code: str) -> str:
     """Expand an 8-digit UPC-E (number system 0 or 1) to its 12-digit UPC-A."""
     ns, d, check = code[0], code[1:7], code[7]
     if ns not in "01":
-        raise Refusal("not_a_known_code", "UPC-E number system must be 0 or 1")
+        raise _Refusal("not_a_known_code", "UPC-E number system must be 0 or 1")
     last = d[5]
     if last in "012":
         body = d[0:2] + last + "0000" + d[2:5]
