@@ -89,7 +89,9 @@ def listener(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Lines
 def test_listen_prints_one_json_line_per_scan_from_another_process(
     listener: object, env: dict[str, str]
 ) -> None:
-    proc, out, err = listener("virtual://lane-T-0001", "--json", "--count", "3")  # type: ignore[operator]
+    proc, out, err = listener(  # type: ignore[operator]
+        "virtual://lane-T-0001", "--json", "--count", "3", "--show-secrets"
+    )
     err.wait_for("connected")
     sent = subprocess.run(
         cli("scan", "--lane", "lane-T-0001", f"]E0{EAN}", "0499370899", "12345678"),
@@ -113,7 +115,7 @@ def test_listen_prints_one_json_line_per_scan_from_another_process(
 def test_listen_stops_cleanly_on_sigterm_and_frees_the_name(
     listener: object, env: dict[str, str], runtime_dir: Path
 ) -> None:
-    proc, out, err = listener("virtual://till-2")  # type: ignore[operator]
+    proc, out, err = listener("virtual://till-2", "--show-secrets")  # type: ignore[operator]
     err.wait_for("connected")
     link = runtime_dir / "scanners" / "till-2"
     assert is_live(link)
