@@ -9,7 +9,7 @@ until ``--count`` scans were read. With ``--json`` each line is an object::
 
 ``kind`` is the domain's classification of the scan. A scan that is not a
 product code (a national ID, a token, a purchase code, anything unknown) is
-shown masked, as the doctor shows it (``049*****99``, ``KB1.…x9Zq``,
+shown masked, as the doctor shows it (``049*****99``, ``KB1....x9Zq``,
 ``******42``); ``--show-secrets`` shows it whole. Connection changes
 (connected, unplugged, back) go to standard error, one line each.
 """

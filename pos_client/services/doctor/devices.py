@@ -63,14 +63,14 @@ def mask_scan(data: str) -> tuple[str, str]:
     """``(kind, text to show)`` for a scan: product codes in full, anything else masked.
 
     A national ID (or anything unknown) shows its first 3 and last 2 characters
-    (``049*****99``), a token ``KB1.`` and its last 4 characters, a purchase
+    (``049*****99``), a token ``KB1.`` and its last 4 characters (``KB1....x9Zq``), a purchase
     code its last 2 digits only (it is 8 digits: more would narrow a guess).
     """
     scan = classify_scan(data)
     if scan.kind in _SHOWN_KINDS:
         return scan.kind, data
     if isinstance(scan, TokenScan):
-        return scan.kind, f"{scan.token[:4]}…{scan.token[-4:]}"
+        return scan.kind, f"{scan.token[:4]}...{scan.token[-4:]}"
     if isinstance(scan, PurchaseCodeScan):
         return scan.kind, "*" * (len(scan.code) - 2) + scan.code[-2:]
     return scan.kind, mask_national_id(data)
