@@ -114,7 +114,7 @@ def test_the_config_reads_the_offline_limits_into_the_domains_type(
     assert offline_limits(config) == config.offline
 
 
-# --------------------------------------------------------------------------- item 9: doctor in Persian
+# ------------------------------------------------------------------- item 9: doctor in Persian
 
 #: Latin text that may stand in a Persian sentence: commands in backticks, placeholders,
 #: URLs, paths, option flags, config keys and sections, codes, numbers.
