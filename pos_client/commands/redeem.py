@@ -59,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     # The secrets: each also as --NAME-file FILE or - (see pos_client.commands.secrets).
     who = parser.add_mutually_exclusive_group(required=True)
     add_secret_option(who, "--national-id", metavar="ID", help="the household head's national ID")
-    add_secret_option(who, "--token", metavar="KB1...", help="the QR token from the phone")
+    add_secret_option(
+        who, "--token", metavar="KB1...", help="the QR token from the household's phone"
+    )
     add_secret_option(who, "--purchase-code", metavar="CODE", help="the 8-digit single-use code")
     parser.add_argument("--otp-challenge", metavar="C", help="the challenge id of `otp request`")
     add_secret_option(parser, "--otp", metavar="CODE", help="the code texted to the household")

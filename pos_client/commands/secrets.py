@@ -48,8 +48,8 @@ def add_secret_option(
     container.add_argument(
         f"{flag}-file",
         metavar="FILE",
-        help=f"read {flag.lstrip('-').replace('-', ' ')} from FILE (mode 600), or from "
-        "standard input with -",
+        help=f"the same as {flag}, read from FILE (private: mode 600) or from standard "
+        "input with -",
     )
 
 

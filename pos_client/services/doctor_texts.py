@@ -221,6 +221,7 @@ _EN: Final[dict[str, str]] = {
     # causes, said in a Persian report instead of the English of a driver or the network
     "cause.libusb": "USB printers need libusb-1.0 (apt install libusb-1.0-0)",
     "cause.disk_full": "the disk is full",
+    "cause.malformed": "the answer is not in the agreed form",
     "cause.damaged": "the file is damaged",
     "cause.read_only": "it can only be read, not written",
     "cause.busy": "in use by another program",
@@ -396,6 +397,7 @@ _FA: Final[dict[str, str]] = {
     # causes, said instead of the English of a driver or the network
     "cause.libusb": "چاپگرهای USB به کتابخانه libusb-1.0 نیاز دارند (apt install libusb-1.0-0)",
     "cause.disk_full": "دیسک پر است",
+    "cause.malformed": "پاسخ به شکل قراردادی نیست",
     "cause.damaged": "پرونده آسیب دیده است",
     "cause.read_only": "فقط خواندنی است و نمی‌توان در آن نوشت",
     "cause.busy": "برنامه دیگری از آن استفاده می‌کند",

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 _CAUSES: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
     (("libusb",), "cause.libusb"),
     (("disk is full", "no space left", "[errno 28]"), "cause.disk_full"),
+    (("rule set is malformed", "not json"), "cause.malformed"),
     (("damaged", "malformed", "not a database", "corrupt"), "cause.damaged"),
     (("read-only", "readonly", "[errno 30]"), "cause.read_only"),
     (
