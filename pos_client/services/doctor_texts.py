@@ -219,7 +219,7 @@ _EN: Final[dict[str, str]] = {
     "internal": "this check failed unexpectedly ({kind})",
     "internal.advice": "Run `pos-client --verbose doctor` and report what it shows.",
     # causes, said in a Persian report instead of the English of a driver or the network
-    "cause.libusb": "USB printers need libusb-1.0 (apt install libusb-1.0-0)",
+    "cause.libusb": "USB printers need libusb-1.0 (`apt install libusb-1.0-0`)",
     "cause.disk_full": "the disk is full",
     "cause.malformed": "the answer is not in the agreed form",
     "cause.damaged": "the file is damaged",
@@ -395,7 +395,7 @@ _FA: Final[dict[str, str]] = {
     "internal.advice": "فرمان `pos-client --verbose doctor` را اجرا کنید و آنچه نشان می‌دهد را "
     "گزارش کنید.",
     # causes, said instead of the English of a driver or the network
-    "cause.libusb": "چاپگرهای USB به کتابخانه libusb-1.0 نیاز دارند (apt install libusb-1.0-0)",
+    "cause.libusb": "چاپگرهای USB به کتابخانه libusb-1.0 نیاز دارند (`apt install libusb-1.0-0`)",
     "cause.disk_full": "دیسک پر است",
     "cause.malformed": "پاسخ به شکل قراردادی نیست",
     "cause.damaged": "پرونده آسیب دیده است",
