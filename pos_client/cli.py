@@ -41,9 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # force: a library (python-escpos) calls basicConfig() when imported, which would
+    # otherwise leave the root at WARNING and make --verbose show nothing.
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -58,14 +58,8 @@ CONTACT_WRITE_INTERVAL = 60.0
 
 
 def offline_limits(config: Config) -> OfflineLimits:
-    o = config.offline
-    return OfflineLimits(
-        enabled=o.enabled,
-        max_rial_per_transaction=o.max_rial_per_transaction,
-        max_rial_per_beneficiary_per_day=o.max_rial_per_beneficiary_per_day,
-        max_outstanding_rial=o.max_outstanding_rial,
-        max_hours_since_contact=o.max_hours_since_contact,
-    )
+    """The lane's offline limits (the config reads them into the domain's type)."""
+    return config.offline
 
 
 @dataclass

@@ -10,7 +10,9 @@
     [ui]        language, currency, rtl
     [devices]   scanners, printer, scale
 
-Everything is parsed with :mod:`tomllib` into frozen dataclasses. A value that
+Everything is parsed with :mod:`tomllib` into frozen dataclasses (the
+``[offline]`` limits straight into the domain's
+:class:`~pos_client.domain.offline.OfflineLimits`). A value that
 is missing, of the wrong type or out of range raises :class:`ConfigError`
 whose message starts with the key (``ledger.url: must be https unless the host
 is loopback``), so a shopkeeper or installer can fix the file. Unknown keys are
@@ -20,10 +22,15 @@ default.
 Where the file is: ``--config FILE``, else ``POS_CLIENT_CONFIG``, else the
 platform's usual place (``$XDG_CONFIG_HOME/pos-client/config.toml`` on Linux,
 ``~/Library/Application Support/pos-client`` on macOS, ``%APPDATA%\\pos-client``
-on Windows). A relative ``store.path`` is relative to the config file's folder;
-without one the store goes to the platform's data folder.
+on Windows). The file holds the terminal's token, so one that other users may
+change (group- or other-writable) is refused with the ``chmod`` that fixes it;
+a group-writable file is accepted only when its group is the owner's own
+(the "user private group" many systems give each user). A relative
+``store.path`` is relative to the config file's folder; without one the store
+goes to the platform's data folder.
 
-Imports the standard library and the project's errors and signing helpers only.
+Imports the standard library, the domain's offline limits and signing helpers, and the
+project's errors only.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import stat
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -41,21 +49,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pos_client.domain.errors import ContractError
+from pos_client.domain.offline import OfflineLimits
 from pos_client.domain.signing import PUBLIC_KEY_BYTES, b64url_decode, is_valid_kid
 from pos_client.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",
     "CONFIG_TEMPLATE",
+    "DEFAULT_OFFLINE",
     "Config",
+    "ConfigFileError",
     "DevicesConfig",
     "LedgerConfig",
-    "OfflineConfig",
     "StoreConfig",
     "TerminalConfig",
     "UiConfig",
     "default_config_path",
     "default_data_dir",
+    "insecure_mode_problem",
     "is_loopback_host",
     "load_config",
     "parse_config",
@@ -100,13 +111,14 @@ class StoreConfig:
     path: Path
 
 
-@dataclass(frozen=True, slots=True)
-class OfflineConfig:
-    enabled: bool = True
-    max_rial_per_transaction: int = 5_000_000
-    max_rial_per_beneficiary_per_day: int = 5_000_000
-    max_outstanding_rial: int = 50_000_000
-    max_hours_since_contact: int = 24
+#: ``[offline]`` when the config leaves it (or some of its keys) out.
+DEFAULT_OFFLINE: OfflineLimits = OfflineLimits(
+    enabled=True,
+    max_rial_per_transaction=5_000_000,
+    max_rial_per_beneficiary_per_day=5_000_000,
+    max_outstanding_rial=50_000_000,
+    max_hours_since_contact=24,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +140,7 @@ class Config:
     terminal: TerminalConfig
     ledger: LedgerConfig
     store: StoreConfig
-    offline: OfflineConfig = OfflineConfig()
+    offline: OfflineLimits = DEFAULT_OFFLINE
     ui: UiConfig = UiConfig()
     devices: DevicesConfig = DevicesConfig()
     source: Path | None = None  # the file it was read from
@@ -191,6 +203,47 @@ def resolve_config_path(
 # --------------------------------------------------------------------------- reading
 
 
+class ConfigFileError(ConfigError):
+    """The config file itself cannot be used (key ``config``); ``reason`` says why.
+
+    ``missing``, ``unreadable`` (permissions, I/O), ``writable`` (others may change
+    it) or ``not_toml`` (not UTF-8 TOML).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, key="config")
+        self.reason = reason
+
+
+def insecure_mode_problem(info: os.stat_result) -> str | None:
+    """Why a config with this ``stat`` may be changed by other users, or None if it may not.
+
+    Other-writable is always refused; group-writable unless the group is the
+    owner's private group (named as the owner, with no other member). Not
+    checked on Windows, whose permissions are not mode bits.
+    """
+    if os.name == "nt":
+        return None
+    mode = info.st_mode
+    if mode & stat.S_IWOTH:
+        return "can be changed by any user of this computer"
+    if mode & stat.S_IWGRP and not _private_group(info.st_uid, info.st_gid):
+        return "can be changed by other users in its group"
+    return None
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    import grp
+    import pwd
+
+    try:
+        owner = pwd.getpwuid(uid).pw_name
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return group.gr_name == owner and set(group.gr_mem) <= {owner}
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -198,20 +251,33 @@ def load_config(
     env = os.environ if environ is None else environ
     file = resolve_config_path(path, environ=env)
     try:
-        raw = file.read_bytes()
+        with open(file, "rb") as handle:
+            problem = insecure_mode_problem(os.fstat(handle.fileno()))
+            raw = handle.read()
     except FileNotFoundError:
-        raise ConfigError(
-            f"config: no file at {file} (write one with `pos-client config init`)", key="config"
+        raise ConfigFileError(
+            f"config: no file at {file} (write one with `pos-client config init`)",
+            reason="missing",
         ) from None
     except OSError as exc:
-        raise ConfigError(f"config: cannot read {file}: {exc.strerror}", key="config") from None
+        raise ConfigFileError(
+            f"config: cannot read {file}: {exc.strerror}", reason="unreadable"
+        ) from None
+    if problem is not None:
+        raise ConfigFileError(
+            f"config: {file} {problem}, and it holds the terminal's token;"
+            f" make it private with `chmod 600 {file}`",
+            reason="writable",
+        )
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise ConfigError(f"config: {file} is not UTF-8 text", key="config") from None
+        raise ConfigFileError(f"config: {file} is not UTF-8 text", reason="not_toml") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config: {file} is not valid TOML ({exc})", key="config") from None
+        raise ConfigFileError(
+            f"config: {file} is not valid TOML ({exc})", reason="not_toml"
+        ) from None
     return parse_config(data, base_dir=file.resolve().parent, source=file, environ=env)
 
 
@@ -396,19 +462,23 @@ def parse_config(
     st.finish()
 
     off = _table(data, "offline", required=False)
-    offline = OfflineConfig(
-        enabled=off.boolean("enabled", default=True),
+    base = DEFAULT_OFFLINE
+    offline = OfflineLimits(
+        enabled=off.boolean("enabled", default=base.enabled),
         max_rial_per_transaction=off.integer(
-            "max_rial_per_transaction", default=5_000_000, low=0, high=_MAX_RIAL
+            "max_rial_per_transaction", default=base.max_rial_per_transaction, low=0, high=_MAX_RIAL
         ),
         max_rial_per_beneficiary_per_day=off.integer(
-            "max_rial_per_beneficiary_per_day", default=5_000_000, low=0, high=_MAX_RIAL
+            "max_rial_per_beneficiary_per_day",
+            default=base.max_rial_per_beneficiary_per_day,
+            low=0,
+            high=_MAX_RIAL,
         ),
         max_outstanding_rial=off.integer(
-            "max_outstanding_rial", default=50_000_000, low=0, high=_MAX_RIAL
+            "max_outstanding_rial", default=base.max_outstanding_rial, low=0, high=_MAX_RIAL
         ),
         max_hours_since_contact=off.integer(
-            "max_hours_since_contact", default=24, low=0, high=24 * 31
+            "max_hours_since_contact", default=base.max_hours_since_contact, low=0, high=24 * 31
         ),
     )
     off.finish()

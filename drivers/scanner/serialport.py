@@ -13,6 +13,11 @@ every open.
 The port is opened with ``exclusive=True``, so a second program cannot read
 the same scanner unnoticed.
 
+What is dropped (line noise, an overlong or unterminated run of bytes) is
+logged with its reason, but a flood is not logged byte run by byte run: the
+first drop is a warning, the rest of the next :data:`DROP_LOG_INTERVAL`
+seconds are counted and summed up in one warning (see :class:`DropLog`).
+
 This module must not import pos_client.tui, services, adapters or sandbox.
 """
 
@@ -23,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import serial
 
@@ -41,9 +46,12 @@ from drivers.scanner.framing import Dropped, Frame, Framer, decode_frame
 from drivers.serialfaults import SERIAL_FAULTS
 from pos_client.errors import ScannerError
 
-__all__ = ["Backoff", "SerialScanner"]
+__all__ = ["DROP_LOG_INTERVAL", "Backoff", "DropLog", "SerialScanner"]
 
 log = logging.getLogger(__name__)
+
+#: After a logged drop, further drops for this many seconds are only counted.
+DROP_LOG_INTERVAL: Final = 10.0
 
 #: Opens the port: ``serial.serial_for_url`` with the scanner's settings.
 PortFactory = Callable[[], Any]
@@ -63,6 +71,56 @@ class Backoff:
 
     def reset(self) -> None:
         self._next = self.first
+
+
+class DropLog:
+    """Logs dropped input: the first drop at once, then one summary per interval.
+
+    ``dropped()`` is called for every drop; within ``interval`` seconds of the
+    last warning, drops are only counted (how many, how many bytes, which
+    reasons). The count is logged when the next drop comes after the interval,
+    or by ``flush()`` (the reader calls it when the port closes). Used from the
+    scanner's reader thread only.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        interval: float = DROP_LOG_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.interval = interval
+        self._monotonic = monotonic
+        self._quiet_until: float | None = None
+        self._count = 0
+        self._bytes = 0
+        self._reasons: dict[str, None] = {}
+
+    def dropped(self, length: int, reason: str) -> None:
+        now = self._monotonic()
+        if self._quiet_until is not None and now < self._quiet_until:
+            self._count += 1
+            self._bytes += length
+            self._reasons.setdefault(reason)
+            return
+        self.flush()
+        log.warning("scanner %s: dropped %d bytes (%s)", self.source, length, reason)
+        self._quiet_until = now + self.interval
+
+    def flush(self) -> None:
+        """Log the drops counted since the last warning, if any."""
+        if self._count:
+            log.warning(
+                "scanner %s: dropped %d more times, %d bytes in all (%s)",
+                self.source,
+                self._count,
+                self._bytes,
+                ", ".join(self._reasons),
+            )
+        self._count = self._bytes = 0
+        self._reasons = {}
 
 
 class SerialScanner(Scanner):
@@ -98,6 +156,7 @@ class SerialScanner(Scanner):
         self._serial: Any = None
         self._serial_lock = threading.Lock()
         self._status = ScannerStatus.STOPPED
+        self._drops = DropLog(source)
 
     # ---- Scanner ------------------------------------------------------------------
 
@@ -165,6 +224,7 @@ class SerialScanner(Scanner):
             self._close(port)
             for dropped in self._framer.reset():
                 self._log_dropped(dropped)
+            self._drops.flush()
             if error is not None and not self._exit.is_set():
                 self._report(ScannerStatus.DISCONNECTED, _why_gone(error))
                 announced_down = True
@@ -191,13 +251,7 @@ class SerialScanner(Scanner):
         try:
             text = decode_frame(frame, encoding=self._encoding)
         except ScannerError as exc:
-            log.warning(
-                "scanner %s: dropped a %d-byte frame (%s: %s)",
-                self.source,
-                len(frame.data),
-                exc.code,
-                exc.message,
-            )
+            self._drops.dropped(len(frame.data), f"{exc.code}: {exc.message}")
             return
         scan = ScanFrame.from_text(text, source=self.source, received_at=received_at)
         try:
@@ -206,9 +260,7 @@ class SerialScanner(Scanner):
             log.exception("scanner %s: on_scan failed", self.source)
 
     def _log_dropped(self, dropped: Dropped) -> None:
-        log.warning(
-            "scanner %s: dropped %d bytes (%s)", self.source, dropped.length, dropped.reason
-        )
+        self._drops.dropped(dropped.length, dropped.reason)
 
     def _close(self, port: Any) -> None:
         with self._serial_lock:

@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pos_client.commands import add_runtime_dir
 from pos_client.config import Config, load_config
 from pos_client.errors import ConfigError, PosError
 
@@ -73,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument(
         "--no-wait", action="store_true", help="start the screen at once, without asking for Enter"
     )
+    add_runtime_dir(demo)
     demo.set_defaults(handler=_run_demo)
 
     run = subparsers.add_parser(
@@ -83,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--config", metavar="FILE", help="the lane's config file (default: $POS_CLIENT_CONFIG)"
     )
+    add_runtime_dir(run)
     run.set_defaults(handler=_run_lane)
 
 
@@ -93,7 +96,7 @@ def _run_lane(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     log_file = Path(config.store.path).with_suffix(".log")
     with _log_to(log_file):
-        return asyncio.run(_serve(config, training=False, guide=None))
+        return asyncio.run(_serve(config, training=False, guide=None, runtime_dir=args.runtime_dir))
 
 
 async def _serve(
@@ -105,6 +108,7 @@ async def _serve(
     language: str | None = None,
     currency: str | None = None,
     rtl: str | None = None,
+    runtime_dir: str | None = None,
 ) -> int:
     from pos_client.compose import build_app
     from pos_client.tui.app import make_app
@@ -120,6 +124,7 @@ async def _serve(
             language=language,  # type: ignore[arg-type]
             currency=currency,  # type: ignore[arg-type]
             rtl=rtl,
+            runtime_dir=Path(runtime_dir) if runtime_dir else None,
         )
         for problem in lane.devices_errors:
             log.warning("device: %s", problem)
@@ -151,7 +156,7 @@ def _log_to(path: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------- demo
 
 
-def _free_lane_name(wanted: str | None) -> str:
+def _free_lane_name(wanted: str | None, runtime_dir: str | None = None) -> str:
     from drivers.scanner.virtual import scanner_link
     from drivers.virtual import is_live
 
@@ -159,7 +164,7 @@ def _free_lane_name(wanted: str | None) -> str:
         return wanted
     for index in range(1, 100):
         name = "demo" if index == 1 else f"demo-{index}"
-        link = scanner_link(name)
+        link = scanner_link(name, runtime_dir)
         if not (link.is_symlink() and is_live(link)):
             return name
     raise ConfigError("no free name for the demo's virtual scanner; pass --lane NAME", key="lane")
@@ -171,7 +176,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     owned = args.data is None
     data = Path(tempfile.mkdtemp(prefix="pos-client-demo-")) if owned else Path(args.data)
     try:
-        lane_name = _free_lane_name(args.lane)
+        lane_name = _free_lane_name(args.lane, args.runtime_dir)
         with _log_to(data / "pos-client.log"), start_sandbox(data / "sandbox") as sandbox:
             config = load_config(sandbox.config_path(DEMO_TERMINAL))
             config = replace(
@@ -182,7 +187,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                     scale=f"virtual-scale://{lane_name}?weight={DEMO_GRAMS}",
                 ),
             )
-            guide, text = _guide(sandbox, lane_name, data)
+            guide, text = _guide(sandbox, lane_name, data, args.runtime_dir)
             help_file = data / "demo-help.txt"
             _write_private(help_file, text)
             print(text, end="")
@@ -198,6 +203,7 @@ def _run_demo(args: argparse.Namespace) -> int:
                     language=args.lang,
                     currency=args.currency,
                     rtl=args.rtl,
+                    runtime_dir=args.runtime_dir,
                 )
             )
         print("Demo stopped." + ("" if owned else f" Its data is kept in {data}."))
@@ -228,7 +234,9 @@ def _price_everything(sandbox: Any, lane: Lane) -> None:
     lane.records.import_prices(rows)
 
 
-def _guide(sandbox: Any, lane_name: str, data: Path) -> tuple[Any, str]:
+def _guide(
+    sandbox: Any, lane_name: str, data: Path, runtime_dir: str | None = None
+) -> tuple[Any, str]:
     """What to try, for the help screen and for the terminal (one text for both)."""
     from pos_client.tui.app import DemoGuide
 
@@ -243,6 +251,8 @@ def _guide(sandbox: Any, lane_name: str, data: Path) -> tuple[Any, str]:
     sandbox_dir = shlex.quote(str(sandbox.data_dir))
     prog = _program()
     scan = f"{prog} scan --lane {lane_name}"
+    if runtime_dir:
+        scan += f" --runtime-dir {shlex.quote(runtime_dir)}"
     commands = [
         f"{scan} {chosen[0]['gtin'] if chosen else '6260000000019'}",
         f'{scan} "$({prog} sandbox token {nid} --data {sandbox_dir} --no-qr)"',

@@ -5,6 +5,10 @@
     pos-client redeem (--national-id ID --otp-challenge C --otp CODE | --token KB1...
                        | --purchase-code 12345678) --basket FILE.json [--json]
 
+Each secret may instead come from a private file or standard input
+(``--token-file -``, ``--national-id-file``, ``--otp-file``,
+``--purchase-code-file``): on the command line it is visible to other users.
+
 The basket file is ``{"lines": [{"barcode": "...", "quantity_milli": 1000,
 "unit_price_rial": 120000}]}``; ``quantity_milli`` defaults to one piece and a
 missing ``unit_price_rial`` comes from the shop's price list.
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.commands.secrets import add_secret_option, resolve_secrets
 from pos_client.compose import App
 from pos_client.errors import LedgerError, StoreError
 from pos_client.services.checkout import CheckoutError, CheckoutRefused, CheckoutSession
@@ -51,12 +56,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     add_config_option(parser)
+    # The secrets: each also as --NAME-file FILE or - (see pos_client.commands.secrets).
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument("--national-id", metavar="ID", help="the household head's national ID")
-    who.add_argument("--token", metavar="KB1...", help="the QR token from the household's phone")
-    who.add_argument("--purchase-code", metavar="CODE", help="the 8-digit single-use code")
+    add_secret_option(who, "--national-id", metavar="ID", help="the household head's national ID")
+    add_secret_option(
+        who, "--token", metavar="KB1...", help="the QR token from the household's phone"
+    )
+    add_secret_option(who, "--purchase-code", metavar="CODE", help="the 8-digit single-use code")
     parser.add_argument("--otp-challenge", metavar="C", help="the challenge id of `otp request`")
-    parser.add_argument("--otp", metavar="CODE", help="the code texted to the household")
+    add_secret_option(parser, "--otp", metavar="CODE", help="the code texted to the household")
     parser.add_argument("--basket", metavar="FILE.json", required=True, help="the basket file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=_run)
@@ -193,6 +201,8 @@ def _human(result: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    resolve_secrets(args, ("national_id", "token", "purchase_code", "otp"))
+
     async def work(app: App) -> int:
         code, result, redemption_id = await _redeem(app, args)
         if args.json:

@@ -12,12 +12,15 @@ The catalog size and seed are fixed when DIR is first made; leave them out later
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from pos_client.domain.national_id import mask_national_id, normalize_national_id
 from pos_client.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_server(args: argparse.Namespace) -> int:
     from pos_client.sandbox.datadir import INFO_FILE
-    from pos_client.sandbox.server import serve
+    from pos_client.sandbox.server import ListenError, serve
 
     if args.data is None:
         raise ConfigError("say where the sandbox keeps its data: --data DIR", key="data")
@@ -77,6 +80,10 @@ def _run_server(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:  # uvicorn stopped cleanly, then passes Ctrl-C on
         pass
+    except ListenError as exc:  # one sentence; --verbose logs what the system said
+        log.debug("sandbox: cannot listen", exc_info=True)
+        print(f"pos-client: {exc.strerror}", file=sys.stderr)
+        return 2
     print("Sandbox ledger stopped.", flush=True)
     return 0
 

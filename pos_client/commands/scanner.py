@@ -1,4 +1,4 @@
-"""``pos-client scanner listen URL [--json] [--count N]``: watch a scanner, as an installer does.
+"""``pos-client scanner listen URL [--json] [--count N] [--show-secrets]``: watch a scanner.
 
 Opens the scanner at URL (``serial:///dev/ttyACM0?suffix=cr``, ``virtual://NAME``,
 ...) and prints one line per scan until stopped (Ctrl-C or SIGTERM, exit 0) or
@@ -7,7 +7,10 @@ until ``--count`` scans were read. With ``--json`` each line is an object::
     {"data": "]E06260000000017", "kind": "product", "symbology": "]E0",
      "source": "serial:///dev/ttyACM0", "time": "2025-01-01T10:00:00.000+00:00"}
 
-``kind`` is the domain's classification of the scan. Connection changes
+``kind`` is the domain's classification of the scan. A scan that is not a
+product code (a national ID, a token, a purchase code, anything unknown) is
+shown masked, as the doctor shows it (``049*****99``, ``KB1....x9Zq``,
+``******42``); ``--show-secrets`` shows it whole. Connection changes
 (connected, unplugged, back) go to standard error, one line each.
 """
 
@@ -25,7 +28,7 @@ from typing import TextIO
 
 from drivers.scanner import ScanFrame, ScannerState, ScannerStatus, open_scanner
 from pos_client.commands import add_runtime_dir
-from pos_client.domain.barcodes import classify_scan
+from pos_client.services.doctor.devices import mask_scan
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listen.add_argument("url", metavar="URL", help="e.g. serial:///dev/ttyACM0 or virtual://NAME")
     listen.add_argument("--json", action="store_true", help="print one JSON object per scan")
     listen.add_argument("--count", type=int, metavar="N", help="stop after N scans")
+    listen.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="show national IDs, tokens and purchase codes whole (default: masked)",
+    )
     add_runtime_dir(listen)
     listen.set_defaults(handler=_listen)
 
@@ -59,25 +67,26 @@ def _sigterm_stops() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def scan_record(frame: ScanFrame) -> dict[str, str | None]:
-    """What ``--json`` prints for one scan."""
+def scan_record(frame: ScanFrame, *, show_secrets: bool = False) -> dict[str, str | None]:
+    """What ``--json`` prints for one scan (identities masked unless ``show_secrets``)."""
+    kind, shown = mask_scan(frame.data)
     return {
-        "data": frame.data,
-        "kind": classify_scan(frame.data).kind,
+        "data": frame.data if show_secrets else shown,
+        "kind": kind,
         "symbology": frame.symbology,
         "source": frame.source,
         "time": frame.received_at.isoformat(timespec="milliseconds"),
     }
 
 
-def _print_scan(frame: ScanFrame, *, as_json: bool, out: TextIO) -> None:
-    record = scan_record(frame)
+def _print_scan(frame: ScanFrame, *, as_json: bool, show_secrets: bool, out: TextIO) -> None:
+    record = scan_record(frame, show_secrets=show_secrets)
     if as_json:
         out.write(json.dumps(record) + "\n")
     else:
         out.write(
             f"{record['time']}  {record['kind']:<16} {record['symbology'] or '-':<4} "
-            f"{json.dumps(frame.data)[1:-1]}\n"
+            f"{json.dumps(record['data'])[1:-1]}\n"
         )
     out.flush()
 
@@ -105,7 +114,9 @@ def _listen(args: argparse.Namespace) -> int:
                     if event.status is not ScannerStatus.STOPPED:
                         _print_state(event)
                     continue
-                _print_scan(event, as_json=args.json, out=sys.stdout)
+                _print_scan(
+                    event, as_json=args.json, show_secrets=args.show_secrets, out=sys.stdout
+                )
                 seen += 1
         except (KeyboardInterrupt, _Stop):
             pass

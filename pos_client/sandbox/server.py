@@ -17,6 +17,7 @@ standard library and the sandbox's modules.
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import threading
@@ -140,13 +141,32 @@ def build_sandbox(
     )
 
 
+class ListenError(OSError):
+    """The sandbox cannot listen where it was asked to; the message says what to do."""
+
+
+def _listen_problem(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use: pass --port N or stop the other program"
+    if exc.errno == errno.EACCES:
+        return f"port {port} on {host} needs more privileges: pass --port N above 1023"
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"{host} is not an address of this computer: pass --host 127.0.0.1"
+    return f"cannot listen on port {port} on {host}: {exc.strerror or exc}"
+
+
 def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or :class:`ListenError` saying why not."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, so that asyncio sets TCP_NODELAY on accepted connections
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(exc.errno, _listen_problem(exc, host, port)) from exc
     sock.set_inheritable(True)
     return sock
 
@@ -328,11 +348,18 @@ def serve(
     seed: int | None = None,
     on_ready: Any = None,
 ) -> None:
-    """Run a sandbox in the foreground until interrupted (Ctrl-C stops it cleanly)."""
-    sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
-    sock = None
+    """Run a sandbox in the foreground until interrupted (Ctrl-C stops it cleanly).
+
+    The port is taken first: when it cannot be (:class:`ListenError`), DATA is
+    left as it was.
+    """
+    sock = _bind(host, port)
     try:
-        sock = _bind(host, port)
+        sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
+    except BaseException:
+        sock.close()
+        raise
+    try:
         sandbox.url = _url(host, sock.getsockname()[1])
         sandbox.write_files()
         if on_ready is not None:
@@ -341,12 +368,12 @@ def serve(
         server = uvicorn.Server(_config(app, log_level="info", access_log=True))
         server.run(sockets=[sock])
     finally:
-        if sock is not None:
-            sock.close()
+        sock.close()
         sandbox.close()
 
 
 __all__ = [
+    "ListenError",
     "RunningSandbox",
     "Sandbox",
     "build_sandbox",

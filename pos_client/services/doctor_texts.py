@@ -6,6 +6,11 @@ written with Persian digits in the Persian texts, while paths, URLs, versions
 and commands stay as they are (they are typed as shown). The Persian follows
 the project's glossary (پایانه، بارکدخوان، چاپگر، ترازو، عیب‌یابی).
 
+Every key has both languages, and a Persian sentence holds no English one:
+only codes, commands, paths, URLs and key names stay in Latin letters. What a
+driver or the network says in English is replaced by a ``cause.*`` sentence in
+a Persian report (:mod:`pos_client.services.doctor.causes`).
+
 No sentence here may carry the terminal's token or a national ID: the callers
 pass only paths, URLs, versions, counts and the drivers' own messages.
 
@@ -69,6 +74,16 @@ _EN: Final[dict[str, str]] = {
     "config.missing.advice": (
         "Write one with `pos-client config init --path FILE`, or name it with --config FILE."
     ),
+    "config.missing": "there is no config file at {path}",
+    "config.cannot_read": "{path} cannot be read by this user",
+    "config.cannot_read.advice": "Give this user permission to read {path} "
+    "(`chmod 600 {path}` as its owner).",
+    "config.writable": "{path} can be changed by other users, and it holds the terminal's token",
+    "config.writable.advice": "Run `chmod 600 {path}` as its owner, then run the doctor again.",
+    "config.not_toml": "{path} is not a valid TOML text file",
+    "config.not_toml.advice": "Fix the line `pos-client config check --config {path}` names, "
+    "or write a new file with `pos-client config init --path FILE`.",
+    "config.bad_key": "the value of `{key}` is not accepted",
     "config.open_mode": "{path} can be read by other users, and it holds the terminal's token",
     "config.open_mode.advice": "Run `chmod 600 {path}`.",
     "config.no_keys": (
@@ -201,6 +216,24 @@ _EN: Final[dict[str, str]] = {
     # a check that broke
     "internal": "this check failed unexpectedly ({kind})",
     "internal.advice": "Run `pos-client --verbose doctor` and report what it shows.",
+    # causes, said in a Persian report instead of the English of a driver or the network
+    "cause.libusb": "USB printers need libusb-1.0 (`apt install libusb-1.0-0`)",
+    "cause.disk_full": "the disk is full",
+    "cause.malformed": "the answer is not in the agreed form",
+    "cause.damaged": "the file is damaged",
+    "cause.read_only": "it can only be read, not written",
+    "cause.busy": "in use by another program",
+    "cause.gone": "unplugged or switched off",
+    "cause.permission": "this user has no permission to use it",
+    "cause.missing": "not there (unplugged?)",
+    "cause.tls": "the TLS certificate was not accepted",
+    "cause.dns": "the host name cannot be found",
+    "cause.refused": "the connection was refused",
+    "cause.network": "the network cannot reach it",
+    "cause.timeout": "no answer in time",
+    "cause.signature": "the signature does not check out",
+    "cause.bad_url": "the device URL is not valid (unknown type or option)",
+    "cause.other": "an unexpected error; run with --verbose to see it",
     # ages
     "age.minutes": "{n} minutes",
     "age.hours": "{n} hours",
@@ -215,6 +248,18 @@ _FA: Final[dict[str, str]] = {
     "اجرا کنید (فرمان `pos-client config check` نخستین اشکال را نشان می‌دهد).",
     "config.missing.advice": "با فرمان `pos-client config init --path FILE` پرونده‌ای بسازید، "
     "یا نشانی آن را با --config FILE بدهید.",
+    "config.missing": "پرونده تنظیماتی در {path} نیست",
+    "config.cannot_read": "این کاربر نمی‌تواند {path} را بخواند",
+    "config.cannot_read.advice": "به این کاربر اجازه خواندن {path} را بدهید (فرمان "
+    "`chmod 600 {path}` را صاحب پرونده اجرا کند).",
+    "config.writable": "کاربران دیگر این رایانه می‌توانند {path} را تغییر دهند، در حالی که "
+    "توکن پایانه در آن است",
+    "config.writable.advice": "فرمان `chmod 600 {path}` را صاحب پرونده اجرا کند و سپس "
+    "دوباره عیب‌یابی را اجرا کنید.",
+    "config.not_toml": "پرونده {path} متن TOML درستی نیست",
+    "config.not_toml.advice": "سطری را که فرمان `pos-client config check --config {path}` نشان "
+    "می‌دهد درست کنید، یا با `pos-client config init --path FILE` پرونده تازه‌ای بسازید.",
+    "config.bad_key": "مقدار `{key}` پذیرفته نیست",
     "config.open_mode": "کاربران دیگر این رایانه هم می‌توانند {path} را بخوانند، در حالی "
     "که توکن پایانه در آن است",
     "config.open_mode.advice": "فرمان `chmod 600 {path}` را اجرا کنید.",
@@ -347,6 +392,24 @@ _FA: Final[dict[str, str]] = {
     "internal": "این بررسی به‌طور پیش‌بینی‌نشده انجام نشد ({kind})",
     "internal.advice": "فرمان `pos-client --verbose doctor` را اجرا کنید و آنچه نشان می‌دهد را "
     "گزارش کنید.",
+    # causes, said instead of the English of a driver or the network
+    "cause.libusb": "چاپگرهای USB به کتابخانه libusb-1.0 نیاز دارند (`apt install libusb-1.0-0`)",
+    "cause.disk_full": "دیسک پر است",
+    "cause.malformed": "پاسخ به شکل قراردادی نیست",
+    "cause.damaged": "پرونده آسیب دیده است",
+    "cause.read_only": "فقط خواندنی است و نمی‌توان در آن نوشت",
+    "cause.busy": "برنامه دیگری از آن استفاده می‌کند",
+    "cause.gone": "جدا یا خاموش شد",
+    "cause.permission": "این کاربر اجازه استفاده از آن را ندارد",
+    "cause.missing": "پیدا نشد (جدا شده است؟)",
+    "cause.tls": "گواهی TLS پذیرفته نشد",
+    "cause.dns": "نام میزبان پیدا نشد",
+    "cause.refused": "اتصال پذیرفته نشد",
+    "cause.network": "شبکه به آن راه ندارد",
+    "cause.timeout": "در زمان مقرر پاسخی نیامد",
+    "cause.signature": "امضا درست نیست",
+    "cause.bad_url": "نشانی دستگاه درست نیست (نوع یا گزینه آن شناخته نیست)",
+    "cause.other": "خطای پیش‌بینی‌نشده؛ برای دیدن جزئیات با --verbose اجرا کنید",
     # ages
     "age.minutes": "{n} دقیقه",
     "age.hours": "{n} ساعت",

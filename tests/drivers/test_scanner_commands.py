@@ -89,7 +89,9 @@ def listener(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Lines
 def test_listen_prints_one_json_line_per_scan_from_another_process(
     listener: object, env: dict[str, str]
 ) -> None:
-    proc, out, err = listener("virtual://lane-T-0001", "--json", "--count", "3")  # type: ignore[operator]
+    proc, out, err = listener(  # type: ignore[operator]
+        "virtual://lane-T-0001", "--json", "--count", "3", "--show-secrets"
+    )
     err.wait_for("connected")
     sent = subprocess.run(
         cli("scan", "--lane", "lane-T-0001", f"]E0{EAN}", "0499370899", "12345678"),
@@ -113,7 +115,7 @@ def test_listen_prints_one_json_line_per_scan_from_another_process(
 def test_listen_stops_cleanly_on_sigterm_and_frees_the_name(
     listener: object, env: dict[str, str], runtime_dir: Path
 ) -> None:
-    proc, out, err = listener("virtual://till-2")  # type: ignore[operator]
+    proc, out, err = listener("virtual://till-2", "--show-secrets")  # type: ignore[operator]
     err.wait_for("connected")
     link = runtime_dir / "scanners" / "till-2"
     assert is_live(link)
@@ -148,3 +150,35 @@ def test_listen_on_a_bad_url_says_so(env: dict[str, str]) -> None:
     )
     assert result.returncode == 1
     assert "suffix" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_listen_masks_identities_unless_asked_to_show_them(
+    listener: object, env: dict[str, str]
+) -> None:
+    token = "KB1.eyJzdWIiOiIwNDk5MzcwODk5In0.c2lnbmF0dXJlLWJ5dGVzLXE3"
+    secrets = ["0499370899", token, "80417263"]
+    proc, out, err = listener("virtual://lane-T-0002", "--json", "--count", "4")  # type: ignore[operator]
+    err.wait_for("connected")
+    sent = subprocess.run(
+        cli("scan", "--lane", "lane-T-0002", f"]E0{EAN}", *secrets),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 2,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert proc.wait(WAIT) == 0
+    lines = out.rest()
+    records = [json.loads(line) for line in lines]
+    assert [r["kind"] for r in records] == ["product", "national_id", "token", "purchase_code"]
+    assert [r["data"] for r in records] == [f"]E0{EAN}", "049*****99", "KB1....LXE3", "******63"]
+    for secret in secrets:
+        assert [line for line in lines if secret in line] == [], secret
+
+    proc, out, err = listener("virtual://lane-T-0002", "--count", "1")  # type: ignore[operator]
+    err.wait_for("connected")
+    subprocess.run(cli("scan", "--lane", "lane-T-0002", token), env=env, timeout=WAIT * 2)
+    assert proc.wait(WAIT) == 0
+    [line] = out.rest()
+    assert token not in line and "KB1....LXE3" in line
+    assert line.split()[1] == "token"

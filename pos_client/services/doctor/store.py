@@ -1,0 +1,223 @@
+"""The store check: opened read-only, what waits to be sent, problems, free disk space.
+
+:func:`gather_store` reads the facts (never writes); :func:`judge_store` judges
+them (pure, "now" handed in).
+
+Imports the standard library, the domain, the project's errors, the rules
+book of :mod:`pos_client.services.refresh` and the doctor's texts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from pos_client.domain.errors import PosError
+from pos_client.domain.models import RuleSet
+from pos_client.services.doctor.base import Check, Finding, Verdict, combine, when
+from pos_client.services.doctor.causes import cause
+from pos_client.services.doctor_texts import Lang, say
+from pos_client.services.refresh import RulesBook
+
+__all__ = ["LOW_SPACE_BYTES", "DoctorStore", "StoreFacts", "gather_store", "judge_store"]
+
+#: Below this much free disk space the store check warns.
+LOW_SPACE_BYTES: Final = 100 * 1024 * 1024
+
+
+class DoctorStore(Protocol):
+    """What the doctor reads from the lane store (opened read-only)."""
+
+    def outbox_stats(self) -> dict[str, Any]: ...
+
+    def problems(self, *, include_resolved: bool = False) -> list[Any]: ...
+
+    def catalog_state(self) -> tuple[str | None, str | None, int]: ...
+
+    def load_rules(self) -> tuple[bytes, str, str | None, datetime] | None: ...
+
+    def save_rules(
+        self, *, version: str, body: bytes, signature: str, etag: str | None, at: datetime
+    ) -> None: ...
+
+    def learned_keys(self) -> dict[str, bytes]: ...
+
+    def learn_keys(self, keys: Mapping[str, bytes], *, at: datetime) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFacts:
+    """What was found about the store. ``error``: it exists but could not be read."""
+
+    path: Path
+    exists: bool
+    writable: bool = True
+    folder: Path | None = None
+    free_bytes: int | None = None
+    error: str | None = None
+    waiting: int = 0
+    oldest_waiting: datetime | None = None
+    problems: int = 0
+    last_contact: datetime | None = None
+    rules: RuleSet | None = None
+    rules_untrusted: bool = False
+    rules_fetched_at: datetime | None = None
+    catalog_version: str | None = None
+    catalog_count: int = 0
+    learned_keys: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def readable(self) -> bool:
+        return self.exists and self.error is None
+
+
+def _parse_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _nearest_folder(path: Path) -> Path:
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def judge_store(
+    facts: StoreFacts, *, now: datetime, max_hours: int, config: str, lang: Lang
+) -> Check:
+    """The store's verdict from what was found (pure)."""
+    path = str(facts.path)
+    folder = str(facts.folder or facts.path.parent)
+    if not facts.exists:
+        if not facts.writable:
+            return Check(
+                "store",
+                Verdict.FAILED,
+                say(lang, "store.cannot_create", path=path, folder=folder),
+                say(lang, "store.cannot_create.advice", folder=folder, config=config),
+            )
+        return Check(
+            "store",
+            Verdict.WARNING,
+            say(lang, "store.missing", path=path),
+            say(lang, "store.missing.advice", config=config),
+        )
+    if facts.error is not None:
+        return Check(
+            "store",
+            Verdict.FAILED,
+            say(lang, "store.unreadable", message=cause(facts.error, lang)),
+            say(lang, "store.unreadable.advice"),
+        )
+    contact = when(facts.last_contact, lang) if facts.last_contact else say(lang, "store.never")
+    findings = [
+        Finding(
+            Verdict.OK,
+            say(
+                lang,
+                "store.ok",
+                path=path,
+                waiting=facts.waiting,
+                problems=facts.problems,
+                contact=contact,
+            ),
+        )
+    ]
+    if not facts.writable:
+        findings.append(
+            Finding(
+                Verdict.FAILED,
+                say(lang, "store.read_only", path=path),
+                say(lang, "store.read_only.advice", folder=folder),
+            )
+        )
+    if facts.free_bytes is not None and facts.free_bytes < LOW_SPACE_BYTES:
+        findings.append(
+            Finding(
+                Verdict.WARNING,
+                say(lang, "store.low_space", path=path, free=facts.free_bytes // (1024 * 1024)),
+                say(lang, "store.low_space.advice"),
+            )
+        )
+    if facts.problems:
+        findings.append(
+            Finding(
+                Verdict.WARNING,
+                say(lang, "store.problems", count=facts.problems),
+                say(lang, "store.problems.advice", config=config),
+            )
+        )
+    oldest = facts.oldest_waiting
+    if facts.waiting and oldest is not None and now - oldest > timedelta(hours=max_hours):
+        findings.append(
+            Finding(
+                Verdict.WARNING,
+                say(lang, "store.stale", count=facts.waiting, oldest=when(oldest, lang)),
+                say(lang, "store.stale.advice", config=config),
+            )
+        )
+    return combine("store", findings, lang)
+
+
+def gather_store(
+    path: Path, *, open_store: Callable[[], DoctorStore], config_keys: Mapping[str, bytes]
+) -> StoreFacts:
+    """Open the store read-only and read what the checks need (never writes)."""
+    folder = _nearest_folder(path)
+    if not path.exists():
+        writable = os.access(folder, os.W_OK | os.X_OK)
+        return StoreFacts(path=path, exists=False, writable=writable, folder=folder)
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+    try:
+        free: int | None = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    try:
+        store = open_store()
+    except PosError as exc:
+        return StoreFacts(
+            path=path, exists=True, writable=writable, folder=folder, error=exc.message
+        )
+    try:
+        stats = store.outbox_stats()
+        problems = len(store.problems())
+        version, _, count = store.catalog_state()
+        cached = store.load_rules()
+        book = RulesBook(store=store, config_keys=config_keys)
+        rules = book.current()
+        learned = dict(store.learned_keys())
+    except PosError as exc:
+        return StoreFacts(
+            path=path, exists=True, writable=writable, folder=folder, error=exc.message
+        )
+    finally:
+        store.close()
+    return StoreFacts(
+        path=path,
+        exists=True,
+        writable=writable,
+        folder=folder,
+        free_bytes=free,
+        waiting=int(stats.get("count", 0)),
+        oldest_waiting=_parse_time(stats.get("oldest")),
+        problems=problems,
+        last_contact=_parse_time(stats.get("last_contact")),
+        rules=rules,
+        rules_untrusted=cached is not None and rules is None,
+        rules_fetched_at=cached[3] if cached is not None else None,
+        catalog_version=version,
+        catalog_count=count,
+        learned_keys=learned,
+    )
