@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 from pos_client.domain.errors import ContractError
 from pos_client.domain.offline import OfflineLimits
 from pos_client.domain.signing import PUBLIC_KEY_BYTES, b64url_decode, is_valid_kid
-from pos_client.errors import ConfigError
+from pos_client.errors import ConfigError, ConfigFileError
 
 __all__ = [
     "CONFIG_ENV",
@@ -201,18 +201,6 @@ def resolve_config_path(
 
 
 # --------------------------------------------------------------------------- reading
-
-
-class ConfigFileError(ConfigError):
-    """The config file itself cannot be used (key ``config``); ``reason`` says why.
-
-    ``missing``, ``unreadable`` (permissions, I/O), ``writable`` (others may change
-    it) or ``not_toml`` (not UTF-8 TOML).
-    """
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message, key="config")
-        self.reason = reason
 
 
 def insecure_mode_problem(info: os.stat_result) -> str | None:

@@ -4,6 +4,7 @@
     ├── DomainError ...           (pos_client.domain.errors)
     ├── DeviceError ...           (pos_client.domain.errors: the receipt, a domain value, raises it)
     ├── ConfigError               the lane's configuration (names the key)
+    │   └── ConfigFileError       the file itself: missing, unreadable, others may change it
     ├── StoreError                the local store cannot be read or written
     ├── LedgerError               talking to the central ledger
     │   ├── LedgerUnavailable     not reached, or "come back later": safe to retry
@@ -42,6 +43,7 @@ from pos_client.domain.errors import (
 __all__ = [
     "BarcodeError",
     "ConfigError",
+    "ConfigFileError",
     "ContractError",
     "DeviceError",
     "DocumentRefused",
@@ -72,6 +74,18 @@ class ConfigError(PosError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class ConfigFileError(ConfigError):
+    """The config file itself cannot be used (key ``config``); ``reason`` says why.
+
+    ``missing``, ``unreadable`` (permissions, I/O), ``writable`` (others may change
+    it) or ``not_toml`` (not UTF-8 TOML).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, key="config")
+        self.reason = reason
 
 
 class StoreError(PosError):
