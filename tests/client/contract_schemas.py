@@ -190,7 +190,8 @@ def _unconditional(node: Any) -> Any:
 
 def documents(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     """Valid documents of ``schema`` (see :func:`repaired` for the rules beyond it)."""
-    return _strategy(json.dumps(_unconditional(schema), sort_keys=True)).map(repaired)
+    strategy = _strategy(json.dumps(_unconditional(schema), sort_keys=True))
+    return strategy.map(lambda document: repaired(copy.deepcopy(document)))
 
 
 # --------------------------------------------------------------------------- cross-field rules
