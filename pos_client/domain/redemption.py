@@ -9,10 +9,12 @@
   needs nothing else, and what else a household buys is none of its business.
   :func:`body_with_mode` is the one change ever made to stored bytes: an online
   redemption that surely never reached the ledger becomes an offline one.
-- ``parse_*``: strict readers of the ledger's answers (a redemption, a problem
-  document, an OTP challenge, a void, a settlement). A wrong type, a missing
-  field or an answer about another id is a ``ContractError("malformed")``:
-  the caller treats it as an unknown outcome, never as a guess.
+- ``parse_*``: readers of the ledger's answers (a redemption, a problem
+  document, an OTP challenge, a void, a settlement), tolerant as the contract
+  asks: unknown members are ignored and an optional one may be absent, null or
+  empty. A wrong type, a missing required field or an answer about another id
+  is a ``ContractError("malformed")``: the caller treats it as an unknown
+  outcome, never as a guess.
 
 Pure: imports the standard library and the domain only; "now" is passed in.
 """
