@@ -60,7 +60,7 @@ def _void(doc: Any) -> Reader:
 
 
 def _problem(doc: Any) -> Reader:
-    return lambda d: parse_problem(d, http_status=doc["status"])
+    return lambda d: parse_problem(d, http_status=doc.get("status", 400))
 
 
 #: (name, schema, reader made from the valid document)
