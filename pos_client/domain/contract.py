@@ -1,13 +1,18 @@
-"""The one definition of the ledger contract's JSON: strict parsing into models, and back.
+"""The one definition of the ledger contract's JSON: tolerant parsing into models, and back.
 
 ``parse_*`` turn decoded JSON (``dict``/``list``/``str``/``int``/...) from the
 ledger, the sandbox or a file into the frozen values of
 :mod:`pos_client.domain.models`; ``*_to_wire`` turn those values back into
 JSON-ready dicts. The sandbox ledger and the ledger client both use these, so
-the wire is written down once. Rules:
+the wire is written down once. Readers are tolerant, writers strict (the
+contract's "Conventions"):
 
 - required fields must be there, with the right JSON type; unknown extra
-  fields are ignored (a newer ledger may add some);
+  fields are ignored anywhere (a newer ledger may add some);
+- an optional field may be absent, ``null`` or, for text, ``""``: all three
+  mean "not given" (a category's ``parent``, a purse's ``label_fa``,
+  ``city``, ``valid_from``/``expires_at``, a beneficiary's ``display_name``,
+  a product's ``name_en``/``unit``/``groups``, ...);
 - integers are JSON integers: not ``true``/``false``, not ``1.0``; money and
   quantities are never negative and fit a signed 64-bit integer;
 - times are RFC 3339 with an offset (``Z`` or ``±hh:mm``); a time without one
@@ -19,32 +24,63 @@ Every refusal is ``ContractError("malformed", "<field path>: <what is wrong>")``
 e.g. ``"programs[1].offline.allowed: not a boolean"``; nothing else is raised for
 bad input. Messages name the field, never quote a value that could be personal.
 
+This module holds the signed documents (rule set, catalog); the shared field
+readers live in :mod:`pos_client.domain.contract_fields`, the wallet in
+:mod:`pos_client.domain.contract_wallet`; every public name is importable
+from here.
+
 Pure: imports the standard library and the domain only; no I/O, no clock.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeGuard
 
+from pos_client.domain.contract_fields import (
+    _MAX_ID_CHARS,
+    MAX_INT64,
+    JsonObject,
+    _at,
+    _bool,
+    _check_text,
+    _check_unique,
+    _enum,
+    _fail,
+    _id,
+    _ids,
+    _int,
+    _items,
+    _list,
+    _object,
+    _optional_id,
+    _optional_int,
+    _required,
+    _text,
+    _time,
+    dump_json,
+    format_time,
+    load_json,
+    parse_time,
+)
+from pos_client.domain.contract_wallet import (
+    parse_purse,
+    parse_wallet,
+    purse_to_wire,
+    wallet_to_wire,
+)
 from pos_client.domain.errors import ContractError
 from pos_client.domain.models import (
-    Beneficiary,
     Category,
-    Entitlement,
     OfflinePolicy,
     Product,
     Program,
     ProgramKind,
-    Purse,
     RuleSet,
     SigningKey,
     Unit,
-    Wallet,
 )
 from pos_client.domain.signing import ED25519_ALG, PUBLIC_KEY_BYTES, b64url_decode, b64url_encode
 
@@ -68,230 +104,8 @@ __all__ = [
     "wallet_to_wire",
 ]
 
-T = TypeVar("T")
-JsonObject = dict[str, Any]
-
-MAX_INT64 = 2**63 - 1
-_MAX_ID_CHARS = 200
-_RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _GTIN = re.compile(r"[0-9]{8,14}")
-
-
-def _fail(path: str, what: str) -> ContractError:
-    return ContractError("malformed", f"{path or '(document)'}: {what}")
-
-
-def _at(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-# --------------------------------------------------------------------------- JSON text
-
-
-def _unique_object(pairs: list[tuple[str, Any]]) -> JsonObject:
-    result: JsonObject = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError("duplicate key")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-def load_json(body: bytes | str) -> Any:
-    """Decode one JSON document strictly (UTF-8, no duplicate keys, no NaN/Infinity)."""
-    try:
-        text = body.decode("utf-8") if isinstance(body, bytes | bytearray) else body
-        if not isinstance(text, str):
-            raise TypeError("not text")
-        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, TypeError, RecursionError):
-        raise _fail("", "not a JSON document") from None
-
-
-def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON bytes of a wire value (what the sandbox sends and signs)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
-
-
-# --------------------------------------------------------------------------- field readers
-
-
-def _object(data: object, path: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
-        raise _fail(path, "not an object")
-    return data
-
-
-def _list(data: object, path: str) -> list[Any]:
-    if not isinstance(data, list | tuple):
-        raise _fail(path, "not a list")
-    return list(data)
-
-
-def _required(obj: Mapping[str, Any], key: str, path: str) -> Any:
-    if key not in obj:
-        raise _fail(_at(path, key), "missing")
-    return obj[key]
-
-
-def _check_text(value: object, path: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(path, "not a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _fail(path, "not valid text") from None
-    return value
-
-
-def _text(obj: Mapping[str, Any], key: str, path: str, *, default: str | None = None) -> str:
-    if key not in obj and default is not None:
-        return default
-    return _check_text(_required(obj, key, path), _at(path, key))
-
-
-def _ident(value: object, path: str) -> str:
-    text = _check_text(value, path)
-    if not text or len(text) > _MAX_ID_CHARS or text != text.strip():
-        raise _fail(path, f"not an id (1-{_MAX_ID_CHARS} characters, no surrounding space)")
-    return text
-
-
-def _id(obj: Mapping[str, Any], key: str, path: str) -> str:
-    return _ident(_required(obj, key, path), _at(path, key))
-
-
-def _optional_id(obj: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = obj.get(key)
-    return None if value is None else _ident(value, _at(path, key))
-
-
-def _check_int(value: object, path: str, *, low: int = 0) -> int:
-    if type(value) is not int:
-        raise _fail(path, "not an integer")
-    if not low <= value <= MAX_INT64:
-        raise _fail(path, "out of range")
-    return value
-
-
-def _int(obj: Mapping[str, Any], key: str, path: str, *, default: int | None = None) -> int:
-    if key not in obj and default is not None:
-        return default
-    return _check_int(_required(obj, key, path), _at(path, key))
-
-
-def _optional_int(obj: Mapping[str, Any], key: str, path: str, *, low: int = 0) -> int | None:
-    value = obj.get(key)
-    return None if value is None else _check_int(value, _at(path, key), low=low)
-
-
-def _bool(obj: Mapping[str, Any], key: str, path: str, *, default: bool | None = None) -> bool:
-    if key not in obj and default is not None:
-        return default
-    value = _required(obj, key, path)
-    if not isinstance(value, bool):
-        raise _fail(_at(path, key), "not a boolean")
-    return value
-
-
-def _ids(obj: Mapping[str, Any], key: str, path: str, *, unique: bool = False) -> tuple[str, ...]:
-    if key not in obj or obj[key] is None:
-        return ()
-    where = _at(path, key)
-    values = tuple(_ident(v, _at(where, i)) for i, v in enumerate(_list(obj[key], where)))
-    if unique:
-        _check_unique(values, where)
-    return values
-
-
-def _items(
-    obj: Mapping[str, Any],
-    key: str,
-    path: str,
-    parse: Callable[[object, str], T],
-    *,
-    required: bool = True,
-) -> tuple[T, ...]:
-    if not required and obj.get(key) is None:
-        return ()
-    where = _at(path, key)
-    return tuple(
-        parse(item, _at(where, i)) for i, item in enumerate(_list(_required(obj, key, path), where))
-    )
-
-
-def _check_unique(ids: Iterable[str], path: str) -> None:
-    seen: set[str] = set()
-    for value in ids:
-        if value in seen:
-            raise _fail(path, "an id appears twice")
-        seen.add(value)
-
-
-def _enum(
-    obj: Mapping[str, Any], key: str, path: str, kind: type[T], *, default: T | None = None
-) -> T:
-    if key not in obj and default is not None:
-        return default
-    value = _required(obj, key, path)
-    try:
-        return kind(value)  # type: ignore[call-arg]
-    except ValueError:
-        raise _fail(_at(path, key), "not one of the known values") from None
-
-
-# --------------------------------------------------------------------------- times
-
-
-def parse_time(value: object, path: str = "time") -> datetime:
-    """An RFC 3339 time with an offset as an aware ``datetime`` (``ContractError`` otherwise)."""
-    if not isinstance(value, str) or _RFC3339.fullmatch(value) is None:
-        raise _fail(path, "not an RFC 3339 time with offset")
-    text = value.upper()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _fail(path, "not a real time") from None
-    offset = moment.utcoffset()
-    if offset is None or abs(offset) >= timedelta(hours=24):
-        raise _fail(path, "not an RFC 3339 time with offset")
-    return moment
-
-
-def format_time(moment: datetime, path: str = "time") -> str:
-    """An aware ``datetime`` as RFC 3339 (its own offset; UTC if that has seconds)."""
-    offset = moment.utcoffset() if isinstance(moment, datetime) else None
-    if offset is None:
-        raise _fail(path, "a time without an offset cannot be sent")
-    if offset % timedelta(minutes=1):
-        moment = moment.astimezone(UTC)
-    return moment.isoformat()
-
-
-def _time(obj: Mapping[str, Any], key: str, path: str) -> datetime:
-    return parse_time(_required(obj, key, path), _at(path, key))
-
-
-def _optional_time(obj: Mapping[str, Any], key: str, path: str) -> datetime | None:
-    value = obj.get(key)
-    return None if value is None else parse_time(value, _at(path, key))
-
-
-def _optional_time_to_wire(moment: datetime | None, path: str) -> str | None:
-    return None if moment is None else format_time(moment, path)
 
 
 # --------------------------------------------------------------------------- rule set
@@ -615,121 +429,3 @@ def catalog_to_ndjson(version: str, products: Iterable[Product], *, full: bool) 
     lines = [dump_json(catalog_header_to_wire(version, full=full))]
     lines.extend(dump_json(product_to_wire(p)) for p in products)
     return b"".join(line + b"\n" for line in lines)
-
-
-# --------------------------------------------------------------------------- wallet
-
-
-def _entitlement(data: object, path: str) -> Entitlement:
-    obj = _object(data, path)
-    return Entitlement(
-        group=_id(obj, "group", path), remaining_milli=_int(obj, "remaining_milli", path)
-    )
-
-
-def _limits(obj: Mapping[str, Any], key: str, path: str) -> dict[str, int]:
-    value = obj.get(key)
-    if value is None:
-        return {}
-    where = _at(path, key)
-    limits = _object(value, where)
-    return {_ident(k, where): _check_int(v, _at(where, k)) for k, v in limits.items()}
-
-
-def _purse(data: object, path: str) -> Purse:
-    obj = _object(data, path)
-    kind = _enum(obj, "kind", path, ProgramKind)
-    balance = _int(obj, "balance_rial", path, default=None if kind is ProgramKind.AMOUNT else 0)
-    entitlements = _items(obj, "entitlements", path, _entitlement, required=False)
-    _check_unique((e.group for e in entitlements), _at(path, "entitlements"))
-    valid_from = _optional_time(obj, "valid_from", path)
-    expires_at = _optional_time(obj, "expires_at", path)
-    if valid_from is not None and expires_at is not None and expires_at <= valid_from:
-        raise _fail(_at(path, "expires_at"), "not after valid_from")
-    return Purse(
-        id=_id(obj, "id", path),
-        program=_id(obj, "program", path),
-        kind=kind,
-        label_fa=_text(obj, "label_fa", path, default=""),
-        balance_rial=balance,
-        valid_from=valid_from,
-        expires_at=expires_at,
-        city=_optional_id(obj, "city", path),
-        categories=_ids(obj, "categories", path, unique=True),
-        category_limits_rial=_limits(obj, "category_limits_rial", path),
-        entitlements=entitlements,
-    )
-
-
-def parse_purse(data: object) -> Purse:
-    """One purse of a wallet (also the items of ``purses_after``)."""
-    return _purse(data, "")
-
-
-def purse_to_wire(purse: Purse) -> JsonObject:
-    """The JSON object of a purse, shaped like the contract's examples for its kind.
-
-    Amount purses carry ``balance_rial``, ``categories`` and
-    ``category_limits_rial``; quantity purses carry ``entitlements``. A field
-    of the other kind is written only when it is not empty, so nothing is lost.
-    """
-    amount = purse.kind is ProgramKind.AMOUNT
-    wire: JsonObject = {
-        "id": purse.id,
-        "program": purse.program,
-        "kind": purse.kind.value,
-        "label_fa": purse.label_fa,
-    }
-    if amount or purse.balance_rial:
-        wire["balance_rial"] = purse.balance_rial
-    wire["valid_from"] = _optional_time_to_wire(purse.valid_from, "valid_from")
-    wire["expires_at"] = _optional_time_to_wire(purse.expires_at, "expires_at")
-    wire["city"] = purse.city
-    if amount or purse.categories:
-        wire["categories"] = list(purse.categories)
-    if amount or purse.category_limits_rial:
-        wire["category_limits_rial"] = dict(purse.category_limits_rial)
-    if not amount or purse.entitlements:
-        wire["entitlements"] = [
-            {"group": e.group, "remaining_milli": e.remaining_milli} for e in purse.entitlements
-        ]
-    return wire
-
-
-def _beneficiary(data: object, path: str) -> Beneficiary:
-    obj = _object(data, path)
-    return Beneficiary(
-        ref=_id(obj, "ref", path),
-        display_name=_text(obj, "display_name", path, default=""),
-        household_size=_optional_int(obj, "household_size", path, low=1),
-        city=_optional_id(obj, "city", path),
-    )
-
-
-def parse_wallet(data: object) -> Wallet:
-    """A wallet (``POST /v1/wallet-inquiries`` body, already JSON-decoded)."""
-    obj = _object(data, "")
-    purses = _items(obj, "purses", "", _purse)
-    _check_unique((p.id for p in purses), "purses")
-    return Wallet(
-        beneficiary=_beneficiary(_required(obj, "beneficiary", ""), "beneficiary"),
-        requires_otp=_bool(obj, "requires_otp", ""),
-        offline_allowance_rial=_int(obj, "offline_allowance_rial", "", default=0),
-        purses=purses,
-    )
-
-
-def wallet_to_wire(wallet: Wallet) -> JsonObject:
-    """The JSON object of a wallet."""
-    b = wallet.beneficiary
-    return {
-        "beneficiary": {
-            "ref": b.ref,
-            "display_name": b.display_name,
-            "household_size": b.household_size,
-            "city": b.city,
-        },
-        "requires_otp": wallet.requires_otp,
-        "offline_allowance_rial": wallet.offline_allowance_rial,
-        "purses": [purse_to_wire(p) for p in wallet.purses],
-    }

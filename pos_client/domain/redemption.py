@@ -9,10 +9,12 @@
   needs nothing else, and what else a household buys is none of its business.
   :func:`body_with_mode` is the one change ever made to stored bytes: an online
   redemption that surely never reached the ledger becomes an offline one.
-- ``parse_*``: strict readers of the ledger's answers (a redemption, a problem
-  document, an OTP challenge, a void, a settlement). A wrong type, a missing
-  field or an answer about another id is a ``ContractError("malformed")``:
-  the caller treats it as an unknown outcome, never as a guess.
+- ``parse_*``: readers of the ledger's answers (a redemption, a problem
+  document, an OTP challenge, a void, a settlement), tolerant as the contract
+  asks: unknown members are ignored and an optional one may be absent, null or
+  empty. A wrong type, a missing required field or an answer about another id
+  is a ``ContractError("malformed")``: the caller treats it as an unknown
+  outcome, never as a guess.
 
 Pure: imports the standard library and the domain only; "now" is passed in.
 """
@@ -220,8 +222,9 @@ def _obj(data: object, path: str) -> Mapping[str, Any]:
 
 
 def _str(obj: Mapping[str, Any], key: str, path: str, *, optional: bool = False) -> str | None:
+    """A text member; an optional one may be absent, null or empty (all mean "not given")."""
     value = obj.get(key)
-    if value is None:
+    if value is None or (optional and value == ""):
         if optional:
             return None
         raise _fail(f"{path}{key}", "missing")
@@ -309,7 +312,9 @@ def parse_redemption_answer(data: object, *, expected_id: str) -> RedemptionAnsw
     if status not in LEDGER_STATUSES:
         raise _fail("status", "not approved, partially_approved or declined")
     approved_at_raw = obj.get("approved_at")
-    approved_at = None if approved_at_raw is None else parse_time(approved_at_raw, "approved_at")
+    approved_at = (
+        None if approved_at_raw in (None, "") else parse_time(approved_at_raw, "approved_at")
+    )
     purses: list[Purse] = []
     for i, item in enumerate(_list(obj, "purses_after", "")):
         try:
@@ -346,18 +351,31 @@ class ProblemDocument:
     detail: str = ""
 
 
+def _problem_text(obj: Mapping[str, Any], key: str) -> str:
+    """``title``/``detail`` of a problem: RFC 9457 says a member of the wrong type is ignored."""
+    value = obj.get(key)
+    return value[:2048] if isinstance(value, str) else ""
+
+
 def parse_problem(data: object, *, http_status: int) -> ProblemDocument:
-    """A problem document answered with ``http_status``; ``ContractError`` if it is none."""
+    """A problem document answered with ``http_status``; ``ContractError`` if it is none.
+
+    Its ``code`` is what counts: ``type`` may be ``about:blank``, ``title`` and
+    ``detail`` may be absent, null, empty or (RFC 9457, 3.1) of another type,
+    and are then ignored; a ``status`` that is there must be the HTTP status.
+    """
     obj = _obj(data, "(problem)")
     code = _req_str(obj, "code")
-    status = obj.get("status", http_status)
+    status = obj.get("status")
+    if status is None:
+        status = http_status
     if type(status) is not int or status != http_status:
         raise _fail("status", "does not match the HTTP status")
     return ProblemDocument(
         status=status,
         code=code,
-        title=_str(obj, "title", "", optional=True) or "",
-        detail=_str(obj, "detail", "", optional=True) or "",
+        title=_problem_text(obj, "title"),
+        detail=_problem_text(obj, "detail"),
     )
 
 
@@ -387,7 +405,7 @@ def parse_otp_challenge(data: object) -> OtpChallenge:
     expires = obj.get("expires_at")
     return OtpChallenge(
         challenge_id=_req_str(obj, "challenge_id"),
-        expires_at=None if expires is None else parse_time(expires, "expires_at"),
+        expires_at=None if expires in (None, "") else parse_time(expires, "expires_at"),
     )
 
 

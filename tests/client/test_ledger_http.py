@@ -8,6 +8,7 @@ connections and Retry-After headers reach the client exactly as on the wire.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -236,3 +237,181 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 00:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("999999") == 3600.0
     assert parse_retry_after("soon") is None
+
+
+# --------------------------------------------------------------------------- tolerant readers
+
+NOT_FOUND_AS_SENT = (
+    b'{"type":"about:blank","status":404,"code":"not_found","detail":""}'  # valid RFC 9457
+)
+
+
+async def test_a_not_found_problem_with_an_empty_detail_means_never_received(
+    server: ScriptedServer,
+) -> None:
+    server.answers = [
+        http(404, NOT_FOUND_AS_SENT, ctype="application/problem+json; charset=utf-8"),
+        http(404, b'{"code":"not_found"}', ctype="application/problem+json; charset=UTF-8"),
+        http(
+            404,
+            b'{"type":"about:blank","status":404,"code":"not_found","title":null,"detail":null}',
+            ctype="application/json;charset=utf-8",
+        ),
+    ]
+    async with client(server.url) as ledger:
+        for _ in range(3):
+            assert await ledger.get_redemption(RID) is None
+    assert server.requests[0][0].startswith(f"GET /v1/redemptions/{RID} ")
+
+
+async def test_an_about_blank_problem_is_a_rejection_by_its_code(server: ScriptedServer) -> None:
+    server.answers = [
+        http(
+            409,
+            b'{"type":"about:blank","status":409,"code":"idempotency_conflict","title":"",'
+            b'"detail":"","instance":"/v1/redemptions","trace":{"id":7}}',
+            ctype="application/problem+json; charset=utf-8",
+        ),
+        http(
+            422, b'{"code":"token_used","detail":{"lang":"fa"}}', ctype="application/problem+json"
+        ),
+    ]
+    async with client(server.url) as ledger:
+        with pytest.raises(LedgerRejected) as conflict:
+            await ledger.submit_redemption(RID, b"{}")
+        with pytest.raises(LedgerRejected) as used:
+            await ledger.inquire_wallet(Identity.token("KB1.a.b"))
+    assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
+    assert (used.value.status, used.value.code, used.value.detail) == (422, "token_used", "")
+
+
+async def test_answers_with_empty_or_null_optional_members_and_new_ones_are_read(
+    server: ScriptedServer,
+) -> None:
+    answer = {
+        **GOOD_ANSWER,
+        "reason": "",
+        "receipt_code": "",
+        "approved_at": None,
+        "allocations": [{"line": 0, "purse_id": "pu_1", "amount_rial": 100, "status": ""}],
+        "purses_after": [
+            {
+                "id": "pu_1",
+                "program": "kalabarg",
+                "kind": "amount",
+                "balance_rial": 0,
+                "label_fa": None,
+                "city": "",
+                "valid_from": "",
+                "expires_at": None,
+                "tier": 2,
+            }
+        ],
+        "ledger_node": "b-7",
+    }
+    wallet = {
+        "beneficiary": {"ref": "b_7f3a", "display_name": None, "city": "", "segment": "x"},
+        "requires_otp": False,
+        "offline_allowance_rial": None,
+        "purses": [
+            {
+                "id": "pu_2",
+                "program": "yasna",
+                "kind": "quantity",
+                "label_fa": "",
+                "entitlements": [{"group": "diaper-s3", "remaining_milli": 2000}],
+            }
+        ],
+        "schema_version": 3,
+    }
+    utf8 = "application/json; charset=utf-8"
+    server.answers = [
+        http(201, json.dumps(answer).encode(), ctype=utf8),
+        http(200, json.dumps(wallet).encode(), ctype=utf8),
+    ]
+    async with client(server.url) as ledger:
+        got = await ledger.submit_redemption(RID, b"{}")
+        household = await ledger.inquire_wallet(Identity.token("KB1.a.b"))
+    assert (got.receipt_code, got.reason, got.approved_at) == (None, None, None)
+    assert got.allocations[0].status == "applied" and got.purses_after[0].city is None
+    assert household.beneficiary.display_name == "" and household.offline_allowance_rial == 0
+    assert household.purses[0].entitlements[0].remaining_milli == 2000
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"covered_rial": -1},  # negative money
+        {"covered_rial": 100.0},  # a float for money
+        {"covered_rial": None},  # required
+        {"status": None},
+        {"id": ""},
+    ],
+)
+async def test_what_is_truly_malformed_is_still_refused(
+    server: ScriptedServer, broken: dict[str, object]
+) -> None:
+    server.answers = [http(201, json.dumps({**GOOD_ANSWER, **broken}).encode())]
+    async with client(server.url) as ledger:
+        with pytest.raises(UnknownOutcome, match="malformed"):
+            await ledger.submit_redemption(RID, b"{}")
+
+
+async def test_a_weak_etag_is_kept_and_sent_back_as_received(server: ScriptedServer) -> None:
+    server.answers = [
+        http(
+            200,
+            b'{"version":"r-1"}',
+            ctype="application/json; charset=utf-8",
+            ETag='W/"r-1"',
+            X_Signature="kid=k1;sig=x",
+        ),
+        http(304, b"", ETag='W/"r-1"'),
+        http(
+            200,
+            b'{"version":"c-1","full":true}\n',
+            ctype="application/x-ndjson; charset=utf-8",
+            ETag='W/"c-1"',
+        ),
+        http(304, b""),
+    ]
+    sink = io.BytesIO()
+    async with client(server.url) as ledger:
+        rules = await ledger.get_rules()
+        assert rules is not None and rules.etag == 'W/"r-1"'
+        assert await ledger.get_rules(etag=rules.etag) is None
+        catalog = await ledger.download_catalog(sink)
+        assert catalog is not None and catalog.etag == 'W/"c-1"'
+        assert await ledger.download_catalog(io.BytesIO(), since="c-1", etag=catalog.etag) is None
+    assert server.requests[1][1]["if-none-match"] == 'W/"r-1"'
+    assert server.requests[3][1]["if-none-match"] == 'W/"c-1"'
+    assert sink.getvalue() == b'{"version":"c-1","full":true}\n'
+
+
+async def test_retry_after_as_an_http_date_is_honoured(server: ScriptedServer) -> None:
+    server.answers = [
+        problem(429, "too_many_attempts", Retry_After="Thu, 01 Jan 2015 00:00:00 GMT"),
+        problem(503, "service_unavailable", Retry_After="Fri, 31 Dec 20xx 23:59:59 GMT"),
+        problem(503, "service_unavailable", Retry_After="Fri, 31 Dec 9999 23:59:59 GMT"),
+    ]
+    async with client(server.url) as ledger:
+        with pytest.raises(LedgerUnavailable) as past:
+            await ledger.submit_redemption(RID, b"{}")
+        with pytest.raises(LedgerUnavailable) as garbled:
+            await ledger.get_redemption(RID)
+        with pytest.raises(LedgerUnavailable) as far:
+            await ledger.get_redemption(RID)
+    assert past.value.retry_after == 0  # a date gone by: try again now
+    assert garbled.value.retry_after is None
+    assert far.value.retry_after == 3600  # clamped
+
+
+def test_retry_after_dates_in_every_form_rfc_9110_allows() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now=now) == 60.0
+    assert parse_retry_after("Thursday, 01-Jan-26 00:01:00 GMT", now=now) == 60.0
+    assert parse_retry_after("Thu Jan  1 00:01:00 2026", now=now) == 60.0
+    assert parse_retry_after("Wed, 31 Dec 2025 23:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after(" 120 ") == 120.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -880,3 +881,105 @@ def test_good_catalog_lines_are_read_at_once() -> None:
         assert _product_at_once(line) == product
     deleted = {"gtin": "6260000000017", "deleted": True}
     assert _product_at_once(deleted) == parse_product(deleted)
+
+
+# --------------------------------------------------------------------------- tolerant readers
+
+
+def sent_as(document: dict[str, Any], path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    """``document`` with ``path`` set to ``value``, or left out (whether it was there or not)."""
+    if value is not DELETE:
+        return mutated(document, path, value)
+    result = copy.deepcopy(document)
+    target: Any = result
+    for key in path[:-1]:
+        target = target[key]
+    target.pop(path[-1], None)
+    return result
+
+
+NOT_GIVEN: list[Any] = [DELETE, None, ""]
+
+OPTIONAL_TEXT: list[tuple[Any, tuple[str | int, ...], Callable[[Any], Any], Any]] = [
+    (WALLET_EXAMPLE, ("beneficiary", "display_name"), lambda w: w.beneficiary.display_name, ""),
+    (WALLET_EXAMPLE, ("beneficiary", "city"), lambda w: w.beneficiary.city, None),
+    (WALLET_EXAMPLE, ("purses", 0, "label_fa"), lambda w: w.purses[0].label_fa, ""),
+    (WALLET_EXAMPLE, ("purses", 0, "valid_from"), lambda w: w.purses[0].valid_from, None),
+    (WALLET_EXAMPLE, ("purses", 1, "expires_at"), lambda w: w.purses[1].expires_at, None),
+    (WALLET_EXAMPLE, ("purses", 2, "city"), lambda w: w.purses[2].city, None),
+    (RULES_EXAMPLE, ("categories", 0, "parent"), lambda r: r.categories[0].parent, None),
+    (RULES_EXAMPLE, ("categories", 0, "name_en"), lambda r: r.categories[0].name_en, ""),
+    (PRODUCT_EXAMPLE, ("unit",), lambda p: p.unit, Unit.PIECE),
+    (PRODUCT_EXAMPLE, ("name_en",), lambda p: p.name_en, ""),
+]
+
+
+@pytest.mark.parametrize("sent", NOT_GIVEN, ids=["absent", "null", "empty"])
+@pytest.mark.parametrize(
+    ("example", "path", "read", "meaning"),
+    OPTIONAL_TEXT,
+    ids=[".".join(map(str, case[1])) for case in OPTIONAL_TEXT],
+)
+def test_an_optional_text_absent_null_or_empty_means_not_given(
+    example: Any, path: tuple[str | int, ...], read: Callable[[Any], Any], meaning: Any, sent: Any
+) -> None:
+    parse = {id(WALLET_EXAMPLE): parse_wallet, id(RULES_EXAMPLE): parse_rule_set}.get(
+        id(example), parse_product
+    )
+    assert read(parse(sent_as(example, path, sent))) == meaning
+
+
+OPTIONAL_VALUES: list[tuple[Any, tuple[str | int, ...], Callable[[Any], Any], Any]] = [
+    (WALLET_EXAMPLE, ("offline_allowance_rial",), lambda w: w.offline_allowance_rial, 0),
+    (WALLET_EXAMPLE, ("purses", 1, "balance_rial"), lambda w: w.purses[1].balance_rial, 0),
+    (
+        WALLET_EXAMPLE,
+        ("beneficiary", "household_size"),
+        lambda w: w.beneficiary.household_size,
+        None,
+    ),
+    (
+        RULES_EXAMPLE,
+        ("programs", 0, "offline", "max_rial_per_transaction"),
+        lambda r: r.programs[0].offline.max_rial_per_transaction,
+        0,
+    ),
+    (RULES_EXAMPLE, ("programs", 1, "offline"), lambda r: r.programs[1].offline.allowed, False),
+    (PRODUCT_EXAMPLE, ("deleted",), lambda p: p.deleted, False),
+    (PRODUCT_EXAMPLE, ("groups",), lambda p: p.groups, ()),
+]
+
+
+@pytest.mark.parametrize("sent", [DELETE, None], ids=["absent", "null"])
+@pytest.mark.parametrize(
+    ("example", "path", "read", "meaning"),
+    OPTIONAL_VALUES,
+    ids=[".".join(map(str, case[1])) for case in OPTIONAL_VALUES],
+)
+def test_an_optional_value_absent_or_null_takes_its_default(
+    example: Any, path: tuple[str | int, ...], read: Callable[[Any], Any], meaning: Any, sent: Any
+) -> None:
+    parse = {id(WALLET_EXAMPLE): parse_wallet, id(RULES_EXAMPLE): parse_rule_set}.get(
+        id(example), parse_product
+    )
+    assert read(parse(sent_as(example, path, sent))) == meaning
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("purses", 0, "balance_rial"), None, "purses[0].balance_rial: not an integer"),
+        (("purses", 0, "id"), "", "purses[0].id: not an id"),
+        (("purses", 0, "kind"), "", "purses[0].kind: not one of the known values"),
+        (("purses", 0, "program"), None, "purses[0].program: not a string"),
+        (("requires_otp",), None, "requires_otp: not a boolean"),
+        (("beneficiary", "ref"), "", "beneficiary.ref: not an id"),
+        (("offline_allowance_rial",), 1.5, "offline_allowance_rial: not an integer"),
+    ],
+)
+def test_a_required_member_empty_or_null_is_still_refused(
+    path: tuple[str | int, ...], value: Any, expected: str
+) -> None:
+    with pytest.raises(ContractError) as excinfo:
+        parse_wallet(mutated(WALLET_EXAMPLE, path, value))
+    assert expected in excinfo.value.message
