@@ -71,6 +71,7 @@ from pos_client.domain.models import (
 from pos_client.domain.money import line_amount, round_half_up_div
 from pos_client.domain.national_id import mask_national_id, national_id_hash
 from pos_client.domain.offline import (
+    OfflineDecision,
     OfflineLimits,
     OfflineRequest,
     decide_offline,
@@ -86,10 +87,16 @@ from pos_client.domain.redemption import (
     body_with_mode,
     redemption_body,
 )
-from pos_client.domain.states import RedemptionStatus
+from pos_client.domain.states import RedemptionStatus, SaleStatus, VoidStatus
 from pos_client.domain.tokens import TokenClaims, verify_token
 from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
 from pos_client.ports import Clock, JournalEntry, Ledger, NewRedemption, Store
+from pos_client.services.delivery import (
+    NOT_RECEIVED,
+    RESOLVE_MAX_PAUSE,
+    AnswerNotSaved,
+    Delivery,
+)
 from pos_client.services.forwarder import DEFAULT_ABANDON_GRACE, deliver_one, settle_abandoned
 from pos_client.services.redemptions import (
     SaleOutcome,
@@ -98,7 +105,6 @@ from pos_client.services.redemptions import (
     in_basket_lines,
     new_redemption_id,
     outcome_from_entry,
-    record_answer,
 )
 
 __all__ = [
@@ -116,10 +122,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: How many times a confirm asks the ledger by id before calling the outcome unknown.
-RESOLVE_ATTEMPTS = 3
-#: Longest pause between those lookups (seconds), whatever Retry-After says.
-RESOLVE_MAX_PAUSE = 1.0
+#: The whole confirm step's time (seconds): sending, asking again, deciding offline.
+SALE_BUDGET = 15.0
+#: An inquiry that took more than this share of the budget marks the ledger as slow.
+SLOW_SHARE = 0.3
+#: However little of the budget is left, a send gets at least this long (seconds).
+MIN_SEND_WINDOW = 1.0
 #: The highest unit price a line may carry (Rials).
 MAX_UNIT_PRICE_RIAL = 10**13
 
@@ -196,7 +204,7 @@ class VoidOutcome:
     """``status``: ``voided``, ``pending`` (will be voided when the ledger answers), ``refused``."""
 
     id: str
-    status: str
+    status: VoidStatus
     reason: str | None = None
     detail: str = ""
 
@@ -224,9 +232,13 @@ class CheckoutService:
         new_id: Callable[[datetime], str] = new_redemption_id,
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
         resolve_max_pause: float = RESOLVE_MAX_PAUSE,
+        sale_budget: float = SALE_BUDGET,
     ) -> None:
         self.abandon_grace = abandon_grace
         self.resolve_max_pause = resolve_max_pause
+        self.sale_budget = sale_budget
+        #: Answers the ledger gave that this lane could not save yet, by redemption id.
+        self.unsaved: dict[str, RedemptionAnswer] = {}
         self.ledger = ledger
         self.store = store
         self.clock = clock
@@ -236,6 +248,16 @@ class CheckoutService:
 
     def new_session(self) -> CheckoutSession:
         return CheckoutSession(self)
+
+    @property
+    def delivery(self) -> Delivery:
+        """The one delivery path (see :mod:`pos_client.services.delivery`)."""
+        return Delivery(
+            ledger=self.ledger,
+            store=self.store,
+            clock=self.clock,
+            resolve_max_pause=self.resolve_max_pause,
+        )
 
     async def request_otp(self, national_id: str) -> OtpChallenge:
         """Ask the ledger to text a verification code (``otp request`` on the CLI)."""
@@ -269,7 +291,7 @@ class CheckoutService:
         except (LedgerUnavailable, LedgerRejected) as exc:
             return replace(
                 outcome_from_entry(entry),
-                status="unknown",
+                status=SaleStatus.UNKNOWN,
                 reason="ledger_unavailable",
                 detail=exc.message,
             )
@@ -279,10 +301,7 @@ class CheckoutService:
                 reason="not_received",
                 detail="the ledger never received it",
             )
-        entry = record_answer(
-            self.store, redemption_id, answer, at=self.clock.now(), note="resolved after restart"
-        )
-        return _outcome_with_answer(entry, answer)
+        return await self._recorded(entry, answer, note="resolved after restart")
 
     async def finish_interrupted(self, redemption_id: str) -> SaleOutcome:
         """Let an interrupted sale go ahead: resolve it, send it if the ledger never got it."""
@@ -293,9 +312,8 @@ class CheckoutService:
             RedemptionStatus.UNKNOWN_OUTCOME,
         ):
             self.store.mark_not_received(redemption_id)
-            session = CheckoutSession(self)
-            outcome = await session._send(entry.id, entry.body, entry=entry, allow_offline=False)
-        if outcome.status != "unknown":
+            outcome = await self.send(entry, offline=None)
+        if outcome.status not in (SaleStatus.UNKNOWN, SaleStatus.APPROVED_UNSAVED):
             self.store.mark_seen(redemption_id)
         return outcome
 
@@ -326,6 +344,228 @@ class CheckoutService:
         self.store.mark_seen(redemption_id)
         return outcome_from_entry(self._entry(redemption_id))
 
+    # ------------------------------------------------------------------ sending
+
+    async def send(
+        self,
+        entry: JournalEntry,
+        *,
+        offline: Callable[[datetime], OfflineApproval] | None,
+        deadline: float | None = None,
+    ) -> SaleOutcome:
+        """Send a written redemption and record what came of it (the counter's send path).
+
+        ``offline``: how the sale may go ahead offline when the ledger has no
+        final answer (None: it may not). ``deadline`` (monotonic seconds): no
+        new lookup or retry starts after it. After the redemption was written
+        no failure is told as "nothing charged": an answer the store cannot
+        take is told as it is (``approved_unsaved``), and a store that fails
+        before any answer leaves the outcome unknown.
+        """
+        try:
+            return await self._send(entry, offline=offline, deadline=deadline)
+        except AnswerNotSaved:
+            raise  # handled in _recorded; never here
+        except StoreError as exc:
+            log.warning("the store failed while sending %s: %s", entry.id, exc.message)
+            return replace(
+                outcome_from_entry(entry),
+                status=SaleStatus.UNKNOWN,
+                goes_ahead=False,
+                reason="store_error",
+                detail="the lane could not save the sale's progress; do not redo the sale:"
+                " `pos-client recover` finishes it",
+            )
+
+    async def _send(
+        self,
+        entry: JournalEntry,
+        *,
+        offline: Callable[[datetime], OfflineApproval] | None,
+        deadline: float | None,
+    ) -> SaleOutcome:
+        delivery = self.delivery
+        redemption_id, body = entry.id, entry.body
+        sends = 0
+        while True:
+            sends += 1
+            try:
+                answer = await self._submit(delivery, redemption_id, body, deadline)
+            except LedgerRejected as exc:
+                return await self._rejected(entry, exc)
+            except LedgerUnavailable as exc:
+                # Never reached the ledger, or not processed (429): nothing is there.
+                if (
+                    exc.retry_after is not None
+                    and exc.retry_after <= self.resolve_max_pause
+                    and sends < 2
+                    and not _past(self.clock, deadline, exc.retry_after)
+                ):
+                    await self.clock.sleep(exc.retry_after + random.uniform(0, 0.25))
+                    continue
+                return self._not_reached(entry, body, exc, sent="never", offline=offline)
+            except UnknownOutcome as exc:
+                self.store.set_status(
+                    redemption_id,
+                    RedemptionStatus.UNKNOWN_OUTCOME,
+                    at=self.clock.now(),
+                    note=f"no final answer: {exc.message}",
+                )
+                resolved = await delivery.lookup(
+                    redemption_id, retry_after=exc.retry_after, deadline=deadline
+                )
+                if resolved == NOT_RECEIVED and sends < 2 and not _past(self.clock, deadline):
+                    self.store.set_status(
+                        redemption_id,
+                        RedemptionStatus.PENDING,
+                        at=self.clock.now(),
+                        note="the ledger never received it: sending again",
+                    )
+                    continue
+                if not isinstance(resolved, RedemptionAnswer):
+                    return self._not_reached(
+                        entry,
+                        body,
+                        exc,
+                        sent="not_received" if resolved == NOT_RECEIVED else "maybe",
+                        offline=offline,
+                    )
+                answer = resolved
+            return await self._recorded(entry, answer, note="answered")
+
+    async def _submit(
+        self, delivery: Delivery, redemption_id: str, body: bytes, deadline: float | None
+    ) -> RedemptionAnswer:
+        """Submit within what is left of the sale's budget; cut short, the outcome is unknown."""
+        if deadline is None:
+            return await delivery.submit(redemption_id, body)
+        left = max(deadline - self.clock.monotonic(), MIN_SEND_WINDOW)
+        try:
+            return await asyncio.wait_for(delivery.submit(redemption_id, body), timeout=left)
+        except TimeoutError:
+            raise UnknownOutcome("the ledger did not answer within the sale's time") from None
+
+    async def resolve_unknown(
+        self, entry: JournalEntry, *, offline: Callable[[datetime], OfflineApproval] | None
+    ) -> SaleOutcome:
+        """Ask the ledger again about a sale of unknown outcome (send it again after a 404)."""
+        resolved = await self.delivery.lookup(entry.id, retry_after=None)
+        if isinstance(resolved, RedemptionAnswer):
+            return await self._recorded(entry, resolved, note="resolved")
+        if resolved == NOT_RECEIVED:
+            self.store.set_status(
+                entry.id,
+                RedemptionStatus.PENDING,
+                at=self.clock.now(),
+                note="the ledger never received it: sending again",
+            )
+            return await self.send(self._entry(entry.id), offline=offline)
+        return self._not_reached(
+            entry, entry.body, UnknownOutcome("no answer"), sent="maybe", offline=offline
+        )
+
+    async def _recorded(
+        self, entry: JournalEntry, answer: RedemptionAnswer, *, note: str
+    ) -> SaleOutcome:
+        """Record the ledger's answer; if the store cannot take it, tell the answer anyway."""
+        try:
+            recorded = await self.delivery.record_kept(entry.id, answer, note=note)
+        except AnswerNotSaved as exc:
+            self.unsaved[entry.id] = answer
+            return _unsaved_outcome(entry, answer, exc)
+        self.unsaved.pop(entry.id, None)
+        return _outcome_with_answer(recorded, answer)
+
+    async def _rejected(self, entry: JournalEntry, exc: LedgerRejected) -> SaleOutcome:
+        """A problem document at the counter: the one rule decides (domain.answers)."""
+        try:
+            decision = await self.delivery.reject(
+                entry.id, exc.status, exc.code, exc.detail, at_counter=True
+            )
+        except (LedgerUnavailable, UnknownOutcome) as lookup_failed:
+            # A 409 conflict could not be looked up: the ledger may hold this id.
+            return self._not_reached(entry, entry.body, lookup_failed, sent="maybe", offline=None)
+        current = self._entry(entry.id)
+        if decision.retry:
+            return self._not_reached(
+                current, entry.body, LedgerUnavailable(exc.message), sent="never", offline=None
+            )
+        if decision.told in (SaleStatus.APPROVED, SaleStatus.PARTIALLY_APPROVED):
+            return outcome_from_entry(current)
+        return replace(outcome_from_entry(current), detail=exc.message)
+
+    def _not_reached(
+        self,
+        entry: JournalEntry,
+        body: bytes,
+        exc: Exception,
+        *,
+        sent: Literal["never", "not_received", "maybe"],
+        offline: Callable[[datetime], OfflineApproval] | None,
+    ) -> SaleOutcome:
+        """No final answer: approve offline within the limits, else say so plainly.
+
+        ``sent``: ``never`` (the request never reached the ledger), ``not_received``
+        (the ledger says it has no such id, though a late copy might still
+        arrive), ``maybe`` (it may have committed it). Only when the ledger
+        surely has nothing may the stored body become an offline one.
+        """
+        redemption_id = entry.id
+        now = self.clock.now()
+        approval = offline(now) if offline is not None else None
+        decision = approval.decision if approval is not None else None
+        if approval is not None and approval.decision.allowed:
+            approved = self.store.approve_offline(
+                redemption_id,
+                at=now,
+                body=None if sent == "maybe" else body_with_mode(body, "offline"),
+                nid_hash=approval.nid_hash,
+                by_program=approval.by_program,
+                business_date=business_date(now),
+                note="approved offline" + (" (outcome unknown)" if sent == "maybe" else ""),
+            )
+            if sent == "maybe":
+                self.store.mark_sent([redemption_id], at=now)
+            return outcome_from_entry(approved)
+        reason = decision.reason if decision is not None else "ledger_unavailable"
+        detail = decision.detail if decision is not None else str(exc)
+        if sent == "never":
+            declined = self.store.set_status(
+                redemption_id,
+                RedemptionStatus.DECLINED,
+                at=now,
+                reason=f"refused_offline:{reason}",
+                note="the ledger cannot be reached",
+                leave_outbox=True,
+                release_token=True,
+            )
+            return replace(
+                outcome_from_entry(declined),
+                status=SaleStatus.REFUSED_OFFLINE,
+                reason=reason,
+                detail=detail,
+            )
+        current = self._entry(redemption_id)
+        if sent == "not_received":
+            # Not sent again: the outbox checks later that no late copy was taken.
+            self.store.set_intent(
+                redemption_id, "abandon", at=now, note="refused: the ledger cannot be reached"
+            )
+            return replace(
+                outcome_from_entry(current),
+                status=SaleStatus.REFUSED_OFFLINE,
+                goes_ahead=False,
+                reason=reason,
+                detail=detail,
+            )
+        return replace(
+            outcome_from_entry(current),
+            status=SaleStatus.UNKNOWN,
+            goes_ahead=False,
+            reason=reason,
+            detail=f"the outcome is not known yet; {detail}",
+        )
+
     # ------------------------------------------------------------------ void
 
     async def void_last(self) -> VoidOutcome:
@@ -333,6 +573,43 @@ class CheckoutService:
         entry = self.store.last_sale()
         if entry is None:
             raise CheckoutError("there is no sale to void", code="nothing_to_void")
+        return await self._void_sale(entry)
+
+    async def void(self, redemption_id: str) -> VoidOutcome:
+        """Void one of this terminal's sales by its id (same business day, as the contract allows).
+
+        :class:`CheckoutError` (nothing asked of the ledger): ``not_found`` for an
+        id this terminal never wrote, ``another_day`` for a sale of another
+        business day, ``already_voided``, ``not_voidable`` for one that did not go
+        ahead (declined, refused, or still unknown).
+        """
+        text = redemption_id.strip().lower()
+        entry = self.store.redemption(text) if text else None
+        if entry is None:
+            raise CheckoutError(
+                f"there is no sale {redemption_id} on this terminal", code="not_found"
+            )
+        if entry.status is RedemptionStatus.VOIDED:
+            raise CheckoutError(f"the sale {entry.id} is already voided", code="already_voided")
+        today = business_date(self.clock.now())
+        if entry.business_date != today:
+            raise CheckoutError(
+                f"the sale {entry.id} is of {entry.business_date.isoformat()}; only today's"
+                " sales can be voided",
+                code="another_day",
+            )
+        if entry.status not in (
+            RedemptionStatus.APPROVED,
+            RedemptionStatus.PARTIALLY_APPROVED,
+            RedemptionStatus.APPROVED_OFFLINE,
+        ):
+            raise CheckoutError(
+                f"the sale {entry.id} did not go ahead ({entry.status.value}): nothing to void",
+                code="not_voidable",
+            )
+        return await self._void_sale(entry)
+
+    async def _void_sale(self, entry: JournalEntry) -> VoidOutcome:
         if entry.status is RedemptionStatus.APPROVED_OFFLINE:
             try:
                 await deliver_one(self.ledger, self.store, self.clock, entry.id)
@@ -346,7 +623,9 @@ class CheckoutService:
                 RedemptionStatus.APPROVED,
                 RedemptionStatus.PARTIALLY_APPROVED,
             ):
-                return VoidOutcome(id=entry.id, status="refused", reason=entry.status.value)
+                return VoidOutcome(
+                    id=entry.id, status=VoidStatus.REFUSED, reason=entry.status.value
+                )
         return await self._void(entry)
 
     async def _void(self, entry: JournalEntry) -> VoidOutcome:
@@ -362,10 +641,15 @@ class CheckoutService:
                 note=f"void refused: {exc.code}",
                 leave_outbox=True,
             )
-            return VoidOutcome(id=entry.id, status="refused", reason=exc.code, detail=exc.message)
+            return VoidOutcome(
+                id=entry.id, status=VoidStatus.REFUSED, reason=exc.code, detail=exc.message
+            )
         except (LedgerUnavailable, UnknownOutcome) as exc:
             return VoidOutcome(
-                id=entry.id, status="pending", reason="ledger_unavailable", detail=exc.message
+                id=entry.id,
+                status=VoidStatus.PENDING,
+                reason="ledger_unavailable",
+                detail=exc.message,
             )
         self.store.set_status(
             entry.id,
@@ -374,7 +658,7 @@ class CheckoutService:
             note="voided",
             leave_outbox=True,
         )
-        return VoidOutcome(id=entry.id, status="voided")
+        return VoidOutcome(id=entry.id, status=VoidStatus.VOIDED)
 
     def _entry(self, redemption_id: str) -> JournalEntry:
         entry = self.store.redemption(redemption_id)
@@ -393,6 +677,56 @@ def _national_identity(text: str) -> Identity:
         raise CheckoutError(
             f"the national ID is not valid ({exc.reason})", code=exc.reason
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineApproval:
+    """Whether a sale may go ahead offline now, and what an approval would count."""
+
+    decision: OfflineDecision
+    nid_hash: str | None
+    by_program: Mapping[str, int]
+
+
+def _past(clock: Clock, deadline: float | None, pause: float = 0.0) -> bool:
+    return deadline is not None and clock.monotonic() + pause >= deadline
+
+
+def _unsaved_outcome(
+    entry: JournalEntry, answer: RedemptionAnswer, exc: AnswerNotSaved
+) -> SaleOutcome:
+    """The ledger's answer, told as it is though this lane could not write it down."""
+    outcome = _outcome_with_answer(entry, answer)
+    waived = outcome.waived_rial
+    if answer.goes_ahead:
+        return replace(
+            outcome,
+            status=SaleStatus.APPROVED_UNSAVED,
+            goes_ahead=True,
+            covered_rial=answer.covered_rial,
+            declined_rial=answer.declined_rial,
+            payable_rial=entry.total_rial - answer.covered_rial - waived,
+            reason="not_saved",
+            detail="approved; could not be saved on this lane: do not redo the sale"
+            f" ({exc.message})",
+        )
+    return replace(
+        outcome,
+        status=SaleStatus.DECLINED,
+        goes_ahead=False,
+        covered_rial=0,
+        payable_rial=entry.total_rial - waived,
+        reason=answer.reason,
+        detail="declined by the ledger; this could not be saved on this lane",
+    )
+
+
+def _checkpoint_quietly(store: Store) -> None:
+    """Housekeeping after a sale: never an error, also when the store was closed meanwhile."""
+    try:
+        store.checkpoint()
+    except Exception:
+        log.debug("no checkpoint after the sale", exc_info=True)
 
 
 def _outcome_with_answer(entry: JournalEntry, answer: RedemptionAnswer) -> SaleOutcome:
@@ -425,6 +759,10 @@ class CheckoutSession:
         self._in_catalog: list[bool] = []
         self.redemption_id: str | None = None
         self.outcome: SaleOutcome | None = None
+        self._unsaved: RedemptionAnswer | None = None  # the ledger's answer, not yet saved
+        # Whether this identity needs a texted code: the inquiry's answer, never a cached one's.
+        self._requires_otp = False
+        self._ledger_slow = False  # the inquiry found the ledger slow or away
 
     # ------------------------------------------------------------------ identify
 
@@ -471,7 +809,7 @@ class CheckoutSession:
         self._nid_hash = national_id_hash(claims.national_id)
         self._masked = mask_national_id(claims.national_id)
         try:
-            wallet = await svc.ledger.inquire_wallet(identity)
+            wallet = await self._inquire(identity)
         except LedgerRejected as exc:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         except LedgerUnavailable as exc:
@@ -488,7 +826,11 @@ class CheckoutSession:
                 raise CheckoutRefused(
                     "the ledger cannot be reached", code="ledger_unavailable"
                 ) from exc
+            # A token is checked on the terminal: no texted code, whatever the wallet saved
+            # from an earlier national-ID inquiry said (that belonged to that identity).
             self._identity = identity
+            self._requires_otp = False
+            self._ledger_slow = True
             self._set_wallet(wallet, offline=True, as_of=cached[1])
             self.stage = Stage.BASKET
             return self.household()
@@ -505,7 +847,7 @@ class CheckoutSession:
     async def _identify_online(self, identity: Identity, *, what: str) -> Household:
         """Inquire the wallet of an identity that only the ledger can check."""
         try:
-            wallet = await self._svc.ledger.inquire_wallet(identity)
+            wallet = await self._inquire(identity)
         except LedgerUnavailable as exc:
             raise CheckoutRefused(
                 f"the ledger cannot be reached; {what} can only be served online",
@@ -515,8 +857,22 @@ class CheckoutSession:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         return self._accept_wallet(identity, wallet)
 
+    async def _inquire(self, identity: Identity) -> Wallet:
+        """The wallet inquiry; a slow one (or none) makes the sale's send short."""
+        svc = self._svc
+        started = svc.clock.monotonic()
+        try:
+            return await svc.ledger.inquire_wallet(identity)
+        except LedgerUnavailable:
+            self._ledger_slow = True
+            raise
+        finally:
+            if svc.clock.monotonic() - started > svc.sale_budget * SLOW_SHARE:
+                self._ledger_slow = True
+
     def _accept_wallet(self, identity: Identity, wallet: Wallet) -> Household:
         self._identity = identity
+        self._requires_otp = wallet.requires_otp
         self._set_wallet(wallet, offline=False)
         self.stage = Stage.OTP if wallet.requires_otp else Stage.BASKET
         return self.household()
@@ -576,7 +932,7 @@ class CheckoutSession:
             household_size=w.beneficiary.household_size,
             city=w.beneficiary.city,
             purses=w.purses,
-            requires_otp=w.requires_otp,
+            requires_otp=self._requires_otp,
             otp_challenge=self._challenge,
             otp_entered=self._otp is not None,
             offline=self._offline_wallet,
@@ -776,8 +1132,11 @@ class CheckoutSession:
         """
         self._expect(Stage.BASKET)
         svc = self._svc
+        # The whole step has a budget; a ledger already slow at the inquiry gets a short one.
+        budget = svc.sale_budget / 3 if self._ledger_slow else svc.sale_budget
+        deadline = svc.clock.monotonic() + budget
         assert self._identity is not None and self._wallet is not None
-        if self._wallet.requires_otp and self._otp is None:
+        if self._requires_otp and self._otp is None:
             raise CheckoutError("the household's verification code is needed", code="otp_required")
         if not self._lines:
             raise CheckoutError("the basket is empty", code="empty_basket")
@@ -836,183 +1195,26 @@ class CheckoutSession:
         self.redemption_id = redemption_id
         entry = svc.store.redemption(redemption_id)
         assert entry is not None
-        outcome = await self._send(redemption_id, body, entry=entry, allow_offline=True)
+        outcome = await svc.send(entry, offline=self._offline_approval, deadline=deadline)
         return self._finish(outcome)
 
     def _finish(self, outcome: SaleOutcome) -> SaleOutcome:
         outcome = replace(outcome, purses_before=self._wallet.purses if self._wallet else ())
         self.outcome = outcome
-        self.stage = Stage.UNKNOWN if outcome.status == "unknown" else Stage.DONE
+        self._unsaved = self._svc.unsaved.pop(outcome.id or "", None)
+        self.stage = Stage.UNKNOWN if outcome.status is SaleStatus.UNKNOWN else Stage.DONE
         # The sale is over: checkpoint the store's WAL now, just after this outcome is handed
-        # back, rather than inside a later sale's commit (see SqliteStore.checkpoint).
-        asyncio.get_running_loop().call_soon(self._svc.store.checkpoint)
+        # back, rather than inside a later sale's commit (see SqliteStore.checkpoint). The
+        # store may be closed by then (a command that printed its outcome and ended).
+        asyncio.get_running_loop().call_soon(_checkpoint_quietly, self._svc.store)
         return outcome
 
-    async def _send(
-        self, redemption_id: str, body: bytes, *, entry: JournalEntry, allow_offline: bool
-    ) -> SaleOutcome:
-        """Send a written redemption and record what came of it (the one send path)."""
-        svc = self._svc
-        sends = 0
-        while True:
-            sends += 1
-            try:
-                answer = await svc.ledger.submit_redemption(redemption_id, body)
-            except LedgerRejected as exc:
-                return self._rejected(redemption_id, exc)
-            except LedgerUnavailable as exc:
-                # Never reached the ledger, or not processed (429): nothing is there.
-                if (
-                    exc.retry_after is not None
-                    and exc.retry_after <= svc.resolve_max_pause
-                    and sends < 2
-                ):
-                    await svc.clock.sleep(exc.retry_after + random.uniform(0, 0.25))
-                    continue
-                return await self._cannot_reach(
-                    redemption_id, body, exc, sent="never", allow_offline=allow_offline
-                )
-            except UnknownOutcome as exc:
-                svc.store.set_status(
-                    redemption_id,
-                    RedemptionStatus.UNKNOWN_OUTCOME,
-                    at=svc.clock.now(),
-                    note=f"no final answer: {exc.message}",
-                )
-                resolved = await self._lookup(redemption_id, retry_after=exc.retry_after)
-                if resolved == "not_received" and sends < 2:
-                    svc.store.set_status(
-                        redemption_id,
-                        RedemptionStatus.PENDING,
-                        at=svc.clock.now(),
-                        note="the ledger never received it: sending again",
-                    )
-                    continue
-                if not isinstance(resolved, RedemptionAnswer):
-                    return await self._cannot_reach(
-                        redemption_id,
-                        body,
-                        exc,
-                        sent="not_received" if resolved == "not_received" else "maybe",
-                        allow_offline=allow_offline,
-                    )
-                answer = resolved
-            entry = record_answer(
-                svc.store, redemption_id, answer, at=svc.clock.now(), note="answered"
-            )
-            return _outcome_with_answer(entry, answer)
-
-    async def _lookup(
-        self, redemption_id: str, *, retry_after: float | None
-    ) -> RedemptionAnswer | str:
-        """Resolve an unknown outcome by id: the answer, ``"not_received"`` or ``"unknown"``."""
-        svc = self._svc
-        most = svc.resolve_max_pause
-        pause = min(retry_after or 0.2, most)
-        for attempt in range(RESOLVE_ATTEMPTS):
-            if attempt:
-                await svc.clock.sleep(pause)
-                pause = min(pause * 2, most)
-            try:
-                answer = await svc.ledger.get_redemption(redemption_id)
-            except LedgerUnavailable as exc:
-                if exc.retry_after:
-                    pause = min(exc.retry_after, most)
-                continue
-            except LedgerRejected:
-                continue
-            return "not_received" if answer is None else answer
-        return "unknown"
-
-    def _rejected(self, redemption_id: str, exc: LedgerRejected) -> SaleOutcome:
-        """A problem document: the ledger refused the request itself and changed nothing."""
-        svc = self._svc
-        problem = None
-        if exc.status in (400, 409):
-            problem = ("rejected", 0, f"{exc.status} {exc.code}: {exc.detail}")
-        entry = svc.store.set_status(
-            redemption_id,
-            RedemptionStatus.DECLINED,
-            at=svc.clock.now(),
-            reason=exc.code,
-            note=f"refused by the ledger ({exc.status})",
-            leave_outbox=True,
-            problem=problem,
-            release_token=True,
-        )
-        return replace(outcome_from_entry(entry), detail=exc.message)
-
-    async def _cannot_reach(
-        self,
-        redemption_id: str,
-        body: bytes,
-        exc: Exception,
-        *,
-        sent: Literal["never", "not_received", "maybe"],
-        allow_offline: bool,
-    ) -> SaleOutcome:
-        """No final answer: approve offline within the limits, else say so plainly.
-
-        ``sent``: ``never`` (the request never reached the ledger), ``not_received``
-        (the ledger says it has no such id, though a late copy might still
-        arrive), ``maybe`` (it may have committed it). Only when the ledger
-        surely has nothing may the stored body become an offline one.
-        """
-        svc = self._svc
-        now = svc.clock.now()
-        decision = (
-            decide_offline(self._offline_request(now), svc.settings.limits)
-            if allow_offline
-            else None
-        )
-        if decision is not None and decision.allowed:
-            entry = svc.store.approve_offline(
-                redemption_id,
-                at=now,
-                body=None if sent == "maybe" else body_with_mode(body, "offline"),
-                nid_hash=self._nid_hash,
-                by_program=self._covered_by_program(),
-                business_date=business_date(now),
-                note="approved offline" + (" (outcome unknown)" if sent == "maybe" else ""),
-            )
-            if sent == "maybe":
-                svc.store.mark_sent([redemption_id], at=now)
-            return outcome_from_entry(entry)
-        reason = decision.reason if decision is not None else "ledger_unavailable"
-        detail = decision.detail if decision is not None else str(exc)
-        if sent == "never":
-            entry = svc.store.set_status(
-                redemption_id,
-                RedemptionStatus.DECLINED,
-                at=now,
-                reason=f"refused_offline:{reason}",
-                note="the ledger cannot be reached",
-                leave_outbox=True,
-                release_token=True,
-            )
-            return replace(
-                outcome_from_entry(entry), status="refused_offline", reason=reason, detail=detail
-            )
-        current = svc.store.redemption(redemption_id)
-        assert current is not None
-        if sent == "not_received":
-            # Not sent again: the outbox checks later that no late copy was taken.
-            svc.store.set_intent(
-                redemption_id, "abandon", at=now, note="refused: the ledger cannot be reached"
-            )
-            return replace(
-                outcome_from_entry(current),
-                status="refused_offline",
-                goes_ahead=False,
-                reason=reason,
-                detail=detail,
-            )
-        return replace(
-            outcome_from_entry(current),
-            status="unknown",
-            goes_ahead=False,
-            reason=reason,
-            detail=f"the outcome is not known yet; {detail}",
+    def _offline_approval(self, now: datetime) -> OfflineApproval:
+        """Whether this sale may go ahead offline now, and what an approval would count."""
+        return OfflineApproval(
+            decision=decide_offline(self._offline_request(now), self._svc.settings.limits),
+            nid_hash=self._nid_hash,
+            by_program=self._covered_by_program(),
         )
 
     def _covered_by_program(self) -> dict[str, int]:
@@ -1051,33 +1253,8 @@ class CheckoutSession:
         self._expect(Stage.UNKNOWN)
         assert self.redemption_id is not None
         svc = self._svc
-        resolved = await self._lookup(self.redemption_id, retry_after=None)
-        entry = svc.store.redemption(self.redemption_id)
-        assert entry is not None
-        if isinstance(resolved, RedemptionAnswer):
-            entry = record_answer(
-                svc.store, self.redemption_id, resolved, at=svc.clock.now(), note="resolved"
-            )
-            return self._finish(_outcome_with_answer(entry, resolved))
-        if resolved == "not_received":
-            svc.store.set_status(
-                self.redemption_id,
-                RedemptionStatus.PENDING,
-                at=svc.clock.now(),
-                note="the ledger never received it: sending again",
-            )
-            return self._finish(
-                await self._send(self.redemption_id, entry.body, entry=entry, allow_offline=True)
-            )
-        return self._finish(
-            await self._cannot_reach(
-                self.redemption_id,
-                entry.body,
-                UnknownOutcome("no answer"),
-                sent="maybe",
-                allow_offline=True,
-            )
-        )
+        entry = svc._entry(self.redemption_id)
+        return self._finish(await svc.resolve_unknown(entry, offline=self._offline_approval))
 
     async def abandon(self) -> SaleOutcome:
         """The household leaves without the goods: the sale must not be charged.
@@ -1097,13 +1274,12 @@ class CheckoutSession:
             )
         except (LedgerUnavailable, UnknownOutcome) as exc:
             log.info("abandoned sale %s will be settled later: %s", self.redemption_id, exc)
-        entry = svc.store.redemption(self.redemption_id)
-        assert entry is not None
+        entry = svc._entry(self.redemption_id)
         outcome = replace(outcome_from_entry(entry), goes_ahead=False)
-        if outcome.status in ("unknown", "pending", "approved_offline"):
+        if outcome.status in (SaleStatus.UNKNOWN, SaleStatus.PENDING, SaleStatus.APPROVED_OFFLINE):
             outcome = replace(
                 outcome,
-                status="refused_offline",
+                status=SaleStatus.REFUSED_OFFLINE,
                 reason="abandoned",
                 detail="the sale did not go ahead; the outbox will settle it",
             )
@@ -1112,9 +1288,23 @@ class CheckoutSession:
         return outcome
 
     def acknowledge(self) -> None:
-        """The cashier has seen the outcome (after the receipt was shown or printed)."""
-        if self.redemption_id is not None:
-            self._svc.store.mark_seen(self.redemption_id)
+        """The cashier has seen the outcome (after the receipt was shown or printed).
+
+        An answer the lane could not save (``approved_unsaved``) is written
+        first; while it still cannot be, the sale stays among the interrupted
+        ones, for ``recover`` (or the next start) to finish by asking the ledger.
+        """
+        if self.redemption_id is None:
+            return
+        svc = self._svc
+        if self._unsaved is not None:
+            try:
+                svc.delivery.record(self.redemption_id, self._unsaved, note="answered (saved late)")
+            except StoreError:
+                log.warning("the answer of %s is still not saved", self.redemption_id)
+                return
+            self._unsaved = None
+        svc.store.mark_seen(self.redemption_id)
 
     # ------------------------------------------------------------------ guards
 

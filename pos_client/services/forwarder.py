@@ -35,11 +35,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from pos_client.domain.redemption import RedemptionAnswer, body_mode, body_with_mode
+from pos_client.domain.answers import AUTH_STATUSES
+from pos_client.domain.redemption import RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus
 from pos_client.errors import LedgerRejected, LedgerUnavailable, UnknownOutcome
 from pos_client.ports import BatchItemResult, Clock, Ledger, OutboxItem, Store
-from pos_client.services.redemptions import record_answer
+from pos_client.services.delivery import Delivery, record_answer
 
 __all__ = [
     "DrainReport",
@@ -58,7 +59,7 @@ Batch = Sequence[tuple[str, bytes]]
 Request = tuple[Batch, "asyncio.Task[list[BatchItemResult]]"]
 #: How long after its last change an abandoned sale's 404 is believed (see settle_abandoned).
 DEFAULT_ABANDON_GRACE = timedelta(seconds=30)
-_AUTH_STATUSES = (401, 403)
+_AUTH_STATUSES = AUTH_STATUSES
 
 
 class ForwarderStopped(LedgerRejected):
@@ -136,42 +137,8 @@ def _record_all(
     report.problems += store.problem_count() - before
 
 
-def _rejected(
-    store: Store,
-    item_id: str,
-    status: int,
-    code: str,
-    detail: str,
-    clock: Clock,
-    report: DrainReport,
-) -> None:
-    """A problem document for a delivered item: it goes to a person, never silently dropped."""
-    entry = store.redemption(item_id)
-    assert entry is not None
-    collect = entry.covered_rial if entry.offline else 0
-    store.set_status(
-        item_id,
-        RedemptionStatus.DECLINED,
-        at=clock.now(),
-        reason=code,
-        note=f"refused by the ledger ({status})",
-        leave_outbox=True,
-        problem=("rejected", collect, f"{status} {code}: {detail}"),
-    )
-    report.declined += 1
-    report.problems += 1
-
-
-def _make_sendable(store: Store, item_id: str, clock: Clock) -> bytes:
-    """After a 404 the ledger has nothing: a sale that went ahead offline is sent as offline."""
-    entry = store.redemption(item_id)
-    assert entry is not None
-    store.mark_not_received(item_id)
-    body = entry.body
-    if entry.status is RedemptionStatus.APPROVED_OFFLINE and body_mode(body) == "online":
-        body = body_with_mode(body, "offline")
-        store.replace_body(item_id, body, mode="offline", at=clock.now())
-    return body
+def _delivery(ledger: Ledger, store: Store, clock: Clock) -> Delivery:
+    return Delivery(ledger=ledger, store=store, clock=clock)
 
 
 async def deliver_one(
@@ -183,6 +150,7 @@ async def deliver_one(
 ) -> None:
     """Resolve-or-send one ``deliver`` item now (used before voiding an offline sale)."""
     report = report or DrainReport()
+    delivery = _delivery(ledger, store, clock)
     entry = store.redemption(redemption_id)
     assert entry is not None
     item = next((i for i in store.outbox() if i.redemption_id == redemption_id), None)
@@ -194,10 +162,10 @@ async def deliver_one(
         if answer is not None:
             _record(store, redemption_id, answer, clock, report)
             return
-        body = _make_sendable(store, redemption_id, clock)
+        body = delivery.make_sendable(redemption_id)
     store.mark_sent([redemption_id], at=clock.now())
     try:
-        answer = await ledger.submit_redemption(redemption_id, body)
+        answer = await delivery.submit(redemption_id, body)
     except LedgerUnavailable:
         store.mark_not_received(redemption_id)
         raise
@@ -218,29 +186,29 @@ async def _handle_rejection(
     code: str,
     detail: str,
     report: DrainReport,
-) -> None:
-    if status in _AUTH_STATUSES:
+) -> bool:
+    """A problem document for a delivered item, as the one rule decides; False: send it later.
+
+    It goes to a person, never silently dropped (see :mod:`pos_client.domain.answers`).
+    """
+    decision = await _delivery(ledger, store, clock).reject(
+        item_id, status, code, detail, at_counter=False
+    )
+    if decision.stop:
         raise ForwarderStopped(
             f"the ledger refuses this terminal ({status} {code})",
             status=status,
             code=code,
             detail=detail,
         )
-    if code == "idempotency_conflict":
-        # The ledger holds this id with another body: its record is the truth.
-        answer = await ledger.get_redemption(item_id)
-        if answer is not None:
-            _record(store, item_id, answer, clock, report)
-            store.add_problem(
-                item_id,
-                "idempotency_conflict",
-                at=clock.now(),
-                collect_rial=0,
-                detail="the ledger kept an earlier body under this id; its answer was recorded",
-            )
-            report.problems += 1
-            return
-    _rejected(store, item_id, status, code, detail, clock, report)
+    if decision.retry:
+        store.mark_not_received(item_id)
+        return False
+    if decision.told is not None:
+        report.count(decision.told.value)
+    if decision.problem is not None:
+        report.problems += 1
+    return True
 
 
 async def void_one(
@@ -373,6 +341,7 @@ class Forwarder:
         self.ledger = ledger
         self.store = store
         self.clock = clock
+        self.delivery = Delivery(ledger=ledger, store=store, clock=clock)
         self.batch_size = batch_size
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -450,7 +419,7 @@ class Forwarder:
                     _record(self.store, item.redemption_id, answer, self.clock, report)
                     continue
                 to_send.append(
-                    (item.redemption_id, _make_sendable(self.store, item.redemption_id, self.clock))
+                    (item.redemption_id, self.delivery.make_sendable(item.redemption_id))
                 )
             else:
                 to_send.append((item.redemption_id, item.body))
@@ -559,7 +528,7 @@ class Forwarder:
                 continue  # recorded above, all in one transaction
             if result.kind == "rejected" and result.problem is not None:
                 problem = result.problem
-                await _handle_rejection(
+                settled = await _handle_rejection(
                     self.ledger,
                     self.store,
                     self.clock,
@@ -569,6 +538,7 @@ class Forwarder:
                     problem.detail,
                     report,
                 )
+                not_processed = not_processed or not settled
             elif result.kind == "not_processed":
                 self.store.mark_not_received(item_id)
                 not_processed = True
