@@ -32,8 +32,8 @@ from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
 from pos_client.ports import Clock, SystemClock
-from pos_client.services.checkout import CheckoutService
-from pos_client.services.forwarder import Forwarder
+from pos_client.services.checkout import SALE_BUDGET, CheckoutService
+from pos_client.services.forwarder import DEFAULT_STUCK_AFTER, Forwarder
 from pos_client.services.group_names import group_names
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.refresh import RefreshService, RulesBook
@@ -42,7 +42,15 @@ from pos_client.services.reports import ReportService
 if TYPE_CHECKING:
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
-__all__ = ["App", "build_app", "build_doctor", "offline_limits", "open_app"]
+__all__ = [
+    "App",
+    "build_app",
+    "build_doctor",
+    "offline_limits",
+    "open_app",
+    "sale_budget",
+    "stuck_after",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,22 @@ def offline_limits(config: Config) -> OfflineLimits:
         max_outstanding_rial=o.max_outstanding_rial,
         max_hours_since_contact=o.max_hours_since_contact,
     )
+
+
+def sale_budget(config: Config) -> float:
+    """``[ledger] sale_budget_s``: the whole confirm step's time (default 15 s)."""
+    value = getattr(config.ledger, "sale_budget_s", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return SALE_BUDGET
+
+
+def stuck_after(config: Config) -> timedelta:
+    """``[offline] stuck_after_hours``: when an undecided outbox item is told (default 6 h)."""
+    value = getattr(config.offline, "stuck_after_hours", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return timedelta(hours=value)
+    return DEFAULT_STUCK_AFTER
 
 
 @dataclass
@@ -178,8 +202,15 @@ def build_app(
                 city=config.terminal.city,
                 offline=offline_limits(config),
                 abandon_grace=grace,
+                sale_budget=sale_budget(config),
             ),
-            forwarder=Forwarder(ledger=ledger, store=store, clock=clock, abandon_grace=grace),
+            forwarder=Forwarder(
+                ledger=ledger,
+                store=store,
+                clock=clock,
+                abandon_grace=grace,
+                stuck_after=stuck_after(config),
+            ),
             reports=ReportService(
                 store=store, ledger=ledger, clock=clock, terminal_id=config.terminal.id
             ),

@@ -21,7 +21,9 @@ For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 Failures back off exponentially with full jitter, never sooner than a
 ``Retry-After``; ``401``/``403`` stop the forwarder until a person fixes the
 token. Nothing is ever dropped: an item leaves the outbox only with a final
-answer or as a problem for a person.
+answer or as a problem for a person. Nor does it loop silently: an item still
+undecided after ``stuck_after`` (see :func:`stuck_items`) gets a ``stuck``
+problem saying what to do, and shows on the status line and in ``doctor``.
 
 Imports the standard library, the domain, the ports and the project's errors.
 """
@@ -33,21 +35,24 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pos_client.domain.answers import AUTH_STATUSES
 from pos_client.domain.redemption import RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus
-from pos_client.errors import LedgerRejected, LedgerUnavailable, UnknownOutcome
+from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
 from pos_client.ports import BatchItemResult, Clock, Ledger, OutboxItem, Store
 from pos_client.services.delivery import Delivery, record_answer
 
 __all__ = [
+    "DEFAULT_STUCK_AFTER",
+    "STUCK_ADVICE",
     "DrainReport",
     "Forwarder",
     "ForwarderStopped",
     "deliver_one",
     "settle_abandoned",
+    "stuck_items",
     "void_one",
 ]
 
@@ -60,6 +65,15 @@ Request = tuple[Batch, "asyncio.Task[list[BatchItemResult]]"]
 #: How long after its last change an abandoned sale's 404 is believed (see settle_abandoned).
 DEFAULT_ABANDON_GRACE = timedelta(seconds=30)
 _AUTH_STATUSES = AUTH_STATUSES
+#: How long an outbox item may stay undecided before a person is told
+#: (``[offline] stuck_after_hours``).
+DEFAULT_STUCK_AFTER = timedelta(hours=6)
+#: What the ``stuck`` problem tells a person to do.
+STUCK_ADVICE = (
+    "this sale has not reached a final answer from the ledger for hours: check the lane's"
+    " network and the ledger's address and token (`pos-client doctor`), then `pos-client sync`;"
+    " if it stays, call support with the sale's id; never redo the sale"
+)
 
 
 class ForwarderStopped(LedgerRejected):
@@ -83,6 +97,8 @@ class DrainReport:
     retry_after: float | None = None
     wait: float | None = None  # an abandoned sale waits this long before a 404 is believed
     stopped: bool = False  # the ledger refuses this terminal (401/403): a person must act
+    unreachable: bool = False  # the last pass stopped because the ledger could not be reached
+    stuck: int = 0  # items undecided for longer than the forwarder's limit
     passes: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -105,6 +121,7 @@ class DrainReport:
             "closed": self.closed,
             "problems": self.problems,
             "remaining": self.remaining,
+            "stuck": self.stuck,
             "passes": self.passes,
             "error": self.error,
         }
@@ -317,6 +334,20 @@ async def settle_abandoned(
     return True
 
 
+def stuck_items(store: Store, now: datetime, limit: timedelta) -> list[OutboxItem]:
+    """Outbox items the forwarder owes the ledger and has not settled within ``limit``.
+
+    Sent and never resolved (lookups keep failing, answers it cannot read), or
+    never accepted: whatever the cause, a person must know (``problems``,
+    ``doctor``, the status line). Sales held at the counter are not counted.
+    """
+    return [
+        item
+        for item in store.outbox(intents=("deliver", "abandon", "void"))
+        if now - item.enqueued_at >= limit
+    ]
+
+
 # --------------------------------------------------------------------------- forwarder
 
 
@@ -334,6 +365,7 @@ class Forwarder:
         max_delay: float = 300.0,
         idle_interval: float = 30.0,
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
+        stuck_after: timedelta = DEFAULT_STUCK_AFTER,
         rng: random.Random | None = None,
     ) -> None:
         if not 1 <= batch_size <= BATCH_SIZE:
@@ -347,6 +379,7 @@ class Forwarder:
         self.max_delay = max_delay
         self.idle_interval = idle_interval
         self.abandon_grace = abandon_grace
+        self.stuck_after = stuck_after
         self._rng = rng or random.Random()
         self._failures = 0
         self._wake = asyncio.Event()
@@ -376,6 +409,7 @@ class Forwarder:
             report.passes += 1
             report.wait = None
             report.retry_after = None
+            report.unreachable = False
             try:
                 await self._pass(report)
                 self._failures = 0
@@ -389,10 +423,34 @@ class Forwarder:
                 report.error = exc.message
                 report.errors.append(exc.message)
                 report.retry_after = getattr(exc, "retry_after", None)
+                report.unreachable = True
                 self._failures += 1
             report.remaining = len(self.pending())
+            report.stuck = self._tell_stuck()
         self.last_report = report
         return report
+
+    def stuck(self) -> list[OutboxItem]:
+        """Outbox items still undecided after :attr:`stuck_after` (see :func:`stuck_items`)."""
+        return stuck_items(self.store, self.clock.now(), self.stuck_after)
+
+    def _tell_stuck(self) -> int:
+        """File a ``stuck`` problem, once, for each item undecided too long; how many there are."""
+        try:
+            stuck = self.stuck()
+            if not stuck:
+                return 0
+            told = {p.redemption_id for p in self.store.problems() if p.kind == "stuck"}
+            for item in stuck:
+                if item.redemption_id not in told:
+                    log.warning("sale %s is stuck in the outbox", item.redemption_id)
+                    self.delivery.file_problem(
+                        item.redemption_id, "stuck", collect_rial=0, detail=STUCK_ADVICE
+                    )
+        except StoreError:
+            log.warning("stuck sales could not be checked", exc_info=True)
+            return 0
+        return len(stuck)
 
     async def _pass(self, report: DrainReport) -> None:
         items = self.pending()

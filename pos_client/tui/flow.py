@@ -25,6 +25,7 @@ from pos_client.domain.barcodes import TokenScan, classify_scan
 from pos_client.domain.errors import ContractError
 from pos_client.domain.models import BasketLine, Product, Unit
 from pos_client.domain.money import parse_amount, parse_quantity_milli
+from pos_client.domain.states import SaleStatus, VoidStatus
 from pos_client.errors import LedgerUnavailable, PosError, PrinterError
 from pos_client.services.checkout import (
     BasketView,
@@ -501,19 +502,19 @@ class CheckoutFlow:
         from .screens.result import ResultScreen
 
         self.outcome = outcome
-        self.app.note_ledger(
-            online=outcome.status not in ("approved_offline", "refused_offline", "unknown")
-        )
+        self.app.note_ledger(online=outcome.status.ledger_answered)
         receipt = await asyncio.to_thread(self._receipt, outcome)
         if outcome.goes_ahead:
             self.last_outcome = outcome
             self.last_receipt = receipt
-        if outcome.status == "approved_offline":
+        if outcome.status is SaleStatus.APPROVED_OFFLINE:
             self.app.lane.forwarder.wake()
         await self._show(ResultScreen(outcome, receipt))
         if receipt is not None and outcome.id is not None:
             await self._print(outcome.id, done_key="result.printed", after_sale=True)
-        if self.session is not None and outcome.status != "unknown":
+        if self.session is not None and outcome.status is not SaleStatus.UNKNOWN:
+            # An answer not saved yet is saved here if the store lets it; else it stays
+            # interrupted, finished at the next start.
             await asyncio.to_thread(self.session.acknowledge)
         self.app.read_status()
 
@@ -521,6 +522,8 @@ class CheckoutFlow:
         """The receipt of a sale that went ahead, as the journal keeps it (the screen shows it)."""
         if not outcome.goes_ahead or outcome.id is None:
             return None
+        if outcome.status is SaleStatus.APPROVED_UNSAVED:
+            return None  # the journal does not hold the answer yet: the code is shown instead
         try:
             return self.app.lane.receipts.receipt_for(
                 outcome.id, currency=self.texts.currency, training=self.app.training
@@ -592,7 +595,7 @@ class CheckoutFlow:
         self.run(job, busy=self.texts.t("identify.working"))
 
     def new_sale(self) -> None:
-        if self.outcome is not None and self.outcome.status == "unknown":
+        if self.outcome is not None and self.outcome.status is SaleStatus.UNKNOWN:
             self.say(self.texts.t("result.unknown_note"), "warn")
             return
         self.go_idle()
@@ -615,11 +618,11 @@ class CheckoutFlow:
                 return
             self.say(texts.t("void.working"), "busy")
             result = await self.app.lane.checkout.void_last()
-            if result.status == "voided":
+            if result.status is VoidStatus.VOIDED:
                 self.last_outcome = None
                 self.last_receipt = None
                 self.say(texts.t("void.done"), "ok")
-            elif result.status == "pending":
+            elif result.status is VoidStatus.PENDING:
                 self.say(texts.t("void.pending"), "warn")
             else:
                 self.say(texts.t("void.refused", reason=texts.reason(result.reason)), "error")

@@ -493,6 +493,14 @@ _FA: dict[str, str] = {
     "unit.kg": "کیلوگرم",
     "unit.l": "لیتر",
     "unit.piece": "عدد",
+    # --- added by delivery
+    "result.approved_unsaved": "تأیید شد (روی این پایانه ذخیره نشد)",
+    "result.unsaved_note": (
+        "سامانه خرید را تأیید کرد ولی این پایانه نتوانست آن را ذخیره کند. خرید را دوباره "
+        "ثبت نکنید؛ کد رسید را یادداشت کنید. ثبت آن بعداً تکمیل می‌شود."
+    ),
+    "status.stuck": "گیرکرده در صف: {count}",
+    "problem.kind.stuck": "بی‌پاسخ مانده",
 }
 
 # --------------------------------------------------------------------------- English
@@ -925,6 +933,14 @@ _EN: dict[str, str] = {
     "unit.kg": "kg",
     "unit.l": "litres",
     "unit.piece": "pieces",
+    # --- added by delivery
+    "result.approved_unsaved": "Approved (not saved on this lane)",
+    "result.unsaved_note": (
+        "The ledger approved this sale but this lane could not save it. Do not redo the "
+        "sale; note the receipt code. It is saved later."
+    ),
+    "status.stuck": "Stuck in the queue: {count}",
+    "problem.kind.stuck": "No answer for hours",
 }
 
 # Free packages' group names are shared with printed receipts (services).
