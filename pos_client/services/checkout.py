@@ -364,18 +364,8 @@ class CheckoutService:
         """
         try:
             return await self._send(entry, offline=offline, deadline=deadline)
-        except AnswerNotSaved:
-            raise  # handled in _recorded; never here
         except StoreError as exc:
-            log.warning("the store failed while sending %s: %s", entry.id, exc.message)
-            return replace(
-                outcome_from_entry(entry),
-                status=SaleStatus.UNKNOWN,
-                goes_ahead=False,
-                reason="store_error",
-                detail="the lane could not save the sale's progress; do not redo the sale:"
-                " `pos-client recover` finishes it",
-            )
+            return _store_failed(entry, exc)
 
     async def _send(
         self,
@@ -452,17 +442,20 @@ class CheckoutService:
         resolved = await self.delivery.lookup(entry.id, retry_after=None)
         if isinstance(resolved, RedemptionAnswer):
             return await self._recorded(entry, resolved, note="resolved")
-        if resolved == NOT_RECEIVED:
-            self.store.set_status(
-                entry.id,
-                RedemptionStatus.PENDING,
-                at=self.clock.now(),
-                note="the ledger never received it: sending again",
+        try:
+            if resolved == NOT_RECEIVED:
+                self.store.set_status(
+                    entry.id,
+                    RedemptionStatus.PENDING,
+                    at=self.clock.now(),
+                    note="the ledger never received it: sending again",
+                )
+                return await self.send(self._entry(entry.id), offline=offline)
+            return self._not_reached(
+                entry, entry.body, UnknownOutcome("no answer"), sent="maybe", offline=offline
             )
-            return await self.send(self._entry(entry.id), offline=offline)
-        return self._not_reached(
-            entry, entry.body, UnknownOutcome("no answer"), sent="maybe", offline=offline
-        )
+        except StoreError as exc:
+            return _store_failed(entry, exc)
 
     async def _recorded(
         self, entry: JournalEntry, answer: RedemptionAnswer, *, note: str
@@ -690,6 +683,19 @@ class OfflineApproval:
 
 def _past(clock: Clock, deadline: float | None, pause: float = 0.0) -> bool:
     return deadline is not None and clock.monotonic() + pause >= deadline
+
+
+def _store_failed(entry: JournalEntry, exc: StoreError) -> SaleOutcome:
+    """The store failed after the sale was written and before any answer: never "not charged"."""
+    log.warning("the store failed while sending %s: %s", entry.id, exc.message)
+    return replace(
+        outcome_from_entry(entry),
+        status=SaleStatus.UNKNOWN,
+        goes_ahead=False,
+        reason="store_error",
+        detail="the lane could not save the sale's progress; do not redo the sale:"
+        " `pos-client recover` finishes it",
+    )
 
 
 def _unsaved_outcome(
@@ -1265,9 +1271,14 @@ class CheckoutSession:
         self._expect(Stage.UNKNOWN)
         assert self.redemption_id is not None
         svc = self._svc
-        svc.store.set_intent(
-            self.redemption_id, "abandon", at=svc.clock.now(), note="abandoned at the counter"
-        )
+        try:
+            svc.store.set_intent(
+                self.redemption_id, "abandon", at=svc.clock.now(), note="abandoned at the counter"
+            )
+        except StoreError as exc:
+            # Not written: the sale stays unknown (the ledger may have it), for `recover`.
+            self.outcome = _store_failed(svc._entry(self.redemption_id), exc)
+            return self.outcome
         try:
             await settle_abandoned(
                 svc.ledger, svc.store, svc.clock, self.redemption_id, grace=svc.abandon_grace
@@ -1296,6 +1307,8 @@ class CheckoutSession:
         """
         if self.redemption_id is None:
             return
+        if self.outcome is not None and self.outcome.status is SaleStatus.UNKNOWN:
+            return  # not settled: it stays among the interrupted sales until it is
         svc = self._svc
         if self._unsaved is not None:
             try:
