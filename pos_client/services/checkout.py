@@ -622,21 +622,9 @@ class CheckoutService:
         return await self._void(entry)
 
     async def _void(self, entry: JournalEntry) -> VoidOutcome:
-        now = self.clock.now()
-        self.store.set_intent(entry.id, "void", at=now, note="void asked")
+        self.store.set_intent(entry.id, "void", at=self.clock.now(), note="void asked")
         try:
-            await self.ledger.void_redemption(entry.id)
-        except LedgerRejected as exc:
-            self.store.set_status(
-                entry.id,
-                entry.status,
-                at=self.clock.now(),
-                note=f"void refused: {exc.code}",
-                leave_outbox=True,
-            )
-            return VoidOutcome(
-                id=entry.id, status=VoidStatus.REFUSED, reason=exc.code, detail=exc.message
-            )
+            refused = await self.delivery.void(entry.id, at_counter=True)
         except (LedgerUnavailable, UnknownOutcome) as exc:
             return VoidOutcome(
                 id=entry.id,
@@ -644,13 +632,10 @@ class CheckoutService:
                 reason="ledger_unavailable",
                 detail=exc.message,
             )
-        self.store.set_status(
-            entry.id,
-            RedemptionStatus.VOIDED,
-            at=self.clock.now(),
-            note="voided",
-            leave_outbox=True,
-        )
+        if refused is not None:
+            return VoidOutcome(
+                id=entry.id, status=VoidStatus.REFUSED, reason=refused.code, detail=refused.message
+            )
         return VoidOutcome(id=entry.id, status=VoidStatus.VOIDED)
 
     def _entry(self, redemption_id: str) -> JournalEntry:

@@ -28,7 +28,14 @@ import logging
 from datetime import datetime
 from typing import Literal
 
-from pos_client.domain.answers import Answer, AnswerKind, Decision, EntryFacts, decide
+from pos_client.domain.answers import (
+    AUTH_STATUSES,
+    Answer,
+    AnswerKind,
+    Decision,
+    EntryFacts,
+    decide,
+)
 from pos_client.domain.redemption import RedemptionAnswer, body_mode, body_with_mode
 from pos_client.domain.states import RedemptionStatus
 from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError
@@ -287,6 +294,47 @@ class Delivery:
                 release_token=decision.release_token,
             )
         return decision
+
+    async def void(self, redemption_id: str, *, at_counter: bool) -> LedgerRejected | None:
+        """Ask the ledger to void a redemption it took and record the result; the refusal, if any.
+
+        A refusal is recorded (the sale stays as it was, out of the outbox); in
+        the background it is also a ``void_refused`` problem, and a ``401``/``403``
+        is raised (the ledger refuses the terminal: a person must act).
+        Unreachable: raised, nothing changed (the outbox voids it later).
+        """
+        entry = _entry(self.store, redemption_id)
+        try:
+            await self.ledger.void_redemption(redemption_id)
+        except LedgerRejected as exc:
+            if exc.status in AUTH_STATUSES and not at_counter:
+                raise
+            problem = (
+                None
+                if at_counter
+                else (
+                    "void_refused",
+                    0,
+                    f"the ledger would not void it ({exc.code}); the household was charged",
+                )
+            )
+            self.store.set_status(
+                redemption_id,
+                entry.status,
+                at=self.clock.now(),
+                note=f"void refused: {exc.code}",
+                leave_outbox=True,
+                problem=problem,
+            )
+            return exc
+        self.store.set_status(
+            redemption_id,
+            RedemptionStatus.VOIDED,
+            at=self.clock.now(),
+            note="voided",
+            leave_outbox=True,
+        )
+        return None
 
     def file_problem(
         self, redemption_id: str, kind: str, *, collect_rial: int, detail: str

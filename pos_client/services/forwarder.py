@@ -237,36 +237,19 @@ async def void_one(
 ) -> None:
     """Ask the ledger to void a redemption it approved (a ``void`` item)."""
     report = report or DrainReport()
-    entry = store.redemption(redemption_id)
-    assert entry is not None
     try:
-        await ledger.void_redemption(redemption_id)
-    except LedgerRejected as exc:
-        if exc.status in _AUTH_STATUSES:
-            raise ForwarderStopped(
-                f"the ledger refuses this terminal ({exc.status} {exc.code})",
-                status=exc.status,
-                code=exc.code,
-                detail=exc.detail,
-            ) from None
-        store.set_status(
-            redemption_id,
-            entry.status,
-            at=clock.now(),
-            note=f"void refused: {exc.code}",
-            leave_outbox=True,
-            problem=(
-                "void_refused",
-                0,
-                f"the ledger would not void it ({exc.code}); the household was charged",
-            ),
-        )
+        refused = await _delivery(ledger, store, clock).void(redemption_id, at_counter=False)
+    except LedgerRejected as exc:  # 401/403: the ledger refuses this terminal
+        raise ForwarderStopped(
+            f"the ledger refuses this terminal ({exc.status} {exc.code})",
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail,
+        ) from None
+    if refused is not None:
         report.problems += 1
-        return
-    store.set_status(
-        redemption_id, RedemptionStatus.VOIDED, at=clock.now(), note="voided", leave_outbox=True
-    )
-    report.voided += 1
+    else:
+        report.voided += 1
 
 
 async def settle_abandoned(
