@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from pos_client.services.checkout import (
     CheckoutError,
     CheckoutSession,
     Household,
+    SendPhase,
     Stage,
 )
 from pos_client.services.receipts import ReceiptError
@@ -493,10 +495,38 @@ class CheckoutFlow:
     def confirm(self) -> None:
         async def job() -> None:
             assert self.session is not None
-            outcome = await self.session.confirm()
+            session = self.session
+            outcome = await self._with_progress(lambda told: session.confirm(progress=told))
             await self._finished(outcome)
 
         self.run(job, busy=self.texts.t("review.sending"))
+
+    async def _with_progress(
+        self, step: Callable[[Callable[[SendPhase], None]], Awaitable[SaleOutcome]]
+    ) -> SaleOutcome:
+        """Run a sending step with a line that says what it does and for how long, each second."""
+        started = time.monotonic()
+        phase = [SendPhase.SENDING]
+
+        def tick() -> None:
+            seconds = int(time.monotonic() - started)
+            key = (
+                "review.asking_again"
+                if phase[0] is SendPhase.ASKING_AGAIN
+                else "review.sending_for"
+            )
+            if seconds:
+                self.say(self.texts.t(key, seconds=self.texts.number(seconds)), "busy")
+
+        def told(now: SendPhase) -> None:
+            phase[0] = now
+            tick()
+
+        ticker = self.app.set_interval(1.0, tick)
+        try:
+            return await step(told)
+        finally:
+            ticker.stop()
 
     async def _finished(self, outcome: SaleOutcome) -> None:
         from .screens.result import ResultScreen
@@ -558,7 +588,10 @@ class CheckoutFlow:
     def resolve(self) -> None:
         async def job() -> None:
             assert self.session is not None
-            await self._finished(await self.session.resolve())
+            session = self.session
+            await self._finished(
+                await self._with_progress(lambda told: session.resolve(progress=told))
+            )
 
         self.run(job, busy=self.texts.t("review.sending"))
 

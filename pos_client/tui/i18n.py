@@ -501,6 +501,8 @@ _FA: dict[str, str] = {
     ),
     "status.stuck": "گیرکرده در صف: {count}",
     "problem.kind.stuck": "بی‌پاسخ مانده",
+    "review.sending_for": "در حال ثبت خرید… ({seconds} ثانیه)",
+    "review.asking_again": "پاسخ نرسید؛ دوباره از سامانه می‌پرسیم… ({seconds} ثانیه)",
 }
 
 # --------------------------------------------------------------------------- English
@@ -941,6 +943,8 @@ _EN: dict[str, str] = {
     ),
     "status.stuck": "Stuck in the queue: {count}",
     "problem.kind.stuck": "No answer for hours",
+    "review.sending_for": "Recording the sale… ({seconds} s)",
+    "review.asking_again": "No answer yet; asking the ledger again… ({seconds} s)",
 }
 
 # Free packages' group names are shared with printed receipts (services).

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from pos_client.domain.states import RedemptionStatus as S
+from pos_client.tui.screens.result import ResultScreen
 from pos_client.tui.widgets.status import StatusBar
 
 from .conftest import app_for, product
@@ -73,3 +74,20 @@ async def test_a_sale_stuck_for_hours_shows_on_the_status_line(sandbox, lane):
         bar = app.screen.query_one(StatusBar)
         await until(pilot, lambda: expected in str(bar.render()), "the stuck sale on the bar")
     sandbox.clear_faults()
+
+
+async def test_a_slow_ledger_shows_what_the_sale_is_doing_instead_of_a_silent_wait(sandbox, lane):
+    app = app_for(lane, language="en")
+    token = sandbox.mint_token(sandbox.household("kalabarg")["national_id"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, token)
+        await scan(pilot, product(sandbox, "pasta")["gtin"])
+        sandbox.add_fault("latency", "/v1/redemptions", method="POST", latency_ms=2500)
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("enter")  # confirm: the ledger takes its time
+        expected = app.texts.t("review.sending_for", seconds=app.texts.number(1))
+        await until(pilot, lambda: message(app) == expected, "the progress line")
+        await until(pilot, lambda: isinstance(app.screen, ResultScreen), "the result screen")
+        assert app.screen.outcome.status == "approved"
+    assert settlement(sandbox)["count"] == 1
