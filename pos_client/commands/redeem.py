@@ -130,8 +130,7 @@ async def _ensure_rules(app: App) -> None:
         except (LedgerError, DocumentRefused):
             if rules is None:
                 raise
-    _, _, count = app.store.catalog_state()
-    if count == 0:
+    if app.refresh.catalog_count() == 0:
         try:
             await app.refresh.sync_catalog()
         except (LedgerError, DocumentRefused):
