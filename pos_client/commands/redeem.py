@@ -245,3 +245,7 @@ def _run(args: argparse.Namespace) -> int:
         emit_json(_refusal(exc.code, exc.message))
         print(f"pos-client redeem: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc, (ConfigError, DomainError)) else EXIT_REFUSED
+    except Exception:
+        if args.json and not told:  # one object still; the sentence comes from the CLI
+            emit_json(_refusal("internal_error", "the sale could not be completed"))
+        raise

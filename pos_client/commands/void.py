@@ -15,8 +15,9 @@ import sys
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.compose import App
 from pos_client.domain.states import VoidStatus
-from pos_client.services.checkout import CheckoutError
+from pos_client.services.checkout import CheckoutError, CheckoutRefused
 
+EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -41,13 +42,13 @@ def _run(args: argparse.Namespace) -> int:
                 result = await app.checkout.void_last()
             else:
                 result = await app.checkout.void(args.target)
-        except CheckoutError as exc:
+        except (CheckoutError, CheckoutRefused) as exc:
             if args.json:
                 emit_json(
                     {"id": None, "status": "refused", "reason": exc.code, "detail": exc.message}
                 )
             print(f"pos-client void: {exc.message}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return EXIT_BAD_INPUT if isinstance(exc, CheckoutError) else EXIT_REFUSED
         if args.json:
             emit_json(
                 {
