@@ -503,6 +503,8 @@ _FA: dict[str, str] = {
     "problem.kind.stuck": "بی‌پاسخ مانده",
     "review.sending_for": "در حال ثبت خرید… ({seconds} ثانیه)",
     "review.asking_again": "پاسخ نرسید؛ دوباره از سامانه می‌پرسیم… ({seconds} ثانیه)",
+    "reason.not_saved": "روی این پایانه ذخیره نشد",
+    "reason.store_error": "ذخیره روی این پایانه ممکن نشد؛ خرید را دوباره ثبت نکنید",
 }
 
 # --------------------------------------------------------------------------- English
@@ -945,6 +947,8 @@ _EN: dict[str, str] = {
     "problem.kind.stuck": "No answer for hours",
     "review.sending_for": "Recording the sale… ({seconds} s)",
     "review.asking_again": "No answer yet; asking the ledger again… ({seconds} s)",
+    "reason.not_saved": "not saved on this lane",
+    "reason.store_error": "this lane could not save the sale's progress; do not redo the sale",
 }
 
 # Free packages' group names are shared with printed receipts (services).

@@ -91,3 +91,40 @@ async def test_a_slow_ledger_shows_what_the_sale_is_doing_instead_of_a_silent_wa
         await until(pilot, lambda: isinstance(app.screen, ResultScreen), "the result screen")
         assert app.screen.outcome.status == "approved"
     assert settlement(sandbox)["count"] == 1
+
+
+async def test_a_store_failing_before_the_answer_leaves_the_sale_unknown_never_not_charged(
+    sandbox, lane
+):
+    held: list[sqlite3.Connection] = []
+    lane.store._db.conn.execute("PRAGMA busy_timeout=50")
+    record = lane.store.record_new_redemption
+
+    def record_then_lock(*args: Any, **kw: Any) -> Any:
+        result = record(*args, **kw)
+        other = sqlite3.connect(lane.store.path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # the sale is written; then the store is taken
+        held.append(other)
+        return result
+
+    lane.store.record_new_redemption = record_then_lock
+    app = app_for(lane, language="en")
+    token = sandbox.mint_token(sandbox.household("kalabarg")["national_id"])
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await scan(pilot, token)
+            await scan(pilot, product(sandbox, "pasta")["gtin"])
+            # The ledger commits and the answer is lost: the outcome is not known here.
+            sandbox.add_fault("drop_after", "/v1/redemptions", method="POST", count=1)
+            result = await review_and_confirm(pilot)
+            assert result.outcome.status == "unknown" and not result.outcome.goes_ahead
+            shown = texts_of_screen(app) + message(app)
+            assert app.texts.t("reason.store_error") in shown
+            assert app.texts.t("error.store_error") not in shown
+    finally:
+        for other in held:
+            other.execute("ROLLBACK")
+            other.close()
+    [interrupted] = lane.checkout.interrupted()
+    finished = await lane.checkout.finish_interrupted(interrupted.id)
+    assert finished.status == "approved" and settlement(sandbox)["count"] == 1
