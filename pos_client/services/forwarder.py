@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pos_client.domain.answers import AUTH_STATUSES
-from pos_client.domain.redemption import RedemptionAnswer
+from pos_client.domain.redemption import BatchItemResult, RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus
 from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
-from pos_client.ports import BatchItemResult, Clock, Ledger, OutboxItem, Store
+from pos_client.ports import Clock, Ledger, OutboxItem, Store
 from pos_client.services.delivery import Delivery, record_answer
 
 __all__ = [
