@@ -324,3 +324,26 @@ async def test_a_sale_that_ends_as_the_lane_closes_leaves_no_error_behind(
     finally:
         loop.set_exception_handler(None)
     assert errors == []
+
+
+async def test_a_slow_inquiry_makes_the_sale_a_short_try(sandbox: RunningSandbox) -> None:
+    token = sandbox.mint_token(national_id(sandbox, "kalabarg"))
+    async with lane(sandbox) as app:
+        app.checkout.sale_budget = 6.0
+        app.forwarder.abandon_grace = timedelta(seconds=1)
+        session = app.checkout.new_session()
+        sandbox.add_fault("latency", "/v1/wallet-inquiries", latency_ms=2500)  # a third of the budget
+        await session.identify_token(token)
+        session.scan(PASTA)
+        # The ledger would answer in 3 s, within the budget, but it was found slow: a short try.
+        sandbox.add_fault("latency", "/v1/redemptions", method="POST", latency_ms=3000)
+        outcome = await session.confirm()
+        assert outcome.status is not SaleStatus.APPROVED
+        if outcome.status is SaleStatus.UNKNOWN:
+            outcome = await session.abandon()
+        session.acknowledge()
+        await asyncio.sleep(3.5)  # the slow ledger commits what it received
+        report = await app.forwarder.sync(until_empty=True, timeout=30)
+        assert report.remaining == 0
+    books = ledger_books(sandbox)["redemption_ids"]
+    assert books.count(outcome.id) == (1 if outcome.goes_ahead else 0)

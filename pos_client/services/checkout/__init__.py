@@ -21,7 +21,12 @@ What may never happen (see ``design.md``) is enforced here:
 
 - :meth:`CheckoutSession.confirm` writes the redemption (journal and outbox,
   one transaction, fsynced) before it is sent and before any outcome exists;
-  a store that cannot write refuses the sale;
+  a store that cannot write refuses the sale; once it is written, no failure
+  is told as "nothing charged": an answer the store cannot take is told as it
+  is (``approved_unsaved``) and saved later, a store failing before any answer
+  leaves the outcome unknown;
+- the whole confirm step keeps to a budget (``sale_budget``, shorter when the
+  inquiry found the ledger slow);
 - it is sent with its id as ``Idempotency-Key``; with no answer or a 5xx the
   outcome is unknown and is resolved by ``GET /v1/redemptions/{id}``, and the
   body is sent again only after a ``404``;
