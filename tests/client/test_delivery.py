@@ -332,7 +332,8 @@ async def test_a_slow_inquiry_makes_the_sale_a_short_try(sandbox: RunningSandbox
         app.checkout.sale_budget = 6.0
         app.forwarder.abandon_grace = timedelta(seconds=1)
         session = app.checkout.new_session()
-        sandbox.add_fault("latency", "/v1/wallet-inquiries", latency_ms=2500)  # a third of the budget
+        # The inquiry takes more than a third of the budget: the ledger is slow.
+        sandbox.add_fault("latency", "/v1/wallet-inquiries", latency_ms=2500)
         await session.identify_token(token)
         session.scan(PASTA)
         # The ledger would answer in 3 s, within the budget, but it was found slow: a short try.
