@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -33,13 +32,13 @@ from pos_client.services.checkout import (
     CheckoutError,
     CheckoutSession,
     Household,
-    SendPhase,
     Stage,
 )
 from pos_client.services.receipts import ReceiptError
 from pos_client.services.redemptions import SaleOutcome
 
 from .i18n import Texts
+from .progress import Step, with_progress
 from .screens.dialogs import ConfirmDialog, PromptDialog
 
 if TYPE_CHECKING:
@@ -501,32 +500,9 @@ class CheckoutFlow:
 
         self.run(job, busy=self.texts.t("review.sending"))
 
-    async def _with_progress(
-        self, step: Callable[[Callable[[SendPhase], None]], Awaitable[SaleOutcome]]
-    ) -> SaleOutcome:
-        """Run a sending step with a line that says what it does and for how long, each second."""
-        started = time.monotonic()
-        phase = [SendPhase.SENDING]
-
-        def tick() -> None:
-            seconds = int(time.monotonic() - started)
-            key = (
-                "review.asking_again"
-                if phase[0] is SendPhase.ASKING_AGAIN
-                else "review.sending_for"
-            )
-            if seconds:
-                self.say(self.texts.t(key, seconds=self.texts.number(seconds)), "busy")
-
-        def told(now: SendPhase) -> None:
-            phase[0] = now
-            tick()
-
-        ticker = self.app.set_interval(1.0, tick)
-        try:
-            return await step(told)
-        finally:
-            ticker.stop()
+    async def _with_progress(self, step: Step) -> SaleOutcome:
+        """Run a sending step with a line that says what it does and for how long."""
+        return await with_progress(self.app, lambda text: self.say(text, "busy"), step)
 
     async def _finished(self, outcome: SaleOutcome) -> None:
         from .screens.result import ResultScreen
