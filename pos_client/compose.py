@@ -36,8 +36,8 @@ from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
 from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
-from pos_client.services.checkout import CheckoutService
-from pos_client.services.forwarder import Forwarder
+from pos_client.services.checkout import SALE_BUDGET, CheckoutService
+from pos_client.services.forwarder import DEFAULT_STUCK_AFTER, Forwarder
 from pos_client.services.group_names import group_names
 from pos_client.services.preferences import LanePreferences
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
@@ -49,7 +49,16 @@ if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
-__all__ = ["App", "Lane", "build_app", "build_doctor", "offline_limits", "open_app"]
+__all__ = [
+    "App",
+    "Lane",
+    "build_app",
+    "build_doctor",
+    "offline_limits",
+    "open_app",
+    "sale_budget",
+    "stuck_after",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,22 @@ CONTACT_WRITE_INTERVAL = 60.0
 def offline_limits(config: Config) -> OfflineLimits:
     """The lane's offline limits (the config reads them into the domain's type)."""
     return config.offline
+
+
+def sale_budget(config: Config) -> float:
+    """``[ledger] sale_budget_s``: the whole confirm step's time (default 15 s)."""
+    value = getattr(config.ledger, "sale_budget_s", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return SALE_BUDGET
+
+
+def stuck_after(config: Config) -> timedelta:
+    """``[offline] stuck_after_hours``: when an undecided outbox item is told (default 6 h)."""
+    value = getattr(config.offline, "stuck_after_hours", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return timedelta(hours=value)
+    return DEFAULT_STUCK_AFTER
 
 
 @dataclass
@@ -227,8 +252,15 @@ def build_app(
                 city=config.terminal.city,
                 offline=offline_limits(config),
                 abandon_grace=grace,
+                sale_budget=sale_budget(config),
             ),
-            forwarder=Forwarder(ledger=ledger, store=store, clock=clock, abandon_grace=grace),
+            forwarder=Forwarder(
+                ledger=ledger,
+                store=store,
+                clock=clock,
+                abandon_grace=grace,
+                stuck_after=stuck_after(config),
+            ),
             reports=ReportService(
                 store=store, ledger=ledger, clock=clock, terminal_id=config.terminal.id
             ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
-from pos_client.compose import App
+from pos_client.compose import Lane
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    async def work(app: App) -> int:
+    async def work(app: Lane) -> int:
         service = app.checkout
         ids = [o.id for o in service.interrupted() if o.id]
         results = []

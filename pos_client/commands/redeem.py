@@ -15,12 +15,17 @@ missing ``unit_price_rial`` comes from the shop's price list.
 
 Exit status: 0 the sale may go ahead (approved online or offline, or partially
 approved), 1 declined or refused (the JSON says why), 2 bad input or config.
-``--json`` prints one object with ``id``, ``status`` (``approved``,
-``approved_offline``, ``partially_approved``, ``declined``,
-``refused_offline``), ``covered_rial``, ``payable_rial``, ``allocations``,
-``reason`` and more. A sale whose outcome stays unknown does not go ahead: it
-is reported ``refused_offline`` and the outbox settles it (voids it if the
-ledger took it). The national ID, the token and the code are never printed.
+``--json`` prints one object, whatever the outcome (also on an error: then
+``goes_ahead`` is false and ``reason`` names it, e.g. ``bad_input``), with
+``id``, ``status`` (``approved``, ``approved_offline``, ``partially_approved``,
+``approved_unsaved``, ``declined``, ``refused_offline``), ``covered_rial``,
+``payable_rial``, ``allocations``, ``reason`` and more. ``approved_unsaved``:
+the ledger approved the sale but this lane could not save that (disk full, the
+store locked): the sale goes ahead (exit 0, with the receipt code) and must not
+be done again; ``pos-client recover`` saves it later. A sale whose outcome
+stays unknown does not go ahead: it is reported ``refused_offline`` and the
+outbox settles it (voids it if the ledger took it). The national ID, the token
+and the code are never printed.
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ from typing import Any
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.commands.secrets import add_secret_option, resolve_secrets
-from pos_client.compose import App
-from pos_client.errors import LedgerError, StoreError
+from pos_client.compose import Lane
+from pos_client.domain.errors import DomainError
+from pos_client.domain.states import SaleStatus
+from pos_client.errors import ConfigError, LedgerError, PosError, StoreError
 from pos_client.services.checkout import CheckoutError, CheckoutRefused, CheckoutSession
 from pos_client.services.refresh import DocumentRefused
 
@@ -122,7 +129,7 @@ def _refusal(reason: str, detail: str, *, status: str = "declined") -> dict[str,
     }
 
 
-async def _ensure_rules(app: App) -> None:
+async def _ensure_rules(app: Lane) -> None:
     """Fetch the rules (and a first catalog) when the lane holds none or only stale ones."""
     rules = app.rules.current()
     if rules is None or rules.is_expired(app.clock.now()):
@@ -131,8 +138,7 @@ async def _ensure_rules(app: App) -> None:
         except (LedgerError, DocumentRefused):
             if rules is None:
                 raise
-    _, _, count = app.store.catalog_state()
-    if count == 0:
+    if app.refresh.catalog_count() == 0:
         try:
             await app.refresh.sync_catalog()
         except (LedgerError, DocumentRefused):
@@ -153,12 +159,14 @@ async def _identify(session: CheckoutSession, args: argparse.Namespace) -> None:
         await session.identify_purchase_code(args.purchase_code)
 
 
-async def _redeem(app: App, args: argparse.Namespace) -> tuple[int, dict[str, Any], str]:
+async def _redeem(
+    app: Lane, args: argparse.Namespace
+) -> tuple[int, dict[str, Any], CheckoutSession | None]:
     basket = read_basket(args.basket)
     try:
         await _ensure_rules(app)
     except (LedgerError, DocumentRefused) as exc:
-        return EXIT_REFUSED, _refusal("no_rules", exc.message, status="refused_offline"), ""
+        return EXIT_REFUSED, _refusal("no_rules", exc.message, status="refused_offline"), None
     session = app.checkout.new_session()
     try:
         await _identify(session, args)
@@ -168,22 +176,33 @@ async def _redeem(app: App, args: argparse.Namespace) -> tuple[int, dict[str, An
         raise BadInput(exc.message) from None
     except CheckoutRefused as exc:
         status = "refused_offline" if exc.code == "ledger_unavailable" else "declined"
-        return EXIT_REFUSED, _refusal(exc.code, exc.message, status=status), ""
+        return EXIT_REFUSED, _refusal(exc.code, exc.message, status=status), None
     try:
         outcome = await session.confirm()
     except CheckoutRefused as exc:
         view = session.basket()
         result = _refusal(exc.code, exc.message)
         result.update(total_rial=view.total_rial, payable_rial=view.total_rial)
-        return EXIT_REFUSED, result, ""
+        return EXIT_REFUSED, result, None
     except StoreError as exc:
-        return EXIT_REFUSED, _refusal("store_error", exc.message), ""
-    if outcome.status == "unknown":
-        outcome = await session.abandon()
+        # Raised only before the sale was written: nothing was sent, nothing charged.
+        return EXIT_REFUSED, _refusal("store_error", exc.message), None
+    if outcome.status is SaleStatus.UNKNOWN:
+        try:
+            outcome = await session.abandon()
+        except StoreError as exc:
+            # Not even the abandon could be written: it stays unknown, for `recover`.
+            result = outcome.to_json()
+            result.update(
+                goes_ahead=False,
+                detail=f"{outcome.detail}; {exc.message}: do not redo the sale,"
+                " run `pos-client recover`",
+            )
+            return EXIT_REFUSED, result, None
     return (
         EXIT_OK if outcome.goes_ahead else EXIT_REFUSED,
         outcome.to_json(),
-        outcome.id or "",
+        session,
     )
 
 
@@ -201,22 +220,41 @@ def _human(result: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    resolve_secrets(args, ("national_id", "token", "purchase_code", "otp"))
+    told: list[bool] = []
 
-    async def work(app: App) -> int:
-        code, result, redemption_id = await _redeem(app, args)
+    async def work(app: Lane) -> int:
+        code, result, session = await _redeem(app, args)
         if args.json:
             emit_json(result)
         else:
             print(_human(result))
-            if result.get("detail") and not result.get("goes_ahead"):
+            if result.get("detail") and (
+                not result.get("goes_ahead") or result["status"] == SaleStatus.APPROVED_UNSAVED
+            ):
                 print(result["detail"], file=sys.stderr)
-        if redemption_id:
-            app.checkout.acknowledge(redemption_id)  # the caller has been told
+        told.append(True)
+        if session is not None:
+            try:
+                session.acknowledge()  # the caller has been told
+            except StoreError as exc:  # it stays interrupted: `recover` finishes it
+                print(f"pos-client redeem: {exc.message}", file=sys.stderr)
         return code
 
     try:
+        resolve_secrets(args, ("national_id", "token", "purchase_code", "otp"))
         return run_with_app(args, work)
     except BadInput as exc:
+        if args.json and not told:
+            emit_json(_refusal("bad_input", str(exc)))
         print(f"pos-client redeem: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PosError as exc:
+        if not args.json or told:
+            raise
+        emit_json(_refusal(exc.code, exc.message))
+        print(f"pos-client redeem: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(exc, (ConfigError, DomainError)) else EXIT_REFUSED
+    except Exception:
+        if args.json and not told:  # one object still; the sentence comes from the CLI
+            emit_json(_refusal("internal_error", "the sale could not be completed"))
+        raise

@@ -47,10 +47,13 @@ from pos_client.domain.errors import TransitionError
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "RedemptionStatus",
+    "SaleStatus",
+    "VoidStatus",
     "can_void",
     "is_final",
     "lets_sale_go_ahead",
     "needs_forwarding",
+    "sale_status",
     "transition",
 ]
 
@@ -66,7 +69,90 @@ class RedemptionStatus(StrEnum):
     UNKNOWN_OUTCOME = "unknown_outcome"
 
 
+class SaleStatus(StrEnum):
+    """What a cashier, a receipt or ``redeem --json`` is told about a sale.
+
+    The words are those of the ``redeem --json`` output (README). They differ
+    from :class:`RedemptionStatus` (the journal's states) where the cashier's
+    view is not the journal's: ``unknown`` (``unknown_outcome`` in the journal),
+    ``refused_offline`` (a decline the terminal made itself: the ledger could not
+    be asked), ``approved_unsaved`` (the ledger approved it but this lane could
+    not write that down yet: the sale goes ahead and must not be done again).
+    """
+
+    APPROVED = "approved"
+    APPROVED_OFFLINE = "approved_offline"
+    PARTIALLY_APPROVED = "partially_approved"
+    APPROVED_UNSAVED = "approved_unsaved"
+    DECLINED = "declined"
+    REFUSED_OFFLINE = "refused_offline"
+    UNKNOWN = "unknown"
+    VOIDED = "voided"
+    PENDING = "pending"
+
+    @property
+    def goes_ahead(self) -> bool:
+        """Whether the goods may leave with the household."""
+        return self in _SALE_GOES_AHEAD
+
+    @property
+    def ledger_answered(self) -> bool:
+        """Whether the ledger itself gave this outcome (not the terminal on its own)."""
+        return self not in _SALE_NOT_FROM_LEDGER
+
+
+_SALE_GOES_AHEAD = frozenset(
+    {
+        SaleStatus.APPROVED,
+        SaleStatus.APPROVED_OFFLINE,
+        SaleStatus.PARTIALLY_APPROVED,
+        SaleStatus.APPROVED_UNSAVED,
+    }
+)
+_SALE_NOT_FROM_LEDGER = frozenset(
+    {SaleStatus.APPROVED_OFFLINE, SaleStatus.REFUSED_OFFLINE, SaleStatus.UNKNOWN}
+)
+
+
+class VoidStatus(StrEnum):
+    """What came of asking the ledger to void a sale."""
+
+    VOIDED = "voided"
+    PENDING = "pending"  # the ledger cannot be reached: the outbox voids it later
+    REFUSED = "refused"
+
+
 _S = RedemptionStatus
+
+_SALE_STATUS: Mapping[RedemptionStatus, SaleStatus] = MappingProxyType(
+    {
+        _S.APPROVED: SaleStatus.APPROVED,
+        _S.PARTIALLY_APPROVED: SaleStatus.PARTIALLY_APPROVED,
+        _S.APPROVED_OFFLINE: SaleStatus.APPROVED_OFFLINE,
+        _S.DECLINED: SaleStatus.DECLINED,
+        _S.VOIDED: SaleStatus.VOIDED,
+        _S.UNKNOWN_OUTCOME: SaleStatus.UNKNOWN,
+        _S.PENDING: SaleStatus.PENDING,
+        _S.DRAFT: SaleStatus.PENDING,
+    }
+)
+
+#: The journal's ``reason`` prefix of a sale the terminal refused itself (the ledger was away).
+REFUSED_OFFLINE_PREFIX = "refused_offline"
+
+
+def sale_status(status: RedemptionStatus, reason: str | None = None) -> SaleStatus:
+    """What the cashier is told about a redemption the journal holds in ``status``.
+
+    The one mapping from the journal's states to the cashier's words: a decline
+    the terminal made itself (``reason`` ``refused_offline:...``) is told as
+    ``refused_offline``.
+    """
+    status = _status(status)
+    if status is _S.DECLINED and (reason or "").startswith(REFUSED_OFFLINE_PREFIX):
+        return SaleStatus.REFUSED_OFFLINE
+    return _SALE_STATUS[status]
+
 
 ALLOWED_TRANSITIONS: Mapping[RedemptionStatus, frozenset[RedemptionStatus]] = MappingProxyType(
     {

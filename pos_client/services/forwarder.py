@@ -21,7 +21,9 @@ For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 Failures back off exponentially with full jitter, never sooner than a
 ``Retry-After``; ``401``/``403`` stop the forwarder until a person fixes the
 token. Nothing is ever dropped: an item leaves the outbox only with a final
-answer or as a problem for a person.
+answer or as a problem for a person. Nor does it loop silently: an item still
+undecided after ``stuck_after`` (see :func:`stuck_items`) gets a ``stuck``
+problem saying what to do, and shows on the status line and in ``doctor``.
 
 Imports the standard library, the domain, the ports and the project's errors.
 """
@@ -33,20 +35,24 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from pos_client.domain.redemption import RedemptionAnswer, body_mode, body_with_mode
+from pos_client.domain.answers import AUTH_STATUSES
+from pos_client.domain.redemption import BatchItemResult, RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus
-from pos_client.errors import LedgerRejected, LedgerUnavailable, UnknownOutcome
-from pos_client.ports import BatchItemResult, Clock, Ledger, OutboxItem, Store
-from pos_client.services.redemptions import record_answer
+from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
+from pos_client.ports import Clock, Ledger, OutboxItem, Store
+from pos_client.services.delivery import Delivery, record_answer
 
 __all__ = [
+    "DEFAULT_STUCK_AFTER",
+    "STUCK_ADVICE",
     "DrainReport",
     "Forwarder",
     "ForwarderStopped",
     "deliver_one",
     "settle_abandoned",
+    "stuck_items",
     "void_one",
 ]
 
@@ -58,7 +64,16 @@ Batch = Sequence[tuple[str, bytes]]
 Request = tuple[Batch, "asyncio.Task[list[BatchItemResult]]"]
 #: How long after its last change an abandoned sale's 404 is believed (see settle_abandoned).
 DEFAULT_ABANDON_GRACE = timedelta(seconds=30)
-_AUTH_STATUSES = (401, 403)
+_AUTH_STATUSES = AUTH_STATUSES
+#: How long an outbox item may stay undecided before a person is told
+#: (``[offline] stuck_after_hours``).
+DEFAULT_STUCK_AFTER = timedelta(hours=6)
+#: What the ``stuck`` problem tells a person to do.
+STUCK_ADVICE = (
+    "this sale has not reached a final answer from the ledger for hours: check the lane's"
+    " network and the ledger's address and token (`pos-client doctor`), then `pos-client sync`;"
+    " if it stays, call support with the sale's id; never redo the sale"
+)
 
 
 class ForwarderStopped(LedgerRejected):
@@ -82,6 +97,8 @@ class DrainReport:
     retry_after: float | None = None
     wait: float | None = None  # an abandoned sale waits this long before a 404 is believed
     stopped: bool = False  # the ledger refuses this terminal (401/403): a person must act
+    unreachable: bool = False  # the last pass stopped because the ledger could not be reached
+    stuck: int = 0  # items undecided for longer than the forwarder's limit
     passes: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -104,6 +121,7 @@ class DrainReport:
             "closed": self.closed,
             "problems": self.problems,
             "remaining": self.remaining,
+            "stuck": self.stuck,
             "passes": self.passes,
             "error": self.error,
         }
@@ -136,42 +154,8 @@ def _record_all(
     report.problems += store.problem_count() - before
 
 
-def _rejected(
-    store: Store,
-    item_id: str,
-    status: int,
-    code: str,
-    detail: str,
-    clock: Clock,
-    report: DrainReport,
-) -> None:
-    """A problem document for a delivered item: it goes to a person, never silently dropped."""
-    entry = store.redemption(item_id)
-    assert entry is not None
-    collect = entry.covered_rial if entry.offline else 0
-    store.set_status(
-        item_id,
-        RedemptionStatus.DECLINED,
-        at=clock.now(),
-        reason=code,
-        note=f"refused by the ledger ({status})",
-        leave_outbox=True,
-        problem=("rejected", collect, f"{status} {code}: {detail}"),
-    )
-    report.declined += 1
-    report.problems += 1
-
-
-def _make_sendable(store: Store, item_id: str, clock: Clock) -> bytes:
-    """After a 404 the ledger has nothing: a sale that went ahead offline is sent as offline."""
-    entry = store.redemption(item_id)
-    assert entry is not None
-    store.mark_not_received(item_id)
-    body = entry.body
-    if entry.status is RedemptionStatus.APPROVED_OFFLINE and body_mode(body) == "online":
-        body = body_with_mode(body, "offline")
-        store.replace_body(item_id, body, mode="offline", at=clock.now())
-    return body
+def _delivery(ledger: Ledger, store: Store, clock: Clock) -> Delivery:
+    return Delivery(ledger=ledger, store=store, clock=clock)
 
 
 async def deliver_one(
@@ -183,6 +167,7 @@ async def deliver_one(
 ) -> None:
     """Resolve-or-send one ``deliver`` item now (used before voiding an offline sale)."""
     report = report or DrainReport()
+    delivery = _delivery(ledger, store, clock)
     entry = store.redemption(redemption_id)
     assert entry is not None
     item = next((i for i in store.outbox() if i.redemption_id == redemption_id), None)
@@ -194,10 +179,10 @@ async def deliver_one(
         if answer is not None:
             _record(store, redemption_id, answer, clock, report)
             return
-        body = _make_sendable(store, redemption_id, clock)
+        body = delivery.make_sendable(redemption_id)
     store.mark_sent([redemption_id], at=clock.now())
     try:
-        answer = await ledger.submit_redemption(redemption_id, body)
+        answer = await delivery.submit(redemption_id, body)
     except LedgerUnavailable:
         store.mark_not_received(redemption_id)
         raise
@@ -218,29 +203,29 @@ async def _handle_rejection(
     code: str,
     detail: str,
     report: DrainReport,
-) -> None:
-    if status in _AUTH_STATUSES:
+) -> bool:
+    """A problem document for a delivered item, as the one rule decides; False: send it later.
+
+    It goes to a person, never silently dropped (see :mod:`pos_client.domain.answers`).
+    """
+    decision = await _delivery(ledger, store, clock).reject(
+        item_id, status, code, detail, at_counter=False
+    )
+    if decision.stop:
         raise ForwarderStopped(
             f"the ledger refuses this terminal ({status} {code})",
             status=status,
             code=code,
             detail=detail,
         )
-    if code == "idempotency_conflict":
-        # The ledger holds this id with another body: its record is the truth.
-        answer = await ledger.get_redemption(item_id)
-        if answer is not None:
-            _record(store, item_id, answer, clock, report)
-            store.add_problem(
-                item_id,
-                "idempotency_conflict",
-                at=clock.now(),
-                collect_rial=0,
-                detail="the ledger kept an earlier body under this id; its answer was recorded",
-            )
-            report.problems += 1
-            return
-    _rejected(store, item_id, status, code, detail, clock, report)
+    if decision.retry:
+        store.mark_not_received(item_id)
+        return False
+    if decision.told is not None:
+        report.count(decision.told.value)
+    if decision.problem is not None:
+        report.problems += 1
+    return True
 
 
 async def void_one(
@@ -252,36 +237,19 @@ async def void_one(
 ) -> None:
     """Ask the ledger to void a redemption it approved (a ``void`` item)."""
     report = report or DrainReport()
-    entry = store.redemption(redemption_id)
-    assert entry is not None
     try:
-        await ledger.void_redemption(redemption_id)
-    except LedgerRejected as exc:
-        if exc.status in _AUTH_STATUSES:
-            raise ForwarderStopped(
-                f"the ledger refuses this terminal ({exc.status} {exc.code})",
-                status=exc.status,
-                code=exc.code,
-                detail=exc.detail,
-            ) from None
-        store.set_status(
-            redemption_id,
-            entry.status,
-            at=clock.now(),
-            note=f"void refused: {exc.code}",
-            leave_outbox=True,
-            problem=(
-                "void_refused",
-                0,
-                f"the ledger would not void it ({exc.code}); the household was charged",
-            ),
-        )
+        refused = await _delivery(ledger, store, clock).void(redemption_id, at_counter=False)
+    except LedgerRejected as exc:  # 401/403: the ledger refuses this terminal
+        raise ForwarderStopped(
+            f"the ledger refuses this terminal ({exc.status} {exc.code})",
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail,
+        ) from None
+    if refused is not None:
         report.problems += 1
-        return
-    store.set_status(
-        redemption_id, RedemptionStatus.VOIDED, at=clock.now(), note="voided", leave_outbox=True
-    )
-    report.voided += 1
+    else:
+        report.voided += 1
 
 
 async def settle_abandoned(
@@ -349,6 +317,20 @@ async def settle_abandoned(
     return True
 
 
+def stuck_items(store: Store, now: datetime, limit: timedelta) -> list[OutboxItem]:
+    """Outbox items the forwarder owes the ledger and has not settled within ``limit``.
+
+    Sent and never resolved (lookups keep failing, answers it cannot read), or
+    never accepted: whatever the cause, a person must know (``problems``,
+    ``doctor``, the status line). Sales held at the counter are not counted.
+    """
+    return [
+        item
+        for item in store.outbox(intents=("deliver", "abandon", "void"))
+        if now - item.enqueued_at >= limit
+    ]
+
+
 # --------------------------------------------------------------------------- forwarder
 
 
@@ -366,6 +348,7 @@ class Forwarder:
         max_delay: float = 300.0,
         idle_interval: float = 30.0,
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
+        stuck_after: timedelta = DEFAULT_STUCK_AFTER,
         rng: random.Random | None = None,
     ) -> None:
         if not 1 <= batch_size <= BATCH_SIZE:
@@ -373,11 +356,13 @@ class Forwarder:
         self.ledger = ledger
         self.store = store
         self.clock = clock
+        self.delivery = Delivery(ledger=ledger, store=store, clock=clock)
         self.batch_size = batch_size
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.idle_interval = idle_interval
         self.abandon_grace = abandon_grace
+        self.stuck_after = stuck_after
         self._rng = rng or random.Random()
         self._failures = 0
         self._wake = asyncio.Event()
@@ -407,6 +392,7 @@ class Forwarder:
             report.passes += 1
             report.wait = None
             report.retry_after = None
+            report.unreachable = False
             try:
                 await self._pass(report)
                 self._failures = 0
@@ -420,10 +406,34 @@ class Forwarder:
                 report.error = exc.message
                 report.errors.append(exc.message)
                 report.retry_after = getattr(exc, "retry_after", None)
+                report.unreachable = True
                 self._failures += 1
             report.remaining = len(self.pending())
+            report.stuck = self._tell_stuck()
         self.last_report = report
         return report
+
+    def stuck(self) -> list[OutboxItem]:
+        """Outbox items still undecided after :attr:`stuck_after` (see :func:`stuck_items`)."""
+        return stuck_items(self.store, self.clock.now(), self.stuck_after)
+
+    def _tell_stuck(self) -> int:
+        """File a ``stuck`` problem, once, for each item undecided too long; how many there are."""
+        try:
+            stuck = self.stuck()
+            if not stuck:
+                return 0
+            told = {p.redemption_id for p in self.store.problems() if p.kind == "stuck"}
+            for item in stuck:
+                if item.redemption_id not in told:
+                    log.warning("sale %s is stuck in the outbox", item.redemption_id)
+                    self.delivery.file_problem(
+                        item.redemption_id, "stuck", collect_rial=0, detail=STUCK_ADVICE
+                    )
+        except StoreError:
+            log.warning("stuck sales could not be checked", exc_info=True)
+            return 0
+        return len(stuck)
 
     async def _pass(self, report: DrainReport) -> None:
         items = self.pending()
@@ -450,7 +460,7 @@ class Forwarder:
                     _record(self.store, item.redemption_id, answer, self.clock, report)
                     continue
                 to_send.append(
-                    (item.redemption_id, _make_sendable(self.store, item.redemption_id, self.clock))
+                    (item.redemption_id, self.delivery.make_sendable(item.redemption_id))
                 )
             else:
                 to_send.append((item.redemption_id, item.body))
@@ -559,7 +569,7 @@ class Forwarder:
                 continue  # recorded above, all in one transaction
             if result.kind == "rejected" and result.problem is not None:
                 problem = result.problem
-                await _handle_rejection(
+                settled = await _handle_rejection(
                     self.ledger,
                     self.store,
                     self.clock,
@@ -569,6 +579,7 @@ class Forwarder:
                     problem.detail,
                     report,
                 )
+                not_processed = not_processed or not settled
             elif result.kind == "not_processed":
                 self.store.mark_not_received(item_id)
                 not_processed = True

@@ -8,9 +8,8 @@
 - :func:`in_basket_lines`: the ledger's allocations with their lines
   numbered as in the basket (the body sends only the lines a purse pays, so
   the ledger numbers those);
-- :func:`record_answer`: the one place where a final answer from the ledger
-  is written to the journal, with the problem a person must see when it
-  differs from what the terminal had approved offline.
+- :func:`record_answer` (from :mod:`pos_client.services.delivery`): where a
+  final answer from the ledger is written to the journal.
 
 Imports the standard library, the domain, the ports and the project's errors.
 """
@@ -26,9 +25,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pos_client.domain.models import Allocation, BasketLine, Entitlement, Purse, Unit
-from pos_client.domain.redemption import AppliedAllocation, RedemptionAnswer
-from pos_client.domain.states import RedemptionStatus
-from pos_client.ports import JournalEntry, Store
+from pos_client.domain.redemption import AppliedAllocation
+from pos_client.domain.states import RedemptionStatus, SaleStatus, sale_status
+from pos_client.ports import JournalEntry
+from pos_client.services.delivery import record_answer
 
 __all__ = [
     "TEHRAN",
@@ -69,17 +69,19 @@ def business_date(moment: datetime) -> date:
 class SaleOutcome:
     """What became of a confirmed sale (or a refused one), for the screen, receipt and CLI.
 
-    ``status``: ``approved``, ``approved_offline``, ``partially_approved``,
-    ``declined``, ``refused_offline`` (the ledger could not be asked and the
-    offline limits do not allow it), ``unknown`` (no final answer yet: resolve
-    or abandon; the goods must not leave), ``voided``, ``pending`` (written,
-    never sent). ``goes_ahead`` says whether the goods may leave with the
-    household; ``payable_rial`` is what the household pays itself, including
-    whatever the ledger declined.
+    ``status`` (a :class:`~pos_client.domain.states.SaleStatus`): ``approved``,
+    ``approved_offline``, ``partially_approved``, ``approved_unsaved`` (the
+    ledger approved it, this lane could not write that down yet: the sale goes
+    ahead and must not be done again), ``declined``, ``refused_offline`` (the
+    ledger could not be asked and the offline limits do not allow it),
+    ``unknown`` (no final answer yet: resolve or abandon; the goods must not
+    leave), ``voided``, ``pending`` (written, never sent). ``goes_ahead``
+    says whether the goods may leave with the household; ``payable_rial`` is
+    what the household pays itself, including whatever the ledger declined.
     """
 
     id: str | None
-    status: str
+    status: SaleStatus
     goes_ahead: bool
     total_rial: int
     covered_rial: int
@@ -102,7 +104,7 @@ class SaleOutcome:
         """The ``redeem --json`` object (no national ID, no token)."""
         return {
             "id": self.id,
-            "status": self.status,
+            "status": str(self.status),
             "goes_ahead": self.goes_ahead,
             "total_rial": self.total_rial,
             "covered_rial": self.covered_rial,
@@ -277,19 +279,7 @@ def _renumbered(
     )
 
 
-_STATUS_WORD = {
-    RedemptionStatus.APPROVED: "approved",
-    RedemptionStatus.PARTIALLY_APPROVED: "partially_approved",
-    RedemptionStatus.APPROVED_OFFLINE: "approved_offline",
-    RedemptionStatus.DECLINED: "declined",
-    RedemptionStatus.VOIDED: "voided",
-    RedemptionStatus.UNKNOWN_OUTCOME: "unknown",
-    RedemptionStatus.PENDING: "pending",
-    RedemptionStatus.DRAFT: "pending",
-}
-
-
-def outcome_from_entry(entry: JournalEntry, *, status_word: str | None = None) -> SaleOutcome:
+def outcome_from_entry(entry: JournalEntry) -> SaleOutcome:
     """A :class:`SaleOutcome` read back from the journal (recovery, exports, reprints)."""
     basket = json.loads(entry.basket) if entry.basket else {}
     answer = json.loads(entry.answer) if entry.answer else None
@@ -321,11 +311,7 @@ def outcome_from_entry(entry: JournalEntry, *, status_word: str | None = None) -
             )
             for a in basket.get("allocations", [])
         )
-    status = status_word or _STATUS_WORD[entry.status]
-    if entry.status is RedemptionStatus.DECLINED and (entry.reason or "").startswith(
-        "refused_offline"
-    ):
-        status = "refused_offline"
+    status = sale_status(entry.status, entry.reason)
     covered = entry.ledger_covered_rial
     if covered is None:
         covered = entry.covered_rial if entry.status is RedemptionStatus.APPROVED_OFFLINE else 0
@@ -357,50 +343,4 @@ def outcome_from_entry(entry: JournalEntry, *, status_word: str | None = None) -
         masked_id=entry.nid_masked,
         display_name=entry.display_name,
         offline=entry.offline,
-    )
-
-
-# --------------------------------------------------------------------------- answers
-
-
-def record_answer(
-    store: Store, redemption_id: str, answer: RedemptionAnswer, *, at: datetime, note: str
-) -> JournalEntry:
-    """Write the ledger's final answer to the journal and take the redemption out of the outbox.
-
-    When the terminal had let the sale go ahead on its own approval (offline)
-    and the ledger takes less than that, a problem records what the shop must
-    collect from the household: all of it for a decline, ``declined_rial``
-    for a partial approval.
-    """
-    entry = store.redemption(redemption_id)
-    if entry is None:
-        raise ValueError(f"no redemption {redemption_id}")
-    status = RedemptionStatus(answer.status)
-    problem: tuple[str, int, str] | None = None
-    went_ahead_offline = entry.offline or entry.status is RedemptionStatus.APPROVED_OFFLINE
-    if went_ahead_offline:
-        if answer.status == "declined":
-            problem = (
-                "declined_after_offline",
-                entry.covered_rial,
-                "declined by the ledger after an offline approval"
-                f" ({answer.reason or 'no reason'})",
-            )
-        elif answer.covered_rial < entry.covered_rial:
-            problem = (
-                "partially_approved",
-                entry.covered_rial - answer.covered_rial,
-                "the ledger paid less than the terminal approved offline",
-            )
-    return store.set_status(
-        redemption_id,
-        status,
-        at=at,
-        note=note,
-        answer=answer,
-        reason=answer.reason,
-        leave_outbox=True,
-        problem=problem,
-        release_token=answer.status == "declined" and not went_ahead_offline,
     )

@@ -237,6 +237,10 @@ class RefreshService:
         self.min_keep_fraction = min_keep_fraction
         self.spool_dir = spool_dir or Path(store.path).parent
 
+    def catalog_count(self) -> int:
+        """How many products the lane's catalog holds (0: none fetched yet)."""
+        return self.store.catalog_state()[2]
+
     async def sync_rules(self) -> RulesSync:
         """Fetch the rule set (``If-None-Match``); a refused one leaves the last good one."""
         current = self.rules.current()

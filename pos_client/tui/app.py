@@ -245,6 +245,7 @@ class PosApp(App[int]):
         lane = self.lane
         try:
             pending = [item for item in lane.forwarder.pending() if item.intent == "deliver"]
+            stuck = len(lane.forwarder.stuck())
             rules = lane.rules.current()
             self._load_rules_time()
         except PosError as exc:
@@ -253,8 +254,8 @@ class PosApp(App[int]):
         now = self.now()
         online = self.online
         report = lane.forwarder.last_report
-        if report is not None and report.error and online:
-            online = False if "cannot be reached" in report.error else online
+        if report is not None and report.unreachable and online:
+            online = False
         view = StatusView(
             online=online,
             queue_count=len(pending),
@@ -263,6 +264,7 @@ class PosApp(App[int]):
             rules_expired=rules is not None and rules.is_expired(now),
             scanner=self.scanner_state,
             now=now,
+            stuck_count=stuck,
         )
         self.post_message(StatusRead(view))
 

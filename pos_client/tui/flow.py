@@ -25,6 +25,7 @@ from pos_client.domain.barcodes import TokenScan, classify_scan
 from pos_client.domain.errors import ContractError
 from pos_client.domain.models import BasketLine, Product, Unit
 from pos_client.domain.money import parse_amount, parse_quantity_milli
+from pos_client.domain.states import SaleStatus, VoidStatus
 from pos_client.errors import LedgerUnavailable, PosError, PrinterError
 from pos_client.services.checkout import (
     BasketView,
@@ -37,6 +38,7 @@ from pos_client.services.receipts import ReceiptError
 from pos_client.services.redemptions import SaleOutcome
 
 from .i18n import Texts
+from .progress import Step, with_progress
 from .screens.dialogs import ConfirmDialog, PromptDialog
 
 if TYPE_CHECKING:
@@ -492,28 +494,33 @@ class CheckoutFlow:
     def confirm(self) -> None:
         async def job() -> None:
             assert self.session is not None
-            outcome = await self.session.confirm()
+            session = self.session
+            outcome = await self._with_progress(lambda told: session.confirm(progress=told))
             await self._finished(outcome)
 
         self.run(job, busy=self.texts.t("review.sending"))
+
+    async def _with_progress(self, step: Step) -> SaleOutcome:
+        """Run a sending step with a line that says what it does and for how long."""
+        return await with_progress(self.app, lambda text: self.say(text, "busy"), step)
 
     async def _finished(self, outcome: SaleOutcome) -> None:
         from .screens.result import ResultScreen
 
         self.outcome = outcome
-        self.app.note_ledger(
-            online=outcome.status not in ("approved_offline", "refused_offline", "unknown")
-        )
+        self.app.note_ledger(online=outcome.status.ledger_answered)
         receipt = await asyncio.to_thread(self._receipt, outcome)
         if outcome.goes_ahead:
             self.last_outcome = outcome
             self.last_receipt = receipt
-        if outcome.status == "approved_offline":
+        if outcome.status is SaleStatus.APPROVED_OFFLINE:
             self.app.lane.forwarder.wake()
         await self._show(ResultScreen(outcome, receipt))
         if receipt is not None and outcome.id is not None:
             await self._print(outcome.id, done_key="result.printed", after_sale=True)
-        if self.session is not None and outcome.status != "unknown":
+        if self.session is not None and outcome.status is not SaleStatus.UNKNOWN:
+            # An answer not saved yet is saved here if the store lets it; else it stays
+            # interrupted, finished at the next start.
             await asyncio.to_thread(self.session.acknowledge)
         self.app.read_status()
 
@@ -521,6 +528,8 @@ class CheckoutFlow:
         """The receipt of a sale that went ahead, as the journal keeps it (the screen shows it)."""
         if not outcome.goes_ahead or outcome.id is None:
             return None
+        if outcome.status is SaleStatus.APPROVED_UNSAVED:
+            return None  # the journal does not hold the answer yet: the code is shown instead
         try:
             return self.app.lane.receipts.receipt_for(
                 outcome.id, currency=self.texts.currency, training=self.app.training
@@ -555,7 +564,10 @@ class CheckoutFlow:
     def resolve(self) -> None:
         async def job() -> None:
             assert self.session is not None
-            await self._finished(await self.session.resolve())
+            session = self.session
+            await self._finished(
+                await self._with_progress(lambda told: session.resolve(progress=told))
+            )
 
         self.run(job, busy=self.texts.t("review.sending"))
 
@@ -592,7 +604,7 @@ class CheckoutFlow:
         self.run(job, busy=self.texts.t("identify.working"))
 
     def new_sale(self) -> None:
-        if self.outcome is not None and self.outcome.status == "unknown":
+        if self.outcome is not None and self.outcome.status is SaleStatus.UNKNOWN:
             self.say(self.texts.t("result.unknown_note"), "warn")
             return
         self.go_idle()
@@ -615,11 +627,11 @@ class CheckoutFlow:
                 return
             self.say(texts.t("void.working"), "busy")
             result = await self.app.lane.checkout.void_last()
-            if result.status == "voided":
+            if result.status is VoidStatus.VOIDED:
                 self.last_outcome = None
                 self.last_receipt = None
                 self.say(texts.t("void.done"), "ok")
-            elif result.status == "pending":
+            elif result.status is VoidStatus.PENDING:
                 self.say(texts.t("void.pending"), "warn")
             else:
                 self.say(texts.t("void.refused", reason=texts.reason(result.reason)), "error")

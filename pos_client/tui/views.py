@@ -299,6 +299,7 @@ _VERDICTS = {
     "approved": ("result.approved", "-approved"),
     "approved_offline": ("result.approved_offline", "-offline"),
     "partially_approved": ("result.partially_approved", "-offline"),
+    "approved_unsaved": ("result.approved_unsaved", "-offline"),
     "declined": ("result.declined", "-declined"),
     "refused_offline": ("result.refused_offline", "-declined"),
     "unknown": ("result.unknown", "-unknown"),

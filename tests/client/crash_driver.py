@@ -12,7 +12,9 @@ Usage: ``python crash_driver.py CONFIG RUN SALES SEED KILL_POINT KILL_AT``
    ``before_commit``, ``after_commit``, ``after_ledger_commit`` (the ledger
    answered, nothing recorded), ``mid_batch`` (a batch answered, nothing
    recorded), ``before_batch`` (marked sent, not yet sent), ``after_record``
-   (recorded, not yet acknowledged), or ``none``.
+   (recorded, not yet acknowledged), ``store_fails`` (the ledger answered and
+   the store cannot write it: the cashier is told the ledger's answer, then
+   the lane dies before it could save it), or ``none``.
 
 Not a test module (pytest does not collect it).
 """
@@ -31,6 +33,7 @@ import httpx
 
 from pos_client.compose import App, build_app
 from pos_client.config import load_config
+from pos_client.errors import StoreError
 
 PASTA = "6260000000248"  # 420,000 Rials
 MILK_200ML = "6260000000057"  # 110,000 Rials: small, so many fit the offline limits
@@ -69,7 +72,18 @@ def arm(app: App, point: str, state: dict[str, Any]) -> None:
         result = await submit(*args, **kw)
         if state["armed"] and point == "after_ledger_commit":
             die()
+        if state["armed"] and point == "store_fails":
+            state["store_down"] = True  # disk full from here on
         return result
+
+    set_status = store.set_status
+
+    def set_status_or_fail(*args: Any, **kw: Any) -> Any:
+        if state.get("store_down"):
+            raise StoreError("the disk is full")
+        return set_status(*args, **kw)
+
+    store.set_status = set_status_or_fail  # type: ignore[method-assign]
 
     mark_sent = store.mark_sent
 
@@ -167,6 +181,20 @@ async def main() -> None:
             if outcome.status == "unknown":
                 outcome = await session.abandon()
             if state["armed"] and point == "after_record":
+                die()
+            if state.get("store_down"):
+                # Told the ledger's answer though it could not be saved; then the lane dies.
+                print(
+                    "SALE "
+                    + json.dumps(
+                        {
+                            "id": outcome.id,
+                            "status": outcome.status,
+                            "goes_ahead": outcome.goes_ahead,
+                        }
+                    ),
+                    flush=True,
+                )
                 die()
             print(
                 "SALE "

@@ -3,8 +3,9 @@
 A driver process (``crash_driver.py``) sells against the sandbox ledger with
 faults injected (lost answers after a commit, 5xx before a commit, 429, 503,
 latency) and is killed with SIGKILL: before the write, after the write before
-sending, after the ledger committed but before the answer was recorded, after
-a batch was marked sent, after a batch committed, after the outcome was
+sending, after the ledger committed but before the answer was recorded, when
+the ledger answered and the store cannot write the answer, after a batch was
+marked sent, after a batch committed, after the outcome was
 recorded but before the cashier saw it, and at random moments from outside.
 Each restart recovers (finishing or cancelling interrupted sales, as a
 cashier would) and sells on. At the end the outbox is drained and:
@@ -47,6 +48,7 @@ POINTS = (
     "mid_batch",
     "mid_record",
     "external",
+    "store_fails",
 )
 RUNS = 32
 SALES = 16

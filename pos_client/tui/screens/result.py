@@ -127,6 +127,8 @@ class ResultScreen(PosScreen[None]):
             notes.append(texts.t("result.unknown_note"))
         elif outcome.status == "declined":
             notes.append(texts.t("result.declined_note"))
+        elif outcome.status == "approved_unsaved":
+            notes.append(texts.t("result.unsaved_note"))
         if outcome.goes_ahead:
             notes.append(texts.t("result.collect", amount=texts.amount(outcome.payable_rial)))
             if outcome.receipt_code and self.receipt is None:

@@ -36,6 +36,7 @@ class StatusView:
     rules_expired: bool = False
     scanner: str = "none"  # connected | disconnected | connecting | none | keyboard
     now: datetime | None = None
+    stuck_count: int = 0  # outbox items undecided for hours (see services.forwarder.stuck_items)
 
 
 def status_segments(view: StatusView, texts: Texts) -> list[tuple[str, str]]:
@@ -66,7 +67,10 @@ def status_segments(view: StatusView, texts: Texts) -> list[tuple[str, str]]:
         texts.t("status.scanner", state=texts.t(state_key)),
         "status-bad" if view.scanner in ("disconnected", "connecting") else "",
     )
-    return [network, (queue, "status-queue" if view.queue_count else ""), rules, scanner]
+    segments = [network, (queue, "status-queue" if view.queue_count else ""), rules, scanner]
+    if view.stuck_count:
+        segments.insert(2, (texts.t("status.stuck", count=view.stuck_count), "status-bad"))
+    return segments
 
 
 class StatusBar(Widget):
