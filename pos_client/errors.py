@@ -6,20 +6,22 @@
     ├── ConfigError               the lane's configuration (names the key)
     │   └── ConfigFileError       the file itself: missing, unreadable, others may change it
     ├── StoreError                the local store cannot be read or written
+    │   └── AnswerNotSaved        the ledger answered; the lane could not write it down
     ├── LedgerError               talking to the central ledger
     │   ├── LedgerUnavailable     not reached, or "come back later": safe to retry
     │   ├── LedgerRejected        a final problem document (4xx with a code)
+    │   │   └── ForwarderStopped  the ledger refuses this terminal: forwarding waits
     │   ├── UnknownOutcome        may or may not be recorded: resolve by id, never guess
     │   └── DocumentRefused       a signed document refused; the last good one stays
     ├── PriceListError            a shop's price list that cannot be imported
     ├── ReceiptError              no receipt for that sale
-    └── ReportError               a report that cannot be made as asked
+    ├── ReportError               a report that cannot be made as asked
+    ├── CheckoutError             bad input or the wrong moment at the counter; nothing changed
+    ├── CheckoutRefused           the ledger, the rules or the lane's own checks say no
+    └── BadInput                  the command line or a basket file is wrong (exit 2)
 
 Every class is defined once, here or in the domain's module, and imported
-where it is raised; the last few beside their use case are to join them
-(``CheckoutError`` and ``CheckoutRefused`` in :mod:`pos_client.services.checkout`,
-``ForwarderStopped``, a ``LedgerRejected``, in :mod:`pos_client.services.forwarder`,
-``CatalogRefused``, a ``StoreError``, in :mod:`pos_client.adapters.store`).
+where it is raised.
 Third-party exceptions are translated into these where they enter (the ledger
 client, the store, the drivers), with ``raise ... from exc``.
 """
@@ -39,15 +41,21 @@ from pos_client.domain.errors import (
     TokenError,
     TransitionError,
 )
+from pos_client.domain.redemption import RedemptionAnswer
 
 __all__ = [
+    "AnswerNotSaved",
+    "BadInput",
     "BarcodeError",
+    "CheckoutError",
+    "CheckoutRefused",
     "ConfigError",
     "ConfigFileError",
     "ContractError",
     "DeviceError",
     "DocumentRefused",
     "DomainError",
+    "ForwarderStopped",
     "InvalidNationalId",
     "LedgerError",
     "LedgerRejected",
@@ -163,3 +171,39 @@ class UnknownOutcome(LedgerError):
     def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class CheckoutError(PosError):
+    """Bad input or the wrong moment for an action; nothing was changed."""
+
+    code = "checkout_error"
+
+
+class CheckoutRefused(PosError):
+    """The ledger, the rules or the terminal's own checks refuse (a household or token)."""
+
+    code = "checkout_refused"
+
+
+class AnswerNotSaved(StoreError):
+    """The ledger answered but the lane could not write it down (disk full, store locked).
+
+    ``answer`` is the ledger's answer, kept in memory: the sale's true outcome.
+    The redemption stays in the outbox as sent; a lookup by id records it later.
+    """
+
+    code = "answer_not_saved"
+
+    def __init__(self, message: str, *, answer: RedemptionAnswer) -> None:
+        super().__init__(message)
+        self.answer = answer
+
+
+class ForwarderStopped(LedgerRejected):
+    """The ledger refuses this terminal (401/403): forwarding waits for a person."""
+
+
+class BadInput(PosError):
+    """The command line or the basket file is wrong (exit 2)."""
+
+    code = "bad_input"

@@ -41,7 +41,7 @@ from pos_client.commands.secrets import add_secret_option, resolve_secrets
 from pos_client.compose import Lane
 from pos_client.domain.errors import DomainError
 from pos_client.domain.states import SaleStatus
-from pos_client.errors import ConfigError, LedgerError, PosError, StoreError
+from pos_client.errors import BadInput, ConfigError, LedgerError, PosError, StoreError
 from pos_client.services.checkout import CheckoutError, CheckoutRefused, CheckoutSession
 from pos_client.services.refresh import DocumentRefused
 
@@ -50,10 +50,6 @@ EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 MAX_BASKET_BYTES = 1024 * 1024
 MAX_LINES = 500
-
-
-class BadInput(Exception):
-    """The command line or the basket file is wrong (exit 2)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -38,7 +38,7 @@ from pos_client.domain.answers import (
 )
 from pos_client.domain.redemption import RedemptionAnswer, body_mode, body_with_mode
 from pos_client.domain.states import RedemptionStatus
-from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError
+from pos_client.errors import AnswerNotSaved, LedgerRejected, LedgerUnavailable, StoreError
 from pos_client.ports import Clock, JournalEntry, Ledger, Store
 
 __all__ = [
@@ -69,20 +69,6 @@ RESOLVE_MAX_PAUSE = 1.0
 MIN_LOOKUP_WINDOW = 1.0
 SAVE_ATTEMPTS = 3
 SAVE_PAUSE = 0.2
-
-
-class AnswerNotSaved(StoreError):
-    """The ledger answered but the lane could not write it down (disk full, store locked).
-
-    ``answer`` is the ledger's answer, kept in memory: the sale's true outcome.
-    The redemption stays in the outbox as sent; a lookup by id records it later.
-    """
-
-    code = "answer_not_saved"
-
-    def __init__(self, message: str, *, answer: RedemptionAnswer) -> None:
-        super().__init__(message)
-        self.answer = answer
 
 
 def facts_of(entry: JournalEntry, *, at_counter: bool = False) -> EntryFacts:

@@ -40,7 +40,13 @@ from datetime import datetime, timedelta
 from pos_client.domain.answers import AUTH_STATUSES
 from pos_client.domain.redemption import BatchItemResult, RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus
-from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
+from pos_client.errors import (
+    ForwarderStopped,
+    LedgerRejected,
+    LedgerUnavailable,
+    StoreError,
+    UnknownOutcome,
+)
 from pos_client.ports import Clock, Ledger, OutboxItem, Store
 from pos_client.services.delivery import Delivery, record_answer
 
@@ -74,10 +80,6 @@ STUCK_ADVICE = (
     " network and the ledger's address and token (`pos-client doctor`), then `pos-client sync`;"
     " if it stays, call support with the sale's id; never redo the sale"
 )
-
-
-class ForwarderStopped(LedgerRejected):
-    """The ledger refuses this terminal (401/403): forwarding waits for a person."""
 
 
 @dataclass(slots=True)

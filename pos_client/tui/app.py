@@ -36,7 +36,8 @@ from drivers.scanner.base import ScanFrame, ScannerState
 from drivers.scanner.keyboard import BurstDetector
 from pos_client.compose import Lane
 from pos_client.errors import LedgerError, PosError
-from pos_client.services.preferences import UiPreferences, load_preferences
+from pos_client.ports import Scale, Scanners
+from pos_client.services.preferences import UiPreferences
 
 from .flow import CheckoutFlow
 from .i18n import Lang, MoneyUnit, Texts
@@ -119,8 +120,8 @@ class PosApp(App[int]):
         self.online: bool | None = None
         self.rules_fetched_at: datetime | None = None
         self.scanner_state = "keyboard" if keyboard_scanner else "none"
-        self._scanners: Any = None
-        self.scale: Any = None
+        self._scanners: Scanners | None = None
+        self.scale: Scale | None = None
         self._stop = asyncio.Event()
         self.set_class(texts.persian, "-rtl")
 
@@ -152,34 +153,26 @@ class PosApp(App[int]):
             self._scanners = None
 
     def _open_scanners(self) -> None:
-        if not self.scanner_urls:
-            return
-        from drivers.scanner import open_scanners
-
         try:
-            scanners = open_scanners(
-                list(self.scanner_urls),
+            scanners = self.lane.open_scanners(
+                self.scanner_urls,
                 on_scan=self._scanned,
                 on_state=self._scanner_state,
                 runtime_dir=self.runtime_dir,
             )
-            scanners.start()
         except PosError as exc:
             log.warning("the scanners could not be opened: %s", exc.message)
             self.scanner_state = "disconnected"
             self.notify(self.texts.error(exc), severity="error")
             return
+        if scanners is None:
+            return
         self._scanners = scanners
         self.scanner_state = scanners.status.value
 
     def _open_scale(self) -> None:
-        url = self.lane.config.devices.scale
-        if not url:
-            return
-        from drivers.scale import open_scale
-
         try:
-            self.scale = open_scale(url, runtime_dir=self.runtime_dir)
+            self.scale = self.lane.open_scale(runtime_dir=self.runtime_dir)
         except PosError as exc:
             log.warning("the scale could not be opened: %s", exc.message)
             self.notify(self.texts.line("error.scale_error"), severity="warning")
@@ -194,11 +187,11 @@ class PosApp(App[int]):
 
     def _load_rules_time(self) -> None:
         try:
-            stored = self.lane.store.load_rules()
+            fetched = self.lane.rules.fetched_at()
         except PosError:
-            stored = None
-        if stored is not None:
-            self.rules_fetched_at = stored[3]
+            fetched = None
+        if fetched is not None:
+            self.rules_fetched_at = fetched
 
     # ------------------------------------------------------------------ background work
 
@@ -413,7 +406,7 @@ def make_app(
     ui = lane.config.ui
     configured = UiPreferences(language=ui.language, currency=ui.currency, rtl=ui.rtl)
     try:
-        picked = load_preferences(lane.store, defaults=configured)
+        picked = lane.preferences.load(defaults=configured)
     except PosError:  # the store will say what is wrong soon enough; start as configured
         picked = configured
     texts = Texts(

@@ -239,11 +239,11 @@ class CheckoutFlow:
         """English names of the basket's products, from the catalog (off the UI thread)."""
         if self.texts.persian:
             return
-        store = self.app.lane.store
+        records = self.app.lane.records
         for item in view.items:
             gtin = item.line.gtin
             if gtin not in self.names:
-                product = store.product(gtin)
+                product = records.product(gtin)
                 self.names[gtin] = product.name_en if product is not None else ""
 
     def _update_basket(
@@ -320,7 +320,7 @@ class CheckoutFlow:
     def _product(self, text: str) -> Product | None:
         """The catalog product a scan names, for its name and unit in a question."""
         gtin = getattr(classify_scan(text, expect="product"), "gtin", None)
-        return self.app.lane.store.product(gtin) if isinstance(gtin, str) else None
+        return self.app.lane.records.product(gtin) if isinstance(gtin, str) else None
 
     async def _scanned_name(self, text: str) -> str:
         product = await asyncio.to_thread(self._product, text)

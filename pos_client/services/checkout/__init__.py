@@ -45,6 +45,7 @@ the lookups by id and the recording go through
 Imports the standard library, the domain, the ports and the project's errors.
 """
 
+from pos_client.errors import CheckoutError, CheckoutRefused
 from pos_client.services.checkout.service import CheckoutService
 from pos_client.services.checkout.session import CheckoutSession
 from pos_client.services.checkout.values import (
@@ -54,8 +55,6 @@ from pos_client.services.checkout.values import (
     SLOW_SHARE,
     BasketItem,
     BasketView,
-    CheckoutError,
-    CheckoutRefused,
     Household,
     OfflineApproval,
     Progress,

@@ -16,14 +16,19 @@ from typing import Literal
 from pos_client.domain.offline import OfflineLimits
 from pos_client.domain.redemption import OtpChallenge, RedemptionAnswer, body_with_mode
 from pos_client.domain.states import RedemptionStatus, SaleStatus, VoidStatus
-from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
+from pos_client.errors import (
+    CheckoutError,
+    CheckoutRefused,
+    LedgerRejected,
+    LedgerUnavailable,
+    StoreError,
+    UnknownOutcome,
+)
 from pos_client.ports import Clock, JournalEntry, Ledger, Store
 from pos_client.services.checkout.session import CheckoutSession
 from pos_client.services.checkout.values import (
     MIN_SEND_WINDOW,
     SALE_BUDGET,
-    CheckoutError,
-    CheckoutRefused,
     OfflineApproval,
     Progress,
     RulesSource,

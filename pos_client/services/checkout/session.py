@@ -40,15 +40,20 @@ from pos_client.domain.redemption import (
 )
 from pos_client.domain.states import SaleStatus
 from pos_client.domain.tokens import TokenClaims, verify_token
-from pos_client.errors import LedgerRejected, LedgerUnavailable, StoreError, UnknownOutcome
+from pos_client.errors import (
+    CheckoutError,
+    CheckoutRefused,
+    LedgerRejected,
+    LedgerUnavailable,
+    StoreError,
+    UnknownOutcome,
+)
 from pos_client.ports import NewRedemption
 from pos_client.services.checkout.values import (
     MAX_UNIT_PRICE_RIAL,
     SLOW_SHARE,
     BasketItem,
     BasketView,
-    CheckoutError,
-    CheckoutRefused,
     Household,
     OfflineApproval,
     Progress,

@@ -12,12 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pos_client.domain.errors import InvalidNationalId, PosError
+from pos_client.domain.errors import InvalidNationalId
 from pos_client.domain.models import AllocationPlan, BasketLine, Product, Purse, RuleSet
 from pos_client.domain.offline import OfflineDecision, OfflineLimits
 from pos_client.domain.redemption import Identity, OtpChallenge, RedemptionAnswer
 from pos_client.domain.states import SaleStatus, VoidStatus
-from pos_client.errors import StoreError
+from pos_client.errors import CheckoutError, StoreError
 from pos_client.ports import Clock, JournalEntry, Store
 from pos_client.services.delivery import AnswerNotSaved
 from pos_client.services.redemptions import SaleOutcome, in_basket_lines, outcome_from_entry
@@ -43,18 +43,6 @@ class SendPhase(StrEnum):
 
 #: Told each :class:`SendPhase` while a sale is being sent.
 Progress = Callable[[SendPhase], None]
-
-
-class CheckoutError(PosError):
-    """Bad input or the wrong moment for an action; nothing was changed."""
-
-    code = "checkout_error"
-
-
-class CheckoutRefused(PosError):
-    """The ledger, the rules or the terminal's own checks refuse (a household or token)."""
-
-    code = "checkout_refused"
 
 
 class RulesSource(Protocol):
