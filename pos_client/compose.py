@@ -36,8 +36,8 @@ from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
 from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
-from pos_client.services.checkout import SALE_BUDGET, CheckoutService
-from pos_client.services.forwarder import DEFAULT_STUCK_AFTER, Forwarder
+from pos_client.services.checkout import CheckoutService
+from pos_client.services.forwarder import Forwarder
 from pos_client.services.group_names import group_names
 from pos_client.services.preferences import LanePreferences
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
@@ -73,18 +73,12 @@ def offline_limits(config: Config) -> OfflineLimits:
 
 def sale_budget(config: Config) -> float:
     """``[ledger] sale_budget_s``: the whole confirm step's time (default 15 s)."""
-    value = getattr(config.ledger, "sale_budget_s", None)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return SALE_BUDGET
+    return float(config.ledger.sale_budget_s)
 
 
 def stuck_after(config: Config) -> timedelta:
-    """``[offline] stuck_after_hours``: when an undecided outbox item is told (default 6 h)."""
-    value = getattr(config.offline, "stuck_after_hours", None)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return timedelta(hours=value)
-    return DEFAULT_STUCK_AFTER
+    """``[ledger] stuck_after_hours``: when an undecided outbox item is told (default 6 h)."""
+    return timedelta(hours=config.ledger.stuck_after_hours)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 ::
 
     [terminal]  id, city, shop_name
-    [ledger]    url, token, connect_timeout_ms, read_timeout_ms, [ledger.trusted_keys]
+    [ledger]    url, token, connect_timeout_ms, read_timeout_ms, sale_budget_s,
+                stuck_after_hours, [ledger.trusted_keys]
     [store]     path
     [offline]   enabled, max_rial_per_transaction, max_rial_per_beneficiary_per_day,
                 max_outstanding_rial, max_hours_since_contact
@@ -96,6 +97,8 @@ class LedgerConfig:
     connect_timeout_ms: int = 3000
     read_timeout_ms: int = 10000
     trusted_keys: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
+    sale_budget_s: int = 15  # the whole confirm step, from the cashier's Enter to an outcome
+    stuck_after_hours: int = 6  # an outbox item undecided this long is told to a person
 
     @property
     def connect_timeout(self) -> float:
@@ -436,6 +439,8 @@ def parse_config(
         ),
         read_timeout_ms=lg.integer("read_timeout_ms", default=10000, low=1, high=_MAX_TIMEOUT_MS),
         trusted_keys=_trusted_keys(lg.data),
+        sale_budget_s=lg.integer("sale_budget_s", default=15, low=3, high=600),
+        stuck_after_hours=lg.integer("stuck_after_hours", default=6, low=1, high=24 * 31),
     )
     lg.finish(allowed_tables=("trusted_keys",))
 
@@ -520,6 +525,8 @@ url = "https://ledger.example/"   # https is required unless the host is loopbac
 token = "tok_replace_me"          # the terminal's bearer token
 connect_timeout_ms = 3000
 read_timeout_ms = 10000
+sale_budget_s = 15                # from the cashier's Enter to an outcome on screen
+stuck_after_hours = 6             # an unsent sale undecided this long goes to the problems list
 
 [ledger.trusted_keys]         # kid = base64url Ed25519 public key (rules and tokens)
 # k1 = "..."

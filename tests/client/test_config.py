@@ -147,3 +147,28 @@ def test_the_template_is_private_and_parses(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="already exists"):
         write_template(path)
     write_template(path, overwrite=True)
+
+
+def test_the_sale_budget_and_the_stuck_limit_are_lane_settings(tmp_path: Path) -> None:
+    from pos_client.compose import sale_budget, stuck_after
+
+    default = load_config(write(tmp_path, GOOD))
+    assert sale_budget(default) == 15.0 and stuck_after(default).total_seconds() == 6 * 3600
+    tuned = load_config(
+        write(
+            tmp_path,
+            GOOD.replace(
+                'token = "tok_abc"', 'token = "tok_abc"\nsale_budget_s = 20\nstuck_after_hours = 2'
+            ),
+        )
+    )
+    assert sale_budget(tuned) == 20.0 and stuck_after(tuned).total_seconds() == 2 * 3600
+    for key, value in (("sale_budget_s", 1), ("stuck_after_hours", 0)):
+        with pytest.raises(ConfigError) as caught:
+            load_config(
+                write(
+                    tmp_path,
+                    GOOD.replace('token = "tok_abc"', f'token = "tok_abc"\n{key} = {value}'),
+                )
+            )
+        assert caught.value.key == f"ledger.{key}"
