@@ -115,6 +115,9 @@ _EN: Final[dict[str, str]] = {
     "store.stale": "{count} sales have waited to be sent since {oldest}",
     "store.stale.advice": "Check the connection to the ledger; "
     "`pos-client queue sync --config {config}` sends them now.",
+    "store.stuck": "{count} sales have had no final answer from the ledger for over {hours} hours",
+    "store.stuck.advice": "Never redo these sales. Run `pos-client queue sync --config {config}`; "
+    "if they stay, give their ids from `pos-client problems list --config {config}` to support.",
     # ledger
     "ledger.ok": "{url} answers",
     "ledger.unreachable": "the ledger at {url} cannot be reached ({why})",
@@ -292,6 +295,10 @@ _FA: Final[dict[str, str]] = {
     "store.stale": "{count} خرید از {oldest} در انتظار ارسال مانده است",
     "store.stale.advice": "ارتباط با سامانه را بررسی کنید؛ فرمان "
     "`pos-client queue sync --config {config}` آنها را همین حالا می‌فرستد.",
+    "store.stuck": "برای {count} خرید بیش از {hours} ساعت است که پاسخ نهایی از سامانه نرسیده است",
+    "store.stuck.advice": "این خریدها را هرگز دوباره انجام ندهید. فرمان "
+    "`pos-client queue sync --config {config}` را اجرا کنید؛ اگر ماندند، شناسه آنها را از "
+    "`pos-client problems list --config {config}` به پشتیبانی بدهید.",
     # ledger
     "ledger.ok": "نشانی {url} پاسخ می‌دهد",
     "ledger.unreachable": "سامانه مرکزی در {url} در دسترس نیست ({why})",

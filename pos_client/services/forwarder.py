@@ -47,7 +47,7 @@ from pos_client.errors import (
     StoreError,
     UnknownOutcome,
 )
-from pos_client.ports import Clock, Ledger, OutboxItem, Store
+from pos_client.ports import Clock, Intent, Ledger, OutboxItem, Store
 from pos_client.services.delivery import Delivery, record_answer
 
 __all__ = [
@@ -319,6 +319,15 @@ async def settle_abandoned(
     return True
 
 
+#: The outbox items the lane owes the ledger (sales held at the counter are not owed yet).
+OWED_INTENTS: tuple[Intent, ...] = ("deliver", "abandon", "void")
+
+
+def is_stuck(enqueued_at: datetime, now: datetime, limit: timedelta) -> bool:
+    """Whether an owed item enqueued at ``enqueued_at`` has waited past ``limit`` by ``now``."""
+    return now - enqueued_at >= limit
+
+
 def stuck_items(store: Store, now: datetime, limit: timedelta) -> list[OutboxItem]:
     """Outbox items the forwarder owes the ledger and has not settled within ``limit``.
 
@@ -328,8 +337,8 @@ def stuck_items(store: Store, now: datetime, limit: timedelta) -> list[OutboxIte
     """
     return [
         item
-        for item in store.outbox(intents=("deliver", "abandon", "void"))
-        if now - item.enqueued_at >= limit
+        for item in store.outbox(intents=OWED_INTENTS)
+        if is_stuck(item.enqueued_at, now, limit)
     ]
 
 

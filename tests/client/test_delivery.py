@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 
+from pos_client.adapters.store import SqliteStore
 from pos_client.commands import redeem
 from pos_client.compose import App
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.domain.states import SaleStatus, VoidStatus
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.checkout import CheckoutError, Stage
+from pos_client.services.doctor import Verdict
+from pos_client.services.doctor.store import gather_store, judge_store
 from pos_client.services.forwarder import stuck_items
 
 from .support import (
@@ -192,6 +195,26 @@ async def test_a_sale_undecided_past_the_limit_is_a_problem_once_and_on_the_stat
         assert problem.kind == "stuck" and problem.redemption_id == outcome.id
         assert "pos-client doctor" in problem.detail and problem.collect_rial == 0
         assert [i.redemption_id for i in app.forwarder.stuck()] == [outcome.id]
+        # doctor says so too, from the store file as it reads it (read-only), with what to do
+        facts = gather_store(
+            app.config.store.path,
+            open_store=lambda: SqliteStore.open(app.config.store.path, read_only=True),
+            config_keys=app.config.ledger.trusted_keys,
+        )
+        check = judge_store(
+            facts,
+            now=later,
+            max_hours=24,
+            config="c.toml",
+            lang="en",
+            stuck_after=timedelta(hours=6),
+        )
+        assert (
+            check.verdict is Verdict.FAILED and "1 sales have had no final answer" in check.detail
+        )
+        assert "Never redo" in check.advice and "queue sync --config c.toml" in check.advice
+        early = judge_store(facts, now=app.clock.now(), max_hours=24, config="c", lang="en")
+        assert "no final answer" not in early.detail
         sandbox.clear_faults()
         report = await app.forwarder.sync(until_empty=True, timeout=20)
         assert report.remaining == 0 and report.stuck == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from pos_client.config import Config
@@ -110,6 +111,7 @@ class Doctor:
                 max_hours=self.config.offline.max_hours_since_contact,
                 config=self.config_path,
                 lang=self.lang,
+                stuck_after=timedelta(hours=self.config.ledger.stuck_after_hours),
             ),
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,9 +19,11 @@ from typing import Any, Final, Protocol
 
 from pos_client.domain.errors import PosError
 from pos_client.domain.models import RuleSet
+from pos_client.ports import Intent, OutboxItem
 from pos_client.services.doctor.base import Check, Finding, Verdict, combine, when
 from pos_client.services.doctor.causes import cause
 from pos_client.services.doctor_texts import Lang, say
+from pos_client.services.forwarder import OWED_INTENTS, is_stuck
 from pos_client.services.refresh import RulesBook
 
 __all__ = ["LOW_SPACE_BYTES", "DoctorStore", "StoreFacts", "gather_store", "judge_store"]
@@ -38,6 +40,8 @@ class DoctorStore(Protocol):
     def problems(self, *, include_resolved: bool = False) -> list[Any]: ...
 
     def catalog_state(self) -> tuple[str | None, str | None, int]: ...
+
+    def outbox(self, *, intents: Iterable[Intent] | None = None) -> list[OutboxItem]: ...
 
     def load_rules(self) -> tuple[bytes, str, str | None, datetime] | None: ...
 
@@ -72,6 +76,7 @@ class StoreFacts:
     catalog_version: str | None = None
     catalog_count: int = 0
     learned_keys: Mapping[str, bytes] = field(default_factory=dict)
+    owed_since: tuple[datetime, ...] = ()  # when each item owed to the ledger was enqueued
 
     @property
     def readable(self) -> bool:
@@ -95,7 +100,13 @@ def _nearest_folder(path: Path) -> Path:
 
 
 def judge_store(
-    facts: StoreFacts, *, now: datetime, max_hours: int, config: str, lang: Lang
+    facts: StoreFacts,
+    *,
+    now: datetime,
+    max_hours: int,
+    config: str,
+    lang: Lang,
+    stuck_after: timedelta = timedelta(hours=6),
 ) -> Check:
     """The store's verdict from what was found (pure)."""
     path = str(facts.path)
@@ -168,6 +179,17 @@ def judge_store(
                 say(lang, "store.stale.advice", config=config),
             )
         )
+    stuck = sum(1 for since in facts.owed_since if is_stuck(since, now, stuck_after))
+    if stuck:
+        findings.append(
+            Finding(
+                Verdict.FAILED,
+                say(
+                    lang, "store.stuck", count=stuck, hours=int(stuck_after.total_seconds() // 3600)
+                ),
+                say(lang, "store.stuck.advice", config=config),
+            )
+        )
     return combine("store", findings, lang)
 
 
@@ -198,6 +220,7 @@ def gather_store(
         book = RulesBook(store=store, config_keys=config_keys)
         rules = book.current()
         learned = dict(store.learned_keys())
+        owed = tuple(item.enqueued_at for item in store.outbox(intents=OWED_INTENTS))
     except PosError as exc:
         return StoreFacts(
             path=path, exists=True, writable=writable, folder=folder, error=exc.message
@@ -220,4 +243,5 @@ def gather_store(
         catalog_version=version,
         catalog_count=count,
         learned_keys=learned,
+        owed_since=owed,
     )
