@@ -83,3 +83,14 @@ async def test_f7_after_midnight_names_and_closes_the_day_that_had_sales(
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "the idle screen")
     assert [z.number for z in lane.reports.z_reports()] == [1]
+
+
+async def test_f7_on_a_lane_without_sales_says_there_is_nothing_to_close(lane: Lane) -> None:
+    app = app_for(lane, language="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f7")
+        await until(pilot, lambda: isinstance(app.screen, ReportScreen), "the Z screen")
+        await until(pilot, lambda: bool(message(app)), "a sentence")
+        assert message(app) == app.texts.t("error.no_sales_yet")
+        assert isinstance(app.screen, ReportScreen) and app.screen.report is None
+    assert lane.reports.z_reports() == []

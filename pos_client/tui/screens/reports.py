@@ -183,7 +183,8 @@ class ReportScreen(PosScreen[None]):
                 question = self.t("report.z_confirm_empty", date=shown)
                 allow_empty = True
             elif plan.refusal is not None:
-                self.say(self.t(f"error.{plan.refusal}"), "error")
+                key = f"error.{plan.refusal}"
+                self.say(self.t(key if self.texts.has(key) else "error.unexpected"), "error")
                 return
             else:
                 question = self.t("report.z_confirm_day", date=shown, count=plan.entries)
