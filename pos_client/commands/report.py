@@ -2,9 +2,13 @@
 
 - ``report x [--date YYYY-MM-DD]``: the running totals of a business date
   (default: today, Asia/Tehran); writes nothing. Exit 0.
-- ``report z [--date YYYY-MM-DD]``: closes the business date with a numbered
-  Z report (closing it again shows the same report) and reconciles it against
-  the ledger's settlement.
+- ``report z [--date YYYY-MM-DD] [--allow-empty]``: closes a business date
+  with a numbered Z report (closing it again shows the same report) and
+  reconciles it against the ledger's settlement. Without ``--date``, the
+  oldest open day with sales (a shop that closes after midnight closes the
+  day it sold on). It names the date it closes. Refused without using up a
+  number (exit 1, a sentence): a date still to come, a date before the
+  terminal's first sale, and a day with no sales unless ``--allow-empty``.
 - ``report reconcile N``: reconciles Z report ``N`` again (after the ledger
   could not be reached, or once the outbox has forwarded what it owed).
 
@@ -20,10 +24,10 @@ from datetime import date
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.compose import Lane
-from pos_client.domain.reconcile import Finding
+from pos_client.domain.reconcile import Finding, Line
 from pos_client.services.reports import XReport, ZReport
 
-#: What each finding means, in one line.
+#: What each finding means, in one line (see :func:`finding_text` for the two about dates).
 FINDING_TEXT = {
     Finding.MATCHED: "on both sides",
     Finding.ANSWER_NOT_RECORDED: "on the ledger; its answer is not yet recorded here",
@@ -33,11 +37,40 @@ FINDING_TEXT = {
     Finding.COUNTED_BUT_NOT_SOLD: "the ledger counts a sale declined or voided here",
     Finding.LISTED_TWICE: "the ledger lists it more than once",
     Finding.NOT_FORWARDED: "not yet forwarded to the ledger",
-    Finding.COUNTED_ON_ANOTHER_DATE: "forwarded later: the ledger counts it on another date",
+    Finding.COUNTED_ON_ANOTHER_DATE: "the ledger counts it on another date",
     Finding.UNRESOLVED: "an interrupted sale waits for a person",
     Finding.MISSING_ON_LEDGER: "approved by the ledger but missing from its settlement",
     Finding.ONLY_ON_LEDGER: "on the ledger only: this terminal has no such sale",
 }
+
+
+#: A sale the two sides date differently: forwarded later, or sent online as midnight passed.
+_DATED_TEXT = {
+    "made_on_another_date.forwarded": (
+        "approved offline on {journal}, forwarded later: the ledger counts it on {ledger}"
+    ),
+    "made_on_another_date.online": (
+        "sent online on {journal} as midnight passed: the ledger dated it {ledger}"
+    ),
+    "counted_on_another_date.forwarded": (
+        "approved offline, forwarded later: the ledger counts it on {ledger}"
+    ),
+    "counted_on_another_date.online": (
+        "sent online as midnight passed: the ledger dated it {ledger}, not {journal}"
+    ),
+}
+
+
+def finding_text(line: Line) -> str:
+    """What was found about one redemption, in one line."""
+    dated = _DATED_TEXT.get(line.explanation)
+    if dated is None:
+        return FINDING_TEXT[line.finding]
+    return dated.format(journal=_day(line.journal_date), ledger=_day(line.ledger_date))
+
+
+def _day(value: date | None) -> str:
+    return "another date" if value is None else value.isoformat()
 
 
 def _date(text: str) -> date:
@@ -58,10 +91,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = parser.add_subparsers(dest="report_command", metavar="ACTION", required=True)
     x = sub.add_parser("x", help="the running totals of a business date")
     z = sub.add_parser("z", help="close a business date with a numbered, reconciled report")
-    for p in (x, z):
-        p.add_argument(
-            "--date", type=_date, metavar="YYYY-MM-DD", help="the business date (default: today)"
-        )
+    x.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="the business date (default: today)"
+    )
+    z.add_argument(
+        "--date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the business date (default: the oldest open day with sales)",
+    )
+    z.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="close the date even if it has no sales",
+    )
     again = sub.add_parser("reconcile", help="reconcile a Z report against the ledger again")
     again.add_argument("number", type=_number, metavar="N", help="the Z report's number")
     for p, handler in ((x, _x), (z, _z), (again, _reconcile)):
@@ -84,7 +127,19 @@ def _x(args: argparse.Namespace) -> int:
 
 def _z(args: argparse.Namespace) -> int:
     async def work(lane: Lane) -> int:
-        return _show_z(await lane.reports.close_day(args.date), as_json=args.json)
+        plan = lane.reports.plan_close(args.date)
+        report = await lane.reports.close_day(plan.business_date, allow_empty=args.allow_empty)
+        before = plan.closed is not None
+        if args.json:
+            emit_json({**report.to_json(), "closed_before": before})
+            return _exit(report)
+        if before:
+            print(
+                f"business date {report.business_date.isoformat()} was closed before, "
+                f"by Z report {report.number}; shown again"
+            )
+        print("\n".join(z_lines(report)))
+        return _exit(report)
 
     return run_with_app(args, work)
 
@@ -101,6 +156,10 @@ def _show_z(report: ZReport, *, as_json: bool) -> int:
         emit_json(report.to_json())
     else:
         print("\n".join(z_lines(report)))
+    return _exit(report)
+
+
+def _exit(report: ZReport) -> int:
     return 0 if report.status in ("agreed", "explained") else 1
 
 
@@ -138,7 +197,8 @@ def z_lines(report: ZReport) -> list[str]:
     """The Z report as plain English lines."""
     totals = x_lines(report.totals)
     lines = [
-        f"End-of-day report (Z) number {report.number}, closed {report.closed_at.isoformat()}",
+        f"End-of-day report (Z) number {report.number}, terminal {report.terminal_id}, "
+        f"business date {report.business_date.isoformat()}, closed {report.closed_at.isoformat()}",
         *totals[1:],
         f"unforwarded at close: {len(report.unforwarded)} "
         f"({_rial(report.unforwarded_rial)} to deliver)",
@@ -169,5 +229,5 @@ def z_lines(report: ZReport) -> list[str]:
         if line.finding is Finding.MATCHED:
             continue
         mark = "!" if line.serious else " "
-        lines.append(f" {mark}{line.id}  {FINDING_TEXT[line.finding]}")
+        lines.append(f" {mark}{line.id}  {finding_text(line)}")
     return lines

@@ -14,7 +14,8 @@ every id into one :class:`Line` with a :class:`Finding`:
       answer_not_recorded      the ledger counts it; the terminal has not yet
                                recorded the ledger's answer (the outbox will)
       made_on_another_date     the ledger counts it today; it was made on an
-                               earlier day (an offline sale forwarded today)
+                               earlier day (an offline sale forwarded today,
+                               or an online one sent as midnight passed)
       void_pending             the terminal has asked to void (or drop) it;
                                the ledger still counts it
       amount_mismatch   (!)    the ledger holds another amount than it answered
@@ -25,14 +26,19 @@ every id into one :class:`Line` with a :class:`Finding`:
       not_forwarded            still in the outbox (approved offline, or
                                waiting for an answer)
       counted_on_another_date  the ledger approved it on another date
-                               (forwarded after midnight)
+                               (forwarded after midnight, or sent online
+                               as midnight passed)
       unresolved               an interrupted sale waiting for a person
       missing_on_ledger (!)    the ledger answered "approved" for this date
                                but does not count it
     ledger only
       only_on_ledger    (!)    the journal has no such redemption at all
 
-(!) marks the serious ones: a person must look at them. The totals are
+(!) marks the serious ones: a person must look at them. For the two findings
+about dates, :attr:`Line.explanation` says which of the two causes it was: a
+sale approved offline and forwarded later, or an online sale the ledger dated
+on the other side of midnight (the lane's clock and the ledger's are not the
+same clock, and an answer takes time). The totals are
 checked too: the settlement's ``count`` against its list, its
 ``covered_rial`` against the amounts known per id, and its ``by_program``
 against the journal's when every listed id is known to the journal.
@@ -111,6 +117,7 @@ _RANK = {
     )
 }
 
+_DATED = frozenset({Finding.MADE_ON_ANOTHER_DATE, Finding.COUNTED_ON_ANOTHER_DATE})
 _GOES_AHEAD = frozenset({"approved", "partially_approved", "approved_offline"})
 _IN_DOUBT = frozenset({"pending", "unknown_outcome"})
 _UNDOING = frozenset({"void", "abandon"})
@@ -132,7 +139,9 @@ class JournalSale:
     what the ledger should hold: the ledger's own answer when ``answered``,
     else what the terminal approved. ``ledger_date`` is the business date of
     the ledger's approval, when its answer says so. ``by_program`` is
-    ``((program, covered_rial), ...)``.
+    ``((program, covered_rial), ...)``. ``forwarded``: the ledger received it
+    as an offline sale, forwarded after it was made (``False``: sent online
+    when it was made; ``None``: not known).
     """
 
     id: str
@@ -143,6 +152,7 @@ class JournalSale:
     ledger_date: date | None = None
     intent: str | None = None
     by_program: tuple[tuple[str, int], ...] = ()
+    forwarded: bool | None = None
 
 
 def expected_on_ledger(sale: JournalSale) -> bool:
@@ -167,10 +177,22 @@ class Line:
     ledger_date: date | None = None  # the ledger's business date, when known
     status: str | None = None  # the journal's status
     intent: str | None = None  # what the outbox still owes
+    forwarded: bool | None = None  # sent to the ledger later (offline) or online (None: unknown)
 
     @property
     def serious(self) -> bool:
         return self.finding in SERIOUS
+
+    @property
+    def explanation(self) -> str:
+        """The finding, and for one about dates its cause: ``<finding>.forwarded|online``.
+
+        A sale the two sides date differently was either approved offline and
+        forwarded later, or sent online as midnight passed; the words differ.
+        """
+        if self.finding in _DATED and self.forwarded is not None:
+            return f"{self.finding.value}.{'forwarded' if self.forwarded else 'online'}"
+        return self.finding.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +372,7 @@ def reconcile(
                 ledger_date=business_date,
                 status=None if sale is None else sale.status,
                 intent=None if sale is None else sale.intent,
+                forwarded=None if sale is None else sale.forwarded,
             )
         )
 
@@ -369,6 +392,7 @@ def reconcile(
                 ledger_date=sale.ledger_date,
                 status=sale.status,
                 intent=sale.intent,
+                forwarded=sale.forwarded,
             )
         )
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from pos_client.adapters.store import SCHEMA_VERSION, SqliteStore
+from pos_client.commands.report import finding_text
 from pos_client.compose import App
 from pos_client.domain.reconcile import Finding
 from pos_client.domain.redemption import Identity, RedemptionDraft, redemption_body
@@ -205,20 +206,21 @@ async def test_z_is_numbered_kept_and_a_second_close_returns_the_same_report(
         assert x.closed_by == 1 and x.sales_count == 3
         assert (await app.reports.close_day()).totals.sales_count == 2
 
-        # Another date gets the next number; a date to come cannot be closed.
-        yesterday = await app.reports.close_day(today - timedelta(days=1))
-        assert yesterday.number == 2 and yesterday.totals.sales_count == 0
-        assert yesterday.status == "agreed" and yesterday.reconciliation is not None
-        assert yesterday.reconciliation.lines == ()
-        with pytest.raises(ReportError) as caught:
-            await app.reports.close_day(today + timedelta(days=1))
-        assert caught.value.code == "future_date"
+        # A date before the first sale or still to come cannot be closed and uses no number
+        # (another date with sales gets the next number: tests/client/test_z_days.py).
+        for day, code in (
+            (today - timedelta(days=1), "before_first_sale"),
+            (today + timedelta(days=1), "future_date"),
+        ):
+            with pytest.raises(ReportError) as caught:
+                await app.reports.close_day(day, allow_empty=True)
+            assert caught.value.code == code
         with pytest.raises(ReportError):
             await app.reports.reconcile(99)
         assert late.id not in findings(z)
     # Kept on disk: a new start reads the same reports.
     async with lane(sandbox, sync=False) as app:
-        assert [r.number for r in app.reports.z_reports()] == [1, 2]
+        assert [r.number for r in app.reports.z_reports()] == [1]
         assert app.reports.z_report(1) == z
         assert app.reports.closed(today) == z
 
@@ -263,6 +265,7 @@ async def test_a_sale_forwarded_after_midnight_is_counted_on_the_ledgers_next_da
     assert z.reconciliation is not None
     [line] = z.reconciliation.lines
     assert line.journal_date == today and line.ledger_date == today + timedelta(days=1)
+    assert line.forwarded is True and "forwarded later" in finding_text(line)
     assert z.reconciliation.ledger_count == 0
     assert offline.id in ledger_books(sandbox)["redemption_ids"]  # the ledger's today
 

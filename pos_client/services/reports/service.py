@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import date, datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from pos_client.domain.business_day import close_refusal, day_to_close, sale_date
 from pos_client.domain.errors import ContractError
 from pos_client.domain.reconcile import Reconciliation, reconcile
 from pos_client.domain.redemption import Settlement
@@ -20,6 +21,7 @@ from pos_client.errors import LedgerError, ReportError
 from pos_client.ports import Clock, JournalEntry, Ledger, OutboxItem, ProblemRecord
 from pos_client.services.redemptions import business_date as business_date_of
 
+from .days import ClosedDays
 from .totals import _waiting, build_x_report, journal_sale
 from .values import (
     XReport,
@@ -30,7 +32,7 @@ from .values import (
     reconciliation_to_json,
 )
 
-__all__ = ["DEFAULT_LOOKUP_LIMIT", "ReportService", "ReportStore", "ZRecord"]
+__all__ = ["DEFAULT_LOOKUP_LIMIT", "ClosePlan", "ReportService", "ReportStore", "ZRecord"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ class ZRecord(Protocol):
 class ReportStore(Protocol):
     """What the reports read from and write to the lane store."""
 
+    def journal(self, *, since_seq: int = 0) -> Iterator[JournalEntry]: ...
+
     def journal_on(self, business_date: date) -> list[JournalEntry]: ...
 
     def redemption(self, redemption_id: str) -> JournalEntry | None: ...
@@ -96,6 +100,31 @@ class ReportStore(Protocol):
     def z_reports(self, terminal_id: str) -> Sequence[ZRecord]: ...
 
 
+#: What each refusal to close a day says (the screen and the CLI show the code's own sentence).
+_REFUSALS = {
+    "future_date": "{day} has not come yet; only a day begun can be closed",
+    "no_sales_yet": "this terminal has made no sale yet; there is no business day to close",
+    "before_first_sale": "{day} is before this terminal's first sale ({first}); nothing to close",
+    "empty_day": "{day} has no sales; close it only if asked for (--allow-empty)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePlan:
+    """What closing a day would do, for the screen to ask about before it does it.
+
+    ``business_date`` is the day a Z report would close; ``closed`` its report
+    when it is closed already; ``entries`` how many redemptions its journal
+    holds; ``refusal`` why it cannot be closed as it is (``empty_day``: only
+    when asked; any other: not at all), or ``None``.
+    """
+
+    business_date: date
+    closed: ZReport | None
+    entries: int
+    refusal: str | None
+
+
 class ReportService:
     """X and Z reports of one terminal (see the module docstring)."""
 
@@ -117,6 +146,62 @@ class ReportService:
     def today(self) -> date:
         """The current business date (Asia/Tehran)."""
         return business_date_of(self.clock.now())
+
+    # ------------------------------------------------------------------ days
+
+    def closed_dates(self) -> tuple[date, ...]:
+        """Every business date a Z report of this terminal has closed, oldest first."""
+        return tuple(sorted(r.business_date for r in self.store.z_reports(self.terminal_id)))
+
+    def sale_date(self, now: datetime | None = None) -> date:
+        """The business date a sale made at ``now`` belongs to: never a day already closed."""
+        moment = now or self.clock.now()
+        return sale_date(business_date_of(moment), ClosedDays(self.store, self.terminal_id))
+
+    def first_sale_date(self) -> date | None:
+        """The business date of this terminal's first journal entry (``None``: it has none)."""
+        first = next(iter(self.store.journal()), None)
+        return None if first is None else first.business_date
+
+    def day_to_close(self) -> date:
+        """The day a Z report closes when none is named: the oldest open day with sales.
+
+        When every day with sales is closed: today (see
+        :func:`pos_client.domain.business_day.day_to_close`).
+        """
+        today = self.today()
+        closed = ClosedDays(self.store, self.terminal_id)
+        return day_to_close(today, self._sale_days(today, closed), closed)
+
+    def _sale_days(self, today: date, closed: ClosedDays) -> Iterator[date]:
+        """The open days with something in the journal, oldest first, up to a new sale's day."""
+        first = self.first_sale_date()
+        if first is None:
+            return
+        day, last = first, sale_date(today, closed)
+        while day <= last:
+            if day not in closed and self.store.journal_on(day):
+                yield day
+            day += timedelta(days=1)
+
+    def plan_close(self, business_date: date | None = None) -> ClosePlan:
+        """What :meth:`close_day` would close (default: :meth:`day_to_close`), asking nothing."""
+        day = business_date or self.day_to_close()
+        record = self.store.z_report(self.terminal_id, business_date=day)
+        entries = len(self.store.journal_on(day)) if record is None else 0
+        refusal = close_refusal(
+            day,
+            today=self.today(),
+            closed=ClosedDays(self.store, self.terminal_id),
+            first_sale=self.first_sale_date(),
+            has_sales=entries > 0,
+        )
+        return ClosePlan(
+            business_date=day,
+            closed=None if record is None else _z_from_record(record),
+            entries=entries,
+            refusal=refusal,
+        )
 
     # ------------------------------------------------------------------ X
 
@@ -165,22 +250,38 @@ class ReportService:
         record = self.store.z_report(self.terminal_id, business_date=business_date)
         return None if record is None else _z_from_record(record)
 
-    async def close_day(self, business_date: date | None = None) -> ZReport:
-        """Close ``business_date`` (default: today) with a numbered Z report, then reconcile it.
+    async def close_day(
+        self, business_date: date | None = None, *, allow_empty: bool = False
+    ) -> ZReport:
+        """Close ``business_date`` with a numbered Z report, then reconcile it.
 
+        Without a date, the oldest open day with sales (:meth:`day_to_close`).
         The report is kept before the ledger is asked. Closing a date already
         closed returns its report (the same number and totals), reconciling it
-        now if that could not be done before. A date still to come is refused.
+        now if that could not be done before. Refused, without using up a
+        number: a date still to come, a date before the terminal's first sale,
+        and a date with nothing in the journal unless ``allow_empty``.
         """
         now = self.clock.now()
-        day = business_date or business_date_of(now)
-        if day > business_date_of(now):
-            raise ReportError(
-                f"{day.isoformat()} has not come yet; only a day begun can be closed",
-                code="future_date",
-            )
+        day = business_date or self.day_to_close()
         record = self.store.z_report(self.terminal_id, business_date=day)
         if record is None:
+            first = self.first_sale_date()
+            refusal = close_refusal(
+                day,
+                today=business_date_of(now),
+                closed=ClosedDays(self.store, self.terminal_id),
+                first_sale=first,
+                has_sales=bool(self.store.journal_on(day)),
+                allow_empty=allow_empty,
+            )
+            if refusal is not None:
+                raise ReportError(
+                    _REFUSALS[refusal].format(
+                        day=day.isoformat(), first=first.isoformat() if first else ""
+                    ),
+                    code=refusal,
+                )
             totals = self._x(day, at=now, closed_by=None)
             unforwarded = [w for w in totals.waiting if w.business_date <= day]
             snapshot = {

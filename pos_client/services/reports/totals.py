@@ -90,6 +90,7 @@ def journal_sale(entry: JournalEntry) -> JournalSale:
         ledger_date=_ledger_date(entry) if answered else None,
         intent=entry.intent,
         by_program=tuple(covered_by_program(entry).items()),
+        forwarded=entry.mode == "offline",
     )
 
 

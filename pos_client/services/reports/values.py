@@ -338,6 +338,8 @@ def reconciliation_to_json(r: Reconciliation) -> dict[str, Any]:
                 "ledger_date": _day(line.ledger_date),
                 "status": line.status,
                 "intent": line.intent,
+                "forwarded": line.forwarded,
+                "explanation": line.explanation,
             }
             for line in r.lines
         ],
@@ -359,6 +361,7 @@ def reconciliation_from_json(data: Mapping[str, Any]) -> Reconciliation:
                 ledger_date=_undate(line["ledger_date"]),
                 status=line["status"],
                 intent=line["intent"],
+                forwarded=line.get("forwarded"),
             )
             for line in data["lines"]
         ),

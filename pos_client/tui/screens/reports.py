@@ -116,7 +116,7 @@ def z_report_text(report: ZReport, texts: Texts) -> str:
             "report.journal", count=result.journal_count, amount=texts.amount(result.journal_rial)
         )
     )
-    findings = Counter(line.finding.value for line in result.lines)
+    findings = Counter(line.explanation for line in result.lines)
     for finding, count in sorted(findings.items()):
         if finding != "matched":
             lines.append(
@@ -126,7 +126,7 @@ def z_report_text(report: ZReport, texts: Texts) -> str:
 
 
 class ReportScreen(PosScreen[None]):
-    """X (``closing=False``) or Z (``closing=True``, after a yes to closing the day)."""
+    """X (``closing=False``) or Z (``closing=True``, after a yes to closing the day it names)."""
 
     BINDINGS: ClassVar = [
         Binding("f2", "reconcile", "key.reconcile", key_display="F2"),
@@ -162,20 +162,38 @@ class ReportScreen(PosScreen[None]):
         self.query_one("#report-text", BidiText).text = x_report_text(report, self.texts)
 
     async def _close_day(self) -> None:
+        """Name the day a Z report would close, ask, then close it (or show it, closed before).
+
+        The day is the oldest open day with sales (a shop closing after
+        midnight closes the day it sold on); a day with no sales is closed only
+        after a second, plain question; a day that cannot be closed is a sentence.
+        """
         reports = self.pos.lane.reports
         try:
-            closed = await asyncio.to_thread(reports.closed, reports.today())
+            plan = await asyncio.to_thread(reports.plan_close)
         except PosError as exc:  # a sentence, never a traceback
             self.say(self.texts.error(exc), "error")
             return
-        if closed is None:
-            yes = await self.app.push_screen_wait(ConfirmDialog(self.t("report.z_confirm")))
-            if not yes:
+        day = plan.business_date
+        shown = self.texts.date_of(day)
+        self.query_one("#report-text", BidiText).text = self.t("report.z_day", date=shown)
+        allow_empty = False
+        if plan.closed is None:
+            if plan.refusal == "empty_day":
+                question = self.t("report.z_confirm_empty", date=shown)
+                allow_empty = True
+            elif plan.refusal is not None:
+                key = f"error.{plan.refusal}"
+                self.say(self.t(key if self.texts.has(key) else "error.unexpected"), "error")
+                return
+            else:
+                question = self.t("report.z_confirm_day", date=shown, count=plan.entries)
+            if not await self.app.push_screen_wait(ConfirmDialog(question)):
                 self.dismiss(None)
                 return
         self.run_service(
-            reports.close_day,
-            done=lambda z: self._show_z(z, before=closed is not None),
+            lambda: reports.close_day(day, allow_empty=allow_empty),
+            done=lambda z: self._show_z(z, before=plan.closed is not None),
             busy=self.t("report.working"),
         )
 
@@ -187,7 +205,9 @@ class ReportScreen(PosScreen[None]):
         elif report.reconciliation is None:
             self.say(self.t("report.not_reconciled"), "warn")
         else:
-            self.say(self.t("report.z_done"), "ok")
+            self.say(
+                self.t("report.z_done_day", date=self.texts.date_of(report.business_date)), "ok"
+            )
         self.refresh_bindings()
         self.pos.read_status()
 
