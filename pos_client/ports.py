@@ -318,6 +318,10 @@ class Store(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def z_report(
+        self, terminal_id: str, *, number: int | None = None, business_date: date | None = None
+    ) -> object | None: ...
+
 
 # --------------------------------------------------------------------------- printer
 

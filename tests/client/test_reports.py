@@ -200,17 +200,21 @@ async def test_z_is_numbered_kept_and_a_second_close_returns_the_same_report(
         # Closing the same date again: the same report, no new number.
         again = await app.reports.close_day(today)
         assert again == z
-        # A sale after the close shows in the running totals; the Z keeps its own.
+        # A sale after the close belongs to the next open day: a closed day takes no more
+        # sales, and the Z keeps its own.
         late, _ = await token_sale(app, sandbox, PASTA)
+        tomorrow = today + timedelta(days=1)
+        late_entry = app.store.redemption(late.id)
+        assert late_entry is not None and late_entry.business_date == tomorrow
         x = app.reports.x_report()
-        assert x.closed_by == 1 and x.sales_count == 3
-        assert (await app.reports.close_day()).totals.sales_count == 2
+        assert x.closed_by == 1 and x.sales_count == 2
+        assert (await app.reports.close_day(today)).totals.sales_count == 2
 
         # A date before the first sale or still to come cannot be closed and uses no number
         # (another date with sales gets the next number: tests/client/test_z_days.py).
         for day, code in (
             (today - timedelta(days=1), "before_first_sale"),
-            (today + timedelta(days=1), "future_date"),
+            (today + timedelta(days=2), "future_date"),
         ):
             with pytest.raises(ReportError) as caught:
                 await app.reports.close_day(day, allow_empty=True)

@@ -45,10 +45,10 @@ from pos_client.services.delivery import NOT_RECEIVED, RESOLVE_MAX_PAUSE, Answer
 from pos_client.services.forwarder import DEFAULT_ABANDON_GRACE, deliver_one, settle_abandoned
 from pos_client.services.redemptions import (
     SaleOutcome,
-    business_date,
     new_redemption_id,
     outcome_from_entry,
 )
+from pos_client.services.reports.days import sale_business_date, void_refusal_reason
 
 log = logging.getLogger("pos_client.services.checkout")
 
@@ -371,7 +371,7 @@ class CheckoutService:
                 body=None if sent == "maybe" else body_with_mode(body, "offline"),
                 nid_hash=approval.nid_hash,
                 by_program=approval.by_program,
-                business_date=business_date(now),
+                business_date=sale_business_date(self.store, self.settings.terminal_id, now),
                 note="approved offline" + (" (outcome unknown)" if sent == "maybe" else ""),
             )
             if sent == "maybe":
@@ -441,7 +441,7 @@ class CheckoutService:
             )
         if entry.status is RedemptionStatus.VOIDED:
             raise CheckoutError(f"the sale {entry.id} is already voided", code="already_voided")
-        today = business_date(self.clock.now())
+        today = sale_business_date(self.store, self.settings.terminal_id, self.clock.now())
         if entry.business_date != today:
             raise CheckoutError(
                 f"the sale {entry.id} is of {entry.business_date.isoformat()}; only today's"
@@ -490,8 +490,9 @@ class CheckoutService:
                 detail=exc.message,
             )
         if refused is not None:
+            reason = void_refusal_reason(entry, refused.code, self.clock.now())
             return VoidOutcome(
-                id=entry.id, status=VoidStatus.REFUSED, reason=refused.code, detail=refused.message
+                id=entry.id, status=VoidStatus.REFUSED, reason=reason, detail=refused.message
             )
         return VoidOutcome(id=entry.id, status=VoidStatus.VOIDED)
 

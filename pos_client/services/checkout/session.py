@@ -67,9 +67,9 @@ from pos_client.services.forwarder import settle_abandoned
 from pos_client.services.redemptions import (
     SaleOutcome,
     basket_json,
-    business_date,
     outcome_from_entry,
 )
+from pos_client.services.reports.days import sale_business_date
 
 if TYPE_CHECKING:
     from pos_client.services.checkout.service import CheckoutService
@@ -505,7 +505,7 @@ class CheckoutSession:
             NewRedemption(
                 id=redemption_id,
                 created_at=now,
-                business_date=business_date(now),
+                business_date=sale_business_date(svc.store, svc.settings.terminal_id, now),
                 identity_kind=self._identity.kind.value,
                 mode="online",
                 body=body,
@@ -571,7 +571,10 @@ class CheckoutSession:
         svc = self._svc
         assert self._identity is not None and self._wallet is not None
         today = (
-            svc.store.offline_totals(business_date=business_date(now), nid_hash=self._nid_hash)
+            svc.store.offline_totals(
+                business_date=sale_business_date(svc.store, svc.settings.terminal_id, now),
+                nid_hash=self._nid_hash,
+            )
             if self._nid_hash
             else {}
         )
