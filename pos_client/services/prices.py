@@ -41,6 +41,9 @@ MAX_PROBLEMS_SHOWN: Final = 20
 
 _COLUMNS = "expected gtin,unit_price_rial[,scale_item]"
 
+#: One problem of a list: its line (or row) number and what is wrong.
+Problem = tuple[int, str]
+
 
 class PriceRow(NamedTuple):
     """One product's shelf price; ``scale_item`` maps a scale label's item code to it."""
@@ -69,21 +72,20 @@ def _row(cells: list[str]) -> PriceRow:
     if len(gtin) == 12 or (len(gtin) == 14 and gtin.startswith("0")):
         gtin = gtin.rjust(14, "0")[1:]
     try:
-        price = check_unit_price(parse_amount(cells[1]))
-    except ContractError as exc:
-        if exc.message.startswith("a unit price is at most"):
-            raise ValueError(exc.message) from None
+        amount = parse_amount(cells[1])  # refuses fractions, signs, and digits it does not read
+    except ContractError:
         raise ValueError(
             "the price must be a whole number of Rials, in digits 0-9 (Persian or Arabic-Indic"
             " digits are read too)"
         ) from None
+    try:
+        price = check_unit_price(amount)
+    except ContractError as exc:  # above the bound
+        raise ValueError(exc.message) from None
     scale = to_ascii_digits(cells[2]) if len(cells) == 3 and cells[2] else None
     if scale is not None and (not _ascii_number(scale) or not 3 <= len(scale) <= 12):
         raise ValueError("scale_item must be the label's prefix and item code (3 to 12 digits)")
     return PriceRow(gtin, price, scale)
-
-
-Problem = tuple[int, str]  # (line or row number, what is wrong)
 
 
 def _refuse(problems: list[Problem], *, word: str = "line") -> PriceListError:
