@@ -9,8 +9,10 @@ URLs::
 Options: ``baudrate``, ``bytesize`` 7|8, ``parity`` n|e|o, ``stopbits`` 1|2,
 ``timeout_ms`` for one answer (default 500), ``poll_ms`` between questions
 while the weight settles (default 100), ``decimals`` implied when the scale
-sends no decimal point (default 3); for the virtual scale ``weight`` and
-``settle`` (answers in motion after start).
+sends no decimal point (default 3), ``capacity_g`` the most the scale weighs
+(default 30000: a weight read above it is refused, never sold); for the
+virtual scale ``weight`` and ``settle`` (answers in motion after start); it
+says "over capacity" above its ``capacity_g``, as a real scale does.
 
 This package must not import pos_client.tui, services, adapters or sandbox.
 """
@@ -23,7 +25,7 @@ from typing import Any
 import serial
 
 from drivers.scale.base import Scale, ScaleReading, ScaleStatus
-from drivers.scale.toledo import MAX_GRAMS, Toledo8217Scale, parse_answer
+from drivers.scale.toledo import DEFAULT_CAPACITY_G, MAX_GRAMS, Toledo8217Scale, parse_answer
 from drivers.scale.virtual import VirtualScale, VirtualScaleDevice, put_on_lane, scale_link
 from drivers.urls import DeviceUrl, check_name, parse_device_url
 from pos_client.errors import ScaleError
@@ -41,7 +43,7 @@ __all__ = [
     "scale_link",
 ]
 
-_READER_OPTIONS = ("timeout_ms", "poll_ms", "decimals", "name")
+_READER_OPTIONS = ("timeout_ms", "poll_ms", "decimals", "capacity_g", "name")
 _SERIAL_OPTIONS = ("baudrate", "bytesize", "parity", "stopbits")
 _PARITY = {"n": serial.PARITY_NONE, "e": serial.PARITY_EVEN, "o": serial.PARITY_ODD}
 
@@ -54,7 +56,13 @@ def _reader(url: DeviceUrl, port: str, serial_options: dict[str, Any]) -> Toledo
         answer_timeout=url.seconds("timeout_ms", 0.5, maximum=30.0) or 0.5,
         poll_interval=url.seconds("poll_ms", 0.1, maximum=5.0),
         decimals=url.integer("decimals", 3, minimum=0, maximum=3),
+        capacity_g=_capacity(url),
     )
+
+
+def _capacity(url: DeviceUrl) -> int:
+    """The most the scale weighs, in grams (``capacity_g``; the 8217 field holds 99.999 kg)."""
+    return url.integer("capacity_g", DEFAULT_CAPACITY_G, minimum=1, maximum=MAX_GRAMS)
 
 
 def open_scale(url: str, *, runtime_dir: str | os.PathLike[str] | None = None) -> Scale:
@@ -81,6 +89,7 @@ def open_scale(url: str, *, runtime_dir: str | os.PathLike[str] | None = None) -
         device = VirtualScaleDevice(
             name,
             grams=parsed.integer("weight", 0, minimum=0, maximum=MAX_GRAMS),
+            capacity_g=_capacity(parsed),
             runtime_dir=runtime_dir,
         )
         device.put(

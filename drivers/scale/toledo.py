@@ -17,6 +17,13 @@ scale was set otherwise. The weight field has three decimals (kilograms);
 a field with another number of decimals is refused rather than guessed, so a
 scale left in pounds cannot be read as kilograms. Weights are integer grams.
 
+A weight above the scale's capacity (``capacity_g``, default
+:data:`DEFAULT_CAPACITY_G`: 30 kg, the larger of the usual 15 kg and 30 kg
+checkout scales that speak 8217) is never a weight: the scale itself would
+have said "over capacity", so such an answer is a misreading (a garbled
+field, wrong implied decimals) and is refused as ``scale_over_capacity``
+with a sentence naming the capacity.
+
 :func:`parse_answer` and the ``encode_*`` helpers are pure (the virtual scale
 uses the encoders). :class:`Toledo8217Scale` asks a serial port and keeps
 asking until the weight is stable or the time is up.
@@ -41,6 +48,8 @@ from pos_client.errors import ScaleError
 
 __all__ = [
     "CR",
+    "DEFAULT_CAPACITY_G",
+    "MAX_GRAMS",
     "STX",
     "Toledo8217Scale",
     "encode_status",
@@ -55,6 +64,8 @@ CR: Final = b"\r"
 WEIGH: Final = b"W"
 #: The largest weight the 6-character field ``WW.WWW`` can carry.
 MAX_GRAMS: Final = 99_999
+#: The capacity assumed when the scale's URL gives none (``capacity_g``), in grams.
+DEFAULT_CAPACITY_G: Final = 30_000
 
 _BITS: Final = (
     ("motion", 0x01),
@@ -140,10 +151,16 @@ class Toledo8217Scale(Scale):
         answer_timeout: float = 0.5,
         poll_interval: float = 0.1,
         decimals: int = 3,
+        capacity_g: int = DEFAULT_CAPACITY_G,
         port_factory: Callable[[], Any] | None = None,
     ) -> None:
+        if type(capacity_g) is not int or not 0 < capacity_g <= MAX_GRAMS:
+            raise ScaleError(
+                f"a scale's capacity is 1 to {MAX_GRAMS} grams", code="device_url_invalid"
+            )
         self.port = port
         self.source = source
+        self.capacity_g = capacity_g
         self.answer_timeout = answer_timeout
         self.poll_interval = poll_interval
         self.decimals = decimals
@@ -212,7 +229,15 @@ class Toledo8217Scale(Scale):
                 ) from exc
         if not answer.endswith(CR) or STX not in bytes(b & 0x7F for b in answer):
             raise ScaleError(f"the scale {self.source} did not answer", code="scale_timeout")
-        return parse_answer(answer, decimals=self.decimals)
+        reading = parse_answer(answer, decimals=self.decimals)
+        if reading.grams is not None and reading.grams > self.capacity_g:
+            raise ScaleError(
+                f"the scale {self.source} read {kilograms(reading.grams)} kg, more than its"
+                f" capacity of {kilograms(self.capacity_g)} kg: weigh the product in parts"
+                " or type its quantity (set the capacity with capacity_g= in the scale's URL)",
+                code="scale_over_capacity",
+            )
+        return reading
 
     def read_weight(self, *, timeout: float = 3.0) -> int:
         """The stable weight in grams, asking until it settles.
@@ -239,6 +264,13 @@ class Toledo8217Scale(Scale):
                 raise _not_settled(last, self.source)
             if self._closed.wait(min(self.poll_interval, remaining)):
                 raise ScaleError(f"the scale {self.source} was closed", code="scale_closed")
+
+
+def kilograms(grams: int) -> str:
+    """``grams`` as kilograms for a sentence, in integers: ``1250`` → ``"1.25"``."""
+    whole, rest = divmod(grams, 1000)
+    fraction = f"{rest:03d}".rstrip("0")
+    return f"{whole:,}.{fraction}" if fraction else f"{whole:,}"
 
 
 def _not_settled(reading: ScaleReading, source: str) -> ScaleError:

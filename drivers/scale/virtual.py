@@ -23,7 +23,12 @@ import threading
 from pathlib import Path
 
 from drivers.scale.base import Scale, ScaleReading, ScaleStatus
-from drivers.scale.toledo import MAX_GRAMS, Toledo8217Scale, encode_status, encode_weight
+from drivers.scale.toledo import (
+    MAX_GRAMS,
+    Toledo8217Scale,
+    encode_status,
+    encode_weight,
+)
 from drivers.urls import check_name
 from drivers.virtual import VirtualTty, device_dir, is_live
 from pos_client.errors import ScaleError
@@ -90,9 +95,11 @@ class VirtualScaleDevice:
         name: str,
         *,
         grams: int = 0,
+        capacity_g: int = MAX_GRAMS,
         runtime_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.name = name
+        self.capacity_g = capacity_g  # above it the scale says "over capacity"
         self._state = threading.Lock()
         self._grams = grams
         self._settle = 0
@@ -174,7 +181,7 @@ class VirtualScaleDevice:
                 grams = self._grams
                 status = ScaleStatus(
                     motion=self._settle > 0,
-                    over_capacity=self._over or grams > MAX_GRAMS,
+                    over_capacity=self._over or grams > min(self.capacity_g, MAX_GRAMS),
                     under_zero=self._under or grams < 0,
                     center_of_zero=grams == 0,
                     net=self._net,

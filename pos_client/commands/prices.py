@@ -2,7 +2,8 @@
 
 The file is read and checked by :func:`pos_client.services.prices.read_price_list`
 (columns, header, what a bad row is); one bad row refuses the file (exit 2) and
-changes nothing. The rows are imported in one transaction.
+changes nothing: the refusal names every bad line, one per line. The rows are
+imported in one transaction.
 """
 
 from __future__ import annotations
@@ -29,12 +30,25 @@ def _import(args: argparse.Namespace) -> int:
     try:
         rows = read_price_list(args.file)
     except PriceListError as exc:
-        print(f"pos-client prices import: {exc.message}", file=sys.stderr)
+        print(refusal(exc), file=sys.stderr)
         return 2
 
     async def work(lane: Lane) -> int:
-        count = lane.records.import_prices(rows)
+        try:
+            count = lane.records.import_prices(rows)
+        except PriceListError as exc:
+            print(refusal(exc), file=sys.stderr)
+            return 2
         print(f"imported {count} prices")
         return 0
 
     return run_with_app(args, work)
+
+
+def refusal(exc: PriceListError) -> str:
+    """What the command says when a list is refused: each problem on a line of its own."""
+    problems = exc.message.splitlines()
+    if len(problems) == 1 and not problems[0].startswith(("line ", "row ")):
+        return f"pos-client prices import: {problems[0]}"  # unreadable, or no prices at all
+    head = "pos-client prices import: the price list is refused and nothing was imported:"
+    return "\n".join([head, *(f"  {problem}" for problem in problems)])

@@ -7,6 +7,9 @@
 - ``receipt print ID``: prints it again on the lane's printer (after a new
   paper roll, or for a household asking for a copy). A printer that is
   missing or cannot print is said plainly (exit 1); the sale is not touched.
+  A printer that took only part of the receipt (it stopped reading, or
+  dropped the connection mid-job) has not printed it: that is a failure too,
+  said in one line that offers the command to print it again.
 
 Exit status: 0 done; 1 no such sale, a sale that did not go ahead (no
 receipt), or the printer could not print; 2 bad configuration.
@@ -18,6 +21,7 @@ does the work.
 from __future__ import annotations
 
 import argparse
+import sys
 from zoneinfo import ZoneInfo
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
@@ -25,11 +29,15 @@ from pos_client.compose import Lane
 from pos_client.domain.models import Unit
 from pos_client.domain.money import format_quantity
 from pos_client.domain.receipt import Receipt
+from pos_client.errors import PrinterError
 from pos_client.services.receipts import receipt_json
 
-__all__ = ["receipt_lines", "register"]
+__all__ = ["not_printed", "receipt_lines", "register"]
 
 TEHRAN = ZoneInfo("Asia/Tehran")
+EXIT_NOT_PRINTED = 1
+#: Printer errors that say nothing was tried: no offer to print again.
+_NOTHING_TRIED = frozenset({"no_printer", "printer_config", "printer_font", "receipt_invalid"})
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -116,9 +124,25 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _print(args: argparse.Namespace) -> int:
+    sale = args.id.strip()
+
     async def work(lane: Lane) -> int:
-        receipt = lane.receipts.print(args.id)
-        print(f"printed the receipt {receipt.receipt_code} of sale {args.id.strip()}")
+        try:
+            receipt = lane.receipts.print(args.id)
+        except PrinterError as exc:
+            if exc.code in _NOTHING_TRIED:
+                raise
+            print(f"pos-client: {not_printed(exc, sale)}", file=sys.stderr)
+            return EXIT_NOT_PRINTED
+        print(f"printed the receipt {receipt.receipt_code} of sale {sale}")
         return 0
 
     return run_with_app(args, work, read_only=True, devices=True)
+
+
+def not_printed(exc: PrinterError, sale: str) -> str:
+    """One line: why the receipt of ``sale`` did not print, and how to print it again."""
+    return (
+        f"{exc.message}; the sale is recorded: check the printer,"
+        f" then print the receipt again with `pos-client receipt print {sale}`"
+    )

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pos_client.domain.models import Product
 from pos_client.ports import Clock, Intent, JournalEntry, OutboxItem, ProblemRecord
-from pos_client.services.prices import PriceRow
+from pos_client.services.prices import PriceRow, check_price_rows
 
 __all__ = ["OutboxSummary", "ProblemSale", "Records", "RecordsStore"]
 
@@ -138,5 +138,10 @@ class Records:
         return self._store.catalog_state()[2]
 
     def import_prices(self, rows: Iterable[PriceRow]) -> int:
-        """Upsert the shop's prices in one transaction; how many rows were imported."""
-        return self._store.import_prices(rows, at=self._clock.now())
+        """Upsert the shop's prices in one transaction; how many rows were imported.
+
+        All or nothing: rows that price a GTIN twice or give one scale item to
+        two products raise :class:`~pos_client.errors.PriceListError` before
+        anything is written (see :func:`~pos_client.services.prices.check_price_rows`).
+        """
+        return self._store.import_prices(check_price_rows(rows), at=self._clock.now())

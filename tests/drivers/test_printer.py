@@ -30,6 +30,7 @@ from drivers.virtual import VirtualTty
 from pos_client.domain.models import Unit
 from pos_client.errors import PrinterError
 from tests.drivers.conftest import WAIT
+from tests.drivers.netprinter import LoopbackPrinter
 
 ISSUED = datetime(2025, 8, 3, 10, 30, tzinfo=UTC)  # 12 Mordad 1404, 14:00 in Tehran
 
@@ -365,3 +366,48 @@ def test_network_printer_prints_over_tcp() -> None:
         thread.join(WAIT)
     job = bytes(received)
     assert decode_qr(raster_page(job[job.index(b"\x1b@") :])) == ["R-7Q2K-93XD"]
+
+
+# ---- a network printer that stops taking the receipt --------------------------------------
+
+
+def _job_size(receipt: Receipt) -> int:
+    dummy = open_printer("dummy://")
+    dummy.print_receipt(receipt)
+    return len(dummy.device.output)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("stop_after", "then_close"),
+    [
+        (200, False),  # jammed after a few bytes, the connection kept open
+        (-12_000, False),  # stops with the end of the receipt still on its way
+        (200, True),  # switched off after a few bytes
+        (-12_000, True),
+    ],
+)
+def test_a_network_printer_that_stops_mid_receipt_has_not_printed_it(
+    stop_after: int, then_close: bool
+) -> None:
+    receipt = make_receipt()
+    if stop_after < 0:
+        stop_after += _job_size(receipt)
+    with LoopbackPrinter(stop_after=stop_after, then_close=then_close) as far_end:
+        printer = open_printer(f"{far_end.url}?timeout_ms=300")
+        with pytest.raises(PrinterError) as info:
+            printer.print_receipt(receipt)
+        assert far_end.stopped.is_set()
+    assert info.value.code == "printer_incomplete"
+    assert "cut short" in info.value.message and "127.0.0.1" in info.value.message
+    assert "Traceback" not in info.value.message
+
+
+def test_a_network_printer_that_takes_the_whole_receipt_has_printed_it() -> None:
+    receipt = make_receipt()
+    with LoopbackPrinter() as far_end:
+        printer = open_printer(f"{far_end.url}?timeout_ms=2000")
+        printer.print_receipt(receipt)
+        printer.close()
+        assert far_end.stopped.wait(WAIT)
+    assert len(far_end.job()) == _job_size(receipt)
+    assert decode_qr(raster_page(far_end.job())) == ["R-7Q2K-93XD"]

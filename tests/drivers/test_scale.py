@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from drivers import open_scale
 from drivers.scale import ScaleStatus, Toledo8217Scale, VirtualScale, VirtualScaleDevice
 from drivers.scale.toledo import encode_status, encode_weight, parse_answer
+from drivers.virtual import VirtualTty
 from pos_client.errors import ScaleError
 
 # ---- the protocol (pure) ----------------------------------------------------------------
@@ -219,3 +220,73 @@ def test_putting_on_a_scale_no_lane_holds_or_a_bad_weight_says_so(
         assert refused.returncode == 2, (bad, refused.stderr)
         assert "Traceback" not in refused.stderr and "pos-client:" in refused.stderr
     assert scale.read_weight(timeout=2) == 1250  # nothing changed
+
+
+# ---- a weight above the scale's capacity is never a weight ---------------------------------
+
+
+class ScaleAnswering:
+    """A scale on a real pty that answers every ``W`` with ``answer``, whatever is on it."""
+
+    def __init__(self, link: Path, answer: bytes) -> None:
+        self.answer = answer
+        self.tty = VirtualTty(link, responder=self._respond, error=ScaleError)
+
+    def _respond(self, data: bytes) -> bytes:
+        return b"".join(self.answer for byte in data if byte & 0x7F == ord("W"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "options", "read"),
+    [
+        (b"\x02123456.789\r", "", "123,456.789 kg"),  # 123,456,789 g: the 30 kg default
+        (b"\x02123456789\r", "&decimals=0", "123,456,789 kg"),  # no decimal point, none implied
+        (b"\x0230.001\r", "", "30.001 kg"),
+        (b"\x0215.500\r", "&capacity_g=15000", "15.5 kg"),
+    ],
+)
+def test_a_reading_above_the_scales_capacity_is_refused_naming_it(
+    runtime_dir: Path, answer: bytes, options: str, read: str
+) -> None:
+    far_end = ScaleAnswering(runtime_dir / "scale", answer)
+    with far_end.tty:
+        reader = open_scale(f"serial://{far_end.tty.link}?timeout_ms=300&poll_ms=5{options}")
+        try:
+            with pytest.raises(ScaleError) as info:
+                reader.read_weight(timeout=1)
+        finally:
+            reader.close()
+    assert info.value.code == "scale_over_capacity"
+    capacity = "15 kg" if "capacity_g" in options else "30 kg"
+    assert f"read {read}, more than its capacity of {capacity}" in info.value.message
+
+
+def test_a_reading_up_to_the_capacity_is_a_weight(runtime_dir: Path) -> None:
+    far_end = ScaleAnswering(runtime_dir / "scale", b"\x0215.000\r")
+    with far_end.tty:
+        reader = open_scale(f"serial://{far_end.tty.link}?timeout_ms=300&capacity_g=15000")
+        try:
+            assert reader.read_weight(timeout=1) == 15_000
+        finally:
+            reader.close()
+
+
+def test_a_virtual_scale_says_over_capacity_above_its_capacity(runtime_dir: Path) -> None:
+    scale = open_scale("virtual-scale://small?weight=20000&capacity_g=15000&timeout_ms=300")
+    try:
+        assert isinstance(scale, VirtualScale) and scale.device.capacity_g == 15_000
+        with pytest.raises(ScaleError) as info:
+            scale.read_weight(timeout=0.2)
+        assert info.value.code == "scale_over_capacity"
+        scale.device.put(15_000)
+        assert scale.read_weight(timeout=2) == 15_000
+    finally:
+        scale.close()
+
+
+@pytest.mark.parametrize("capacity", ["0", "100000", "heavy", "-5"])
+def test_a_capacity_the_8217_cannot_have_is_a_bad_url(runtime_dir: Path, capacity: str) -> None:
+    with pytest.raises(ScaleError) as info:
+        open_scale(f"virtual-scale://odd?capacity_g={capacity}")
+    assert info.value.code == "device_url_invalid"
+    assert "capacity_g" in info.value.message
