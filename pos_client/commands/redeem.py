@@ -39,9 +39,17 @@ from typing import Any
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.commands.secrets import add_secret_option, resolve_secrets
 from pos_client.compose import Lane
+from pos_client.domain.bounds import MAX_LINES, check_line, check_quantity_milli, check_unit_price
 from pos_client.domain.errors import DomainError
 from pos_client.domain.states import SaleStatus
-from pos_client.errors import BadInput, ConfigError, LedgerError, PosError, StoreError
+from pos_client.errors import (
+    BadInput,
+    ConfigError,
+    ContractError,
+    LedgerError,
+    PosError,
+    StoreError,
+)
 from pos_client.services.checkout import CheckoutError, CheckoutRefused, CheckoutSession
 from pos_client.services.refresh import DocumentRefused
 
@@ -49,7 +57,6 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 MAX_BASKET_BYTES = 1024 * 1024
-MAX_LINES = 500
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -106,6 +113,15 @@ def read_basket(path: str) -> list[tuple[str, int | None, int | None]]:
         price = line.get("unit_price_rial")
         if price is not None and (type(price) is not int or price < 0):
             raise BadInput(f"basket line {n}: unit_price_rial must be a whole number of Rials")
+        try:
+            if quantity is not None:
+                check_quantity_milli(quantity)
+            if price is not None:
+                check_unit_price(price)
+            if quantity is not None and price is not None:
+                check_line(quantity, price)
+        except ContractError as exc:
+            raise BadInput(f"basket line {n}: {exc.message}") from None
         out.append((barcode, quantity, price))
     return out
 

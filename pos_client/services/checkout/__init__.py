@@ -45,11 +45,11 @@ the lookups by id and the recording go through
 Imports the standard library, the domain, the ports and the project's errors.
 """
 
+from pos_client.domain.bounds import MAX_UNIT_PRICE_RIAL
 from pos_client.errors import CheckoutError, CheckoutRefused
 from pos_client.services.checkout.service import CheckoutService
 from pos_client.services.checkout.session import CheckoutSession
 from pos_client.services.checkout.values import (
-    MAX_UNIT_PRICE_RIAL,
     MIN_SEND_WINDOW,
     SALE_BUDGET,
     SLOW_SHARE,

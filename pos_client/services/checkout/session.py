@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from pos_client.domain.barcodes import (
     VariableMeasureScan,
     classify_scan,
 )
+from pos_client.domain.bounds import check_basket, check_quantity_milli, check_unit_price
 from pos_client.domain.contract import parse_wallet, wallet_to_wire
 from pos_client.domain.errors import ContractError, TokenError
 from pos_client.domain.models import AllocationPlan, BasketLine, RuleSet, Unit, Wallet
@@ -50,7 +52,6 @@ from pos_client.errors import (
 )
 from pos_client.ports import NewRedemption
 from pos_client.services.checkout.values import (
-    MAX_UNIT_PRICE_RIAL,
     SLOW_SHARE,
     BasketItem,
     BasketView,
@@ -352,8 +353,7 @@ class CheckoutSession:
                     "weigh this product or type its quantity", code="quantity_needed"
                 )
             quantity_milli = 1000
-        if type(quantity_milli) is not int or not 0 < quantity_milli <= 10**9:
-            raise CheckoutError("the quantity must be more than zero", code="invalid_quantity")
+        _bounded(check_quantity_milli, quantity_milli)
         if unit is Unit.PIECE and quantity_milli % 1000:
             raise CheckoutError("pieces are sold whole", code="invalid_quantity")
         if unit_price_rial is None and line_price_rial is not None:
@@ -365,20 +365,20 @@ class CheckoutSession:
                 f"no price for {gtin}: type it or add it to the shop's price list",
                 code="price_missing",
             )
-        if type(unit_price_rial) is not int or not 0 <= unit_price_rial <= MAX_UNIT_PRICE_RIAL:
-            raise CheckoutError("the price must be whole Rials", code="invalid_price")
-        self._lines.append(basket_line(gtin, quantity_milli, unit_price_rial, product))
+        _bounded(check_unit_price, unit_price_rial)
+        line = basket_line(gtin, quantity_milli, unit_price_rial, product)
+        _bounded(check_basket, (*self._lines, line))
+        self._lines.append(line)
         self._in_catalog.append(product is not None)
         return self.basket()
 
     def set_quantity(self, index: int, quantity_milli: int) -> BasketView:
         self._expect_basket_open()
         line = self._line_at(index)
-        if type(quantity_milli) is not int or not 0 < quantity_milli <= 10**9:
-            raise CheckoutError("the quantity must be more than zero", code="invalid_quantity")
+        _bounded(check_quantity_milli, quantity_milli)
         if line.unit is Unit.PIECE and quantity_milli % 1000:
             raise CheckoutError("pieces are sold whole", code="invalid_quantity")
-        self._lines[index] = replace(line, quantity_milli=quantity_milli)
+        self._replace_line(index, replace(line, quantity_milli=quantity_milli))
         return self.basket()
 
     def set_unit_price(self, index: int, unit_price_rial: int) -> BasketView:
@@ -390,12 +390,14 @@ class CheckoutSession:
         """
         self._expect_basket_open()
         line = self._line_at(index)
-        if type(unit_price_rial) is not int or not 0 < unit_price_rial <= MAX_UNIT_PRICE_RIAL:
-            raise CheckoutError(
-                "the price must be a whole number of Rials, more than zero", code="invalid_price"
-            )
-        self._lines[index] = replace(line, unit_price_rial=unit_price_rial)
+        _bounded(check_unit_price, unit_price_rial, allow_zero=False)
+        self._replace_line(index, replace(line, unit_price_rial=unit_price_rial))
         return self.basket()
+
+    def _replace_line(self, index: int, line: BasketLine) -> None:
+        """Put ``line`` at ``index`` if the basket stays within its bounds."""
+        _bounded(check_basket, (*self._lines[:index], line, *self._lines[index + 1 :]))
+        self._lines[index] = line
 
     def remove(self, index: int) -> BasketView:
         self._expect_basket_open()
@@ -671,3 +673,11 @@ class CheckoutSession:
     def _expect_basket_open(self) -> None:
         if self.stage not in (Stage.IDENTIFY, Stage.OTP, Stage.BASKET):
             raise CheckoutError("the sale is already confirmed", code="wrong_stage")
+
+
+def _bounded(check: Callable[..., int], *args: object, **options: object) -> int:
+    """``check(*args)`` of :mod:`pos_client.domain.bounds`; a refusal is a CheckoutError."""
+    try:
+        return check(*args, **options)
+    except ContractError as exc:
+        raise CheckoutError(exc.message, code=exc.code) from None

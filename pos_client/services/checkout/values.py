@@ -31,7 +31,6 @@ SLOW_SHARE = 0.3
 #: However little of the budget is left, a send gets at least this long (seconds).
 MIN_SEND_WINDOW = 1.0
 #: The highest unit price a line may carry (Rials).
-MAX_UNIT_PRICE_RIAL = 10**13
 
 
 class SendPhase(StrEnum):
