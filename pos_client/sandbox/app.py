@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -38,6 +39,7 @@ from pos_client.domain.contract import dump_json
 from .books import TerminalRow
 from .catalog import NDJSON
 from .clock import parse_date, to_rfc3339
+from .edge import StrictTarget
 from .faults import KINDS
 from .ledger import Answer
 from .problems import PROBLEM_CONTENT_TYPE, Problem, invalid, problem
@@ -388,7 +390,8 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 
 
 async def _on_disconnect(request: Request, exc: Exception) -> Response:
-    return Response(status_code=400)  # nobody is listening any more
+    # nobody is listening any more; the answer is still a problem document
+    return _problem_response(invalid("the client closed the connection mid-request"))
 
 
 async def _on_error(request: Request, exc: Exception) -> Response:
@@ -422,6 +425,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
     """The Starlette app over a built sandbox (see :func:`.server.build_sandbox`)."""
     app = Starlette(
         routes=ROUTES,
+        middleware=[Middleware(StrictTarget)],
         exception_handlers={
             Problem: _on_problem,
             HTTPException: _on_http,
