@@ -208,6 +208,11 @@ async def redemptions_batch(request: Request) -> Response:
 
 
 async def redemption_by_id(request: Request) -> Response:
+    if request.path_params["redemption_id"] == "batch":
+        # /v1/redemptions/batch takes only POST; it is not a redemption id
+        raise problem(
+            "method_not_allowed", "this path does not take that method", headers={"Allow": "POST"}
+        )
     _no_query(request)
     terminal = await _terminal(request)
     redemption_id = request.path_params["redemption_id"]
