@@ -4,7 +4,9 @@ Routes read the request (auth, content type, a capped body), hand it to the
 ledger or the admin in a worker thread (the books are synchronous SQLite), and
 write the bytes they get back. Every refusal is a problem document
 (``application/problem+json``); unknown paths and methods too, and an
-unexpected exception becomes ``500 internal_error`` without details.
+unexpected exception becomes ``500 internal_error`` without details. What is
+refused before a route runs (malformed HTTP, a path or query that is not
+UTF-8) is answered by :mod:`.edge`, as a problem document too.
 
 Choices where the contract is silent (also in ``openapi.yaml``):
 
