@@ -4,7 +4,9 @@ Routes read the request (auth, content type, a capped body), hand it to the
 ledger or the admin in a worker thread (the books are synchronous SQLite), and
 write the bytes they get back. Every refusal is a problem document
 (``application/problem+json``); unknown paths and methods too, and an
-unexpected exception becomes ``500 internal_error`` without details.
+unexpected exception becomes ``500 internal_error`` without details. What is
+refused before a route runs (malformed HTTP, a path or query that is not
+UTF-8) is answered by :mod:`.edge`, as a problem document too.
 
 Choices where the contract is silent (also in ``openapi.yaml``):
 
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -38,6 +41,7 @@ from pos_client.domain.contract import dump_json
 from .books import TerminalRow
 from .catalog import NDJSON
 from .clock import parse_date, to_rfc3339
+from .edge import StrictTarget
 from .faults import KINDS
 from .ledger import Answer
 from .problems import PROBLEM_CONTENT_TYPE, Problem, invalid, problem
@@ -206,6 +210,11 @@ async def redemptions_batch(request: Request) -> Response:
 
 
 async def redemption_by_id(request: Request) -> Response:
+    if request.path_params["redemption_id"] == "batch":
+        # /v1/redemptions/batch takes only POST; it is not a redemption id
+        raise problem(
+            "method_not_allowed", "this path does not take that method", headers={"Allow": "POST"}
+        )
     _no_query(request)
     terminal = await _terminal(request)
     redemption_id = request.path_params["redemption_id"]
@@ -388,7 +397,8 @@ async def _on_http(request: Request, exc: Exception) -> Response:
 
 
 async def _on_disconnect(request: Request, exc: Exception) -> Response:
-    return Response(status_code=400)  # nobody is listening any more
+    # nobody is listening any more; the answer is still a problem document
+    return _problem_response(invalid("the client closed the connection mid-request"))
 
 
 async def _on_error(request: Request, exc: Exception) -> Response:
@@ -422,6 +432,7 @@ def create_app(sandbox: Sandbox) -> Starlette:
     """The Starlette app over a built sandbox (see :func:`.server.build_sandbox`)."""
     app = Starlette(
         routes=ROUTES,
+        middleware=[Middleware(StrictTarget)],
         exception_handlers={
             Problem: _on_problem,
             HTTPException: _on_http,

@@ -47,6 +47,7 @@ from .datadir import (
     terminals_with_tokens,
     write_files,
 )
+from .edge import ProblemGuard, ProblemH11Protocol
 from .faults import FaultMiddleware, Faults
 from .keys import SigningIdentity, load_or_create
 from .ledger import Ledger
@@ -183,7 +184,7 @@ def _config(app: Any, *, log_level: str, access_log: bool) -> uvicorn.Config:
         access_log=access_log,
         lifespan="off",
         timeout_graceful_shutdown=5,
-        http="h11",
+        http=ProblemH11Protocol,  # its "not HTTP" refusal is a problem document too
     )
 
 
@@ -314,7 +315,7 @@ def start_sandbox(
         sock = _bind(host, port)
         sandbox.url = _url(host, sock.getsockname()[1])
         sandbox.write_files()
-        app = FaultMiddleware(create_app(sandbox), sandbox.faults)
+        app = ProblemGuard(FaultMiddleware(create_app(sandbox), sandbox.faults))
         server = uvicorn.Server(_config(app, log_level=log_level, access_log=False))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="sandbox-ledger", daemon=True
@@ -364,7 +365,7 @@ def serve(
         sandbox.write_files()
         if on_ready is not None:
             on_ready(sandbox)
-        app = FaultMiddleware(create_app(sandbox), sandbox.faults)
+        app = ProblemGuard(FaultMiddleware(create_app(sandbox), sandbox.faults))
         server = uvicorn.Server(_config(app, log_level="info", access_log=True))
         server.run(sockets=[sock])
     finally:

@@ -166,6 +166,8 @@ def _cases(
         ("GET", "/v1/nowhere", {}, b"", 404, "not_found"),
         ("PUT", "/v1/redemptions", key, variant(), 405, "method_not_allowed"),
         ("DELETE", f"/v1/redemptions/{rid}", {}, b"", 405, "method_not_allowed"),
+        ("GET", "/v1/redemptions/batch", {}, b"", 405, "method_not_allowed"),
+        ("GET", "/v1/catalog?since=%FF", {}, b"", 400, "invalid_request"),
     ]
 
 
