@@ -14,13 +14,8 @@ import pytest
 from pos_client.cli import build_parser, main
 from pos_client.domain.signing import b64url_decode
 from pos_client.domain.tokens import verify_token
-from pos_client.sandbox.server import (
-    ListenError,
-    RunningSandbox,
-    check_host,
-    is_loopback,
-    start_sandbox,
-)
+from pos_client.sandbox import server as sandbox_server
+from pos_client.sandbox.server import ListenError, RunningSandbox, start_sandbox
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -142,14 +137,14 @@ def test_a_host_beyond_loopback_is_refused_without_the_flag(
     ],
 )
 def test_which_hosts_are_loopback(host: str, loopback: bool) -> None:
-    assert is_loopback(host) is loopback
-    warning = check_host(host, allow_remote=True)
+    assert sandbox_server.is_loopback(host) is loopback
+    warning = sandbox_server.check_host(host, allow_remote=True)
     if loopback:
         assert warning is None
     else:
         assert warning is not None and "/sandbox/*" in warning
         with pytest.raises(ListenError):
-            check_host(host, allow_remote=False)
+            sandbox_server.check_host(host, allow_remote=False)
 
 
 def test_the_flag_lets_it_listen_beyond_loopback_with_a_warning(
