@@ -166,8 +166,8 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return True
-    addresses = {info[4][0] for info in infos}
-    return all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
+    addresses = {str(info[4][0]).split("%", 1)[0] for info in infos}
+    return all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def check_host(host: str, *, allow_remote: bool) -> str | None:
