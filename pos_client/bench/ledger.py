@@ -44,6 +44,10 @@ START_TIMEOUT = 180.0
 #: What each load sale takes from the household's credit (the rest it pays itself), so
 #: that tens of thousands of sales fit in its balance.
 COVER_PER_SALE = 100_000
+#: What each offline load sale takes: the ledger holds one terminal to the programme's
+#: offline limit per household and day (5,000,000 Rials), and a full run forwards
+#: 11,000 offline sales of the load household from one terminal in one day.
+COVER_PER_OFFLINE_SALE = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +169,7 @@ class LedgerProcess:
         product = self.load_product()
         rules = self.rules_version()
         price = int(product["price_rial"])
-        covered = min(price, COVER_PER_SALE)
+        covered = min(price, COVER_PER_OFFLINE_SALE if mode == "offline" else COVER_PER_SALE)
         line = BasketLine(
             gtin=product["gtin"],
             quantity_milli=1000,

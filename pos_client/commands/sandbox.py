@@ -2,7 +2,9 @@
 
 - ``pos-client sandbox --data DIR [--host 127.0.0.1] [--port 8765] [--catalog-size N] [--seed S]``
   runs the sandbox ledger in the foreground (Ctrl-C stops it) and says where
-  it listens and where ``sandbox.json`` is.
+  it listens and where ``sandbox.json`` is. A ``--host`` beyond loopback is
+  refused unless ``--allow-remote-sandbox`` is given (the ``/sandbox/*``
+  endpoints take no authentication), and then warned about.
 - ``pos-client sandbox token NATIONAL_ID --data DIR [--ttl SECONDS]`` prints a
   fresh KB1 token for a household and shows it as a QR code in the terminal.
 
@@ -31,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--data", type=Path, help="the sandbox's data directory (made if new)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--allow-remote-sandbox",
+        action="store_true",
+        help="allow a --host beyond loopback, although /sandbox/* (mint tokens, read codes)"
+        " takes no authentication",
+    )
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     parser.add_argument(
         "--catalog-size",
@@ -56,12 +64,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_server(args: argparse.Namespace) -> int:
     from pos_client.sandbox.datadir import INFO_FILE
-    from pos_client.sandbox.server import ListenError, serve
+    from pos_client.sandbox.server import ListenError, check_host, serve
 
     if args.data is None:
         raise ConfigError("say where the sandbox keeps its data: --data DIR", key="data")
     if args.catalog_size is not None and not 39 <= args.catalog_size <= 1_000_000:
         raise ConfigError("--catalog-size must be between 39 and 1,000,000", key="catalog_size")
+    try:
+        warning = check_host(args.host, allow_remote=args.allow_remote_sandbox)
+    except ListenError as exc:  # one sentence
+        print(f"pos-client: {exc.strerror}", file=sys.stderr)
+        return 2
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
 
     def ready(sandbox: Any) -> None:
         print(f"Sandbox ledger listening on {sandbox.url}", flush=True)
@@ -77,6 +92,7 @@ def _run_server(args: argparse.Namespace) -> int:
             catalog_size=args.catalog_size,
             seed=args.seed,
             on_ready=ready,
+            allow_remote=args.allow_remote_sandbox,
         )
     except KeyboardInterrupt:  # uvicorn stopped cleanly, then passes Ctrl-C on
         pass

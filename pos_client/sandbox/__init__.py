@@ -4,7 +4,9 @@ For training, demos and every test: every endpoint of the contract over real
 HTTP (Starlette under uvicorn), books in SQLite (WAL) under a DATA directory,
 strict where the real ledger would be strict. Run it with
 ``pos-client sandbox --data DIR`` or, from Python,
-``pos_client.sandbox.server.start_sandbox(DIR)`` (a context manager).
+``pos_client.sandbox.server.start_sandbox(DIR)`` (a context manager). It
+listens on loopback unless told otherwise with ``--allow-remote-sandbox``
+(``allow_remote=True``): its ``/sandbox/`` endpoints take no authentication.
 
 Modules, by what they hold:
 
@@ -16,6 +18,7 @@ Modules, by what they hold:
 - ``books``: the SQLite books and their transactions;
 - ``requests``: strict reading of request bodies;
 - ``problems``: RFC 9457 problem documents;
+- ``throttle``: failed purchase-code and OTP attempts per terminal (guessing throttled);
 - ``faults``: fault injection; ``clock``: the movable clock and time helpers;
 - ``admin``: the sandbox-only ``/sandbox/`` conveniences;
 - ``datadir``, ``demo``, ``keys``, ``files``: what lives under DATA and the demo world;

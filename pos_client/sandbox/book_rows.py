@@ -110,6 +110,17 @@ CREATE TABLE IF NOT EXISTS redemption_effects (
     taken INTEGER NOT NULL             -- how much the redemption took from it
 );
 CREATE INDEX IF NOT EXISTS effects_by_redemption ON redemption_effects(redemption_id);
+CREATE TABLE IF NOT EXISTS offline_approvals (
+    redemption_id TEXT NOT NULL REFERENCES redemptions(id),
+    terminal_id TEXT NOT NULL,
+    household_ref TEXT NOT NULL,
+    sale_date TEXT NOT NULL,           -- the business date of the redemption's created_at
+    program TEXT NOT NULL,
+    approved_rial INTEGER NOT NULL,    -- what the terminal approved offline (as requested)
+    PRIMARY KEY (redemption_id, program)
+);
+CREATE INDEX IF NOT EXISTS offline_approvals_by_day
+    ON offline_approvals(terminal_id, household_ref, sale_date, program);
 CREATE TABLE IF NOT EXISTS rule_sets (
     seq INTEGER PRIMARY KEY,
     version TEXT NOT NULL UNIQUE,

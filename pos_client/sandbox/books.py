@@ -3,7 +3,8 @@
 What is kept, for good: terminals (their token as a SHA-256), households and
 their purses, used token ids, purchase codes, OTP challenges, every redemption
 ever received (its body's hash, its stored response bytes, its business date)
-and its void, the rule sets issued and the catalog's revisions.
+and its void, what each terminal approved offline, the rule sets issued and the
+catalog's revisions.
 
 Writes are serialised twice over: a process-wide lock (so threads of the
 server queue fairly instead of spinning in SQLite's busy handler) and
@@ -347,6 +348,39 @@ class Tx:
             [(row.id, e.purse_id, e.field, e.taken) for e in effects],
         )
 
+    def add_offline_approval(
+        self,
+        redemption_id: str,
+        *,
+        terminal_id: str,
+        household_ref: str,
+        sale_date: date,
+        by_program: dict[str, int],
+    ) -> None:
+        """What a terminal approved offline in a redemption the ledger took, by programme."""
+        self.conn.executemany(
+            "INSERT INTO offline_approvals(redemption_id, terminal_id, household_ref, sale_date,"
+            " program, approved_rial) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (redemption_id, terminal_id, household_ref, sale_date.isoformat(), program, amount)
+                for program, amount in sorted(by_program.items())
+                if amount > 0
+            ],
+        )
+
+    def offline_approved(
+        self, *, terminal_id: str, household_ref: str, sale_date: date, program: str
+    ) -> int:
+        """What the terminal approved offline for the household on that day (not voided)."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(o.approved_rial), 0) FROM offline_approvals o"
+            " JOIN redemptions r ON r.id = o.redemption_id"
+            " WHERE o.terminal_id = ? AND o.household_ref = ? AND o.sale_date = ?"
+            " AND o.program = ? AND r.voided_at IS NULL",
+            (terminal_id, household_ref, sale_date.isoformat(), program),
+        ).fetchone()
+        return int(row[0])
+
     def effects_of(self, redemption_id: str) -> list[Effect]:
         rows = self.conn.execute(
             "SELECT purse_id, field, taken FROM redemption_effects"
@@ -413,6 +447,15 @@ class Tx:
             ).fetchone()
         )
 
+    def last_rule_set_number(self, prefix: str) -> int:
+        """The highest ``n`` of the versions ``<prefix><n>`` issued so far (0: none)."""
+        rows = self.conn.execute(
+            "SELECT version FROM rule_sets WHERE substr(version, 1, ?) = ?",
+            (len(prefix), prefix),
+        ).fetchall()
+        numbers = [str(r[0])[len(prefix) :] for r in rows]
+        return max((int(n) for n in numbers if n.isdigit()), default=0)
+
     def rule_set(self, version: str) -> RuleSetRow | None:
         return self._rule_set(
             self.conn.execute(
@@ -464,6 +507,16 @@ class Tx:
         return None if row is None else (dict(json.loads(row[0])), int(row[1]))
 
 
+def _rolled_back(conn: sqlite3.Connection) -> bool:
+    """End any transaction open on ``conn`` by rolling it back; whether that worked."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        return False
+    return not conn.in_transaction
+
+
 class Books:
     """The books file, a small pool of connections, and the two kinds of transaction."""
 
@@ -492,6 +545,12 @@ class Books:
 
     @contextmanager
     def _borrow(self) -> Iterator[sqlite3.Connection]:
+        """A connection of the pool; it goes back only outside any transaction.
+
+        A connection that cannot be brought back out of a transaction (its
+        ``ROLLBACK`` fails too) is closed instead of going back, so that no
+        failure can leave a transaction open, and the books locked, behind it.
+        """
         if self._closed:
             raise RuntimeError("the books are closed")
         try:
@@ -501,19 +560,35 @@ class Books:
         try:
             yield conn
         finally:
-            self._pool.put(conn)
+            if _rolled_back(conn):
+                self._pool.put(conn)
+            else:
+                self._discard(conn)
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        with self._all_lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """One write transaction (``BEGIN IMMEDIATE``), serialised with every other."""
+        """One write transaction (``BEGIN IMMEDIATE``), serialised with every other.
+
+        Whatever goes wrong inside it, also a failing ``COMMIT``, rolls it all
+        back: the books are as they were and the next transaction starts clean.
+        """
         with self._write_lock, self._borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Tx(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rolled_back(conn)
                 raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -523,7 +598,7 @@ class Books:
             try:
                 yield Tx(conn)
             finally:
-                conn.execute("ROLLBACK")
+                _rolled_back(conn)
 
     def close(self) -> None:
         self._closed = True

@@ -11,13 +11,31 @@ Redemption, in one ``BEGIN IMMEDIATE`` transaction:
 2. who: national ID, token or purchase code (404/422 problems: nothing kept);
 3. declines kept for good under the id (201, ``status: declined``): the hot
    list (``beneficiary_blocked``), an unknown rule set, or for an offline
-   redemption one that had expired when it was made (``rules_outdated``), a used
-   token or purchase code (``token_used``), a national ID without a right OTP
-   (``otp_required`` / ``otp_invalid``);
+   redemption one that had expired when it was made (``rules_outdated``), an
+   offline redemption the terminal should not have approved
+   (``offline_not_allowed``, see below), a used token or purchase code
+   (``token_used``), a national ID without a right OTP (``otp_required`` /
+   ``otp_invalid``);
 4. the allocations, checked against the purses as they stand by
    :func:`pos_client.domain.allocation.settle_allocations` (the one rule client
    and ledger share); partial approval only for ``mode: offline``;
 5. purses, token, code and OTP updated, response stored, commit.
+
+An offline redemption is checked again for what the terminal should have
+checked before approving it: the household named by a QR token (never a
+typed national ID or a purchase code), valid at ``created_at``; ``created_at``
+at most 72 hours before it arrives and at most 5 minutes after the ledger's
+clock; every programme it asks to pay allows offline approval in the rule set
+it names, within that rule set's offline limits per transaction and per
+household and business day (of ``created_at``: what this terminal approved
+offline for the household that day, since that is all a terminal can count).
+The amounts are what the terminal approved (the allocations as requested), not
+what the purses could still pay. The token's own ``off`` allowance is left to
+the terminal: a sale over it may still be partially approved.
+
+Guessing is throttled (:mod:`.throttle`): a purchase code or an OTP answer is
+an attempt of the terminal; after 10 failed ones within a minute the next is
+``429 too_many_attempts``, and so is a new OTP challenge.
 
 Imports the standard library, the pure domain and the sandbox's modules.
 """
@@ -28,7 +46,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pos_client.domain.allocation import settle_allocations
@@ -42,6 +60,7 @@ from .clock import business_date, to_rfc3339
 from .parts import SandboxParts
 from .problems import Problem, invalid, problem
 from .requests import Identity, LineRequest, RedemptionRequest, item_id, parse_redemption
+from .throttle import GuessThrottle
 from .wallets import (
     HeldPurse,
     Resolved,
@@ -57,6 +76,11 @@ from .wallets import (
 )
 
 _RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+#: How old an offline redemption may be when it arrives, and how far ahead of the ledger's clock.
+OFFLINE_MAX_AGE = timedelta(hours=72)
+OFFLINE_MAX_AHEAD = timedelta(minutes=5)
+#: Parsed rule sets kept (the current one and those redemptions name).
+_RULES_CACHE_SIZE = 16
 
 
 def _receipt_code() -> str:
@@ -76,6 +100,7 @@ class Answer:
 class Ledger(SandboxParts):
     """The contract's endpoints over the books (thread-safe; each call is one transaction)."""
 
+    throttle: GuessThrottle = field(default_factory=GuessThrottle)
     _rules_cache: dict[str, RuleSet] = field(default_factory=dict, init=False)
 
     # ------------------------------------------------------------------ auth
@@ -109,7 +134,11 @@ class Ledger(SandboxParts):
         rules = self._rules_cache.get(row.version)
         if rules is None:
             rules = parse_rule_set(json.loads(row.body))
-            self._rules_cache = {row.version: rules}  # only the latest is worth keeping
+            cache = dict(self._rules_cache)
+            while len(cache) >= _RULES_CACHE_SIZE:
+                del cache[next(iter(cache))]  # the oldest parsed goes first
+            cache[row.version] = rules
+            self._rules_cache = cache
         return rules
 
     # ------------------------------------------------------------------ wallet
@@ -117,7 +146,14 @@ class Ledger(SandboxParts):
     def inquire(self, terminal: TerminalRow, identity: Identity) -> Answer:
         now = self.clock.now()
         with self.books.read() as tx:
-            who = resolve(tx, identity, keys=self.signer.trusted_keys(), now=now)
+            who = resolve(
+                tx,
+                identity,
+                keys=self.signer.trusted_keys(),
+                now=now,
+                throttle=self.throttle,
+                terminal_id=terminal.id,
+            )
             if who.household.blocked:
                 raise problem("beneficiary_blocked", "the household is on the hot list")
             if who.used:
@@ -129,6 +165,7 @@ class Ledger(SandboxParts):
     def otp_challenge(self, terminal: TerminalRow, national_id: str) -> Answer:
         national_id = strict_national_id(national_id)
         now = self.clock.now()
+        self.throttle.check(terminal.id, now)  # no new codes for a terminal that guesses
         with self.books.write() as tx:
             household = tx.household_by_national_id(national_id)
             if household is None:
@@ -161,11 +198,19 @@ class Ledger(SandboxParts):
         offline = request.mode == "offline"
         token_time = min(now, request.created_at) if offline else now
         who = resolve(
-            tx, request.identity, keys=self.signer.trusted_keys(), now=now, token_time=token_time
+            tx,
+            request.identity,
+            keys=self.signer.trusted_keys(),
+            now=now,
+            token_time=token_time,
+            lenient_token_time=offline,  # out of its time then: offline_not_allowed
+            throttle=self.throttle,
+            terminal_id=terminal.id,
         )
         held = load_purses(tx, who.household.ref, now=now)
         rules = self._parsed_rules(self.rulesets.current(tx, now=now))
-        reason = self._decline_reason(tx, terminal, request, who, now=now)
+        requested = _requested_by_program(request, held)
+        reason = self._decline_reason(tx, terminal, request, who, requested, now=now)
         if reason is not None:
             return self._store_decline(tx, terminal, request, who, held, reason, now=now)
 
@@ -230,6 +275,14 @@ class Ledger(SandboxParts):
         }
         body = dump_json(document)
         self._store(tx, terminal, request, who, status, covered, body, by_program, effects, now=now)
+        if offline and status != "declined":
+            tx.add_offline_approval(
+                request.id,
+                terminal_id=terminal.id,
+                household_ref=who.household.ref,
+                sale_date=business_date(request.created_at),
+                by_program=requested,
+            )
         return body
 
     def _decline_reason(
@@ -238,6 +291,7 @@ class Ledger(SandboxParts):
         terminal: TerminalRow,
         request: RedemptionRequest,
         who: Resolved,
+        requested: dict[str, int],
         *,
         now: datetime,
     ) -> str | None:
@@ -248,6 +302,10 @@ class Ledger(SandboxParts):
             return "rules_outdated"
         if request.mode == "offline" and request.created_at >= named.valid_until:
             return "rules_outdated"
+        if request.mode == "offline":
+            breach = self._offline_breach(tx, terminal, request, who, named, requested, now=now)
+            if breach is not None:
+                return "offline_not_allowed"
         if who.used:
             return "token_used"
         if who.by == "national_id":
@@ -258,7 +316,48 @@ class Ledger(SandboxParts):
                 household=who.household,
                 terminal=terminal,
                 now=now,
+                throttle=self.throttle,
             )
+        return None
+
+    def _offline_breach(
+        self,
+        tx: Tx,
+        terminal: TerminalRow,
+        request: RedemptionRequest,
+        who: Resolved,
+        named: RuleSetRow,
+        requested: dict[str, int],
+        *,
+        now: datetime,
+    ) -> str | None:
+        """What the terminal should not have approved offline (``None``: nothing)."""
+        if who.by != "token" or who.claims is None:
+            return "only a QR token can be served offline"
+        if not who.token_in_time:
+            return "the token was not valid when the sale was made"
+        if request.created_at < now - OFFLINE_MAX_AGE:
+            return "the sale was made more than 72 hours before it arrived"
+        if request.created_at > now + OFFLINE_MAX_AHEAD:
+            return "the sale was made more than 5 minutes after the ledger's time"
+        rules = self._parsed_rules(named)
+        sale_date = business_date(request.created_at)
+        for program_id, amount in sorted(requested.items()):
+            if amount <= 0:
+                continue
+            program = rules.program(program_id)
+            if program is None or not program.offline.allowed:
+                return f"programme {program_id} allows no offline approval"
+            if amount > program.offline.max_rial_per_transaction:
+                return f"over programme {program_id}'s offline limit per transaction"
+            before = tx.offline_approved(
+                terminal_id=terminal.id,
+                household_ref=who.household.ref,
+                sale_date=sale_date,
+                program=program_id,
+            )
+            if before + amount > program.offline.max_rial_per_beneficiary_per_day:
+                return f"over programme {program_id}'s offline limit per household per day"
         return None
 
     def _basket_line(self, tx: Tx, line: LineRequest) -> BasketLine:
@@ -375,7 +474,7 @@ class Ledger(SandboxParts):
         with self.books.read() as tx:
             stored = tx.redemption(redemption_id)
         if stored is None or stored.terminal_id != terminal.id:
-            raise problem("not_found", "the ledger has no redemption with that id")
+            raise _no_such_redemption()
         return Answer(200, stored.response)
 
     def batch(self, terminal: TerminalRow, items: Sequence[Any]) -> Answer:
@@ -397,14 +496,10 @@ class Ledger(SandboxParts):
         now = self.clock.now()
         with self.books.write() as tx:
             stored = tx.redemption(redemption_id)
-            if stored is None:
-                raise problem("not_found", "the ledger has no redemption with that id")
+            if stored is None or stored.terminal_id != terminal.id:
+                raise _no_such_redemption()
             if stored.void_response is not None:
-                if stored.terminal_id != terminal.id:
-                    raise problem("not_voidable", "the redemption belongs to another terminal")
                 return Answer(200, stored.void_response)
-            if stored.terminal_id != terminal.id:
-                raise problem("not_voidable", "only the terminal that made it may void it")
             if stored.status not in ("approved", "partially_approved"):
                 raise problem("not_voidable", f"a {stored.status} redemption took nothing")
             if stored.business_date != business_date(now):
@@ -445,6 +540,26 @@ class Ledger(SandboxParts):
             "redemption_ids": [rid for rid, _, _ in rows],
         }
         return Answer(200, dump_json(document))
+
+
+def _requested_by_program(request: RedemptionRequest, held: Sequence[HeldPurse]) -> dict[str, int]:
+    """What the request asks each programme's purses to pay (unknown purses left out)."""
+    program_of = {h.purse.id: h.purse.program for h in held}
+    totals: dict[str, int] = {}
+    for a in request.allocations:
+        program = program_of.get(a.purse_id)
+        if program is not None:
+            totals[program] = totals.get(program, 0) + a.amount_rial
+    return totals
+
+
+def _no_such_redemption() -> Problem:
+    """``404 not_found``, the same bytes whether the id is unknown or another terminal's.
+
+    The answer says nothing about the id, so that no terminal can learn from it
+    whether another terminal's redemption exists.
+    """
+    return problem("not_found", "the ledger has no redemption with that id for this terminal")
 
 
 def _applied_wire(applied: Any) -> dict[str, Any]:

@@ -38,6 +38,7 @@ TITLES: Mapping[str, tuple[int, str]] = {
     "token_used": (422, "The token or code was already used"),
     "purchase_code_invalid": (422, "The purchase code is not valid"),
     "too_many_requests": (429, "Too many requests"),
+    "too_many_attempts": (429, "Too many failed purchase-code or OTP attempts"),
     "internal_error": (500, "Internal error"),
     "bad_gateway": (502, "Bad gateway"),
     "service_unavailable": (503, "The ledger is unavailable"),

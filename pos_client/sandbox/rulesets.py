@@ -2,9 +2,12 @@
 
 A rule set is issued on the first start and again whenever it is a day old
 (valid for two days, so a terminal that refreshes daily never runs on an
-expired one), when the hot list changes, and when the catalog has a new
-version. Each is kept with its exact signed bytes: ``GET /v1/rules`` sends the
-latest, and a redemption's ``rules_version`` is checked against the books.
+expired one), when the hot list changes, when the catalog has a new version,
+and when the sandbox clock was moved back before the latest one was issued.
+Versions are ``r-<date>-<n>``, ``n`` counting every rule set ever issued for
+that date, so a version is never issued twice whatever the clock does. Each
+is kept with its exact signed bytes: ``GET /v1/rules`` sends the latest, and a
+redemption's ``rules_version`` is checked against the books.
 
 Imports the standard library, the pure domain and the sandbox's modules.
 """
@@ -27,6 +30,9 @@ from .keys import SigningIdentity
 
 RENEW_AFTER = timedelta(days=1)
 VALID_FOR = timedelta(days=2)
+#: How far in the future the latest rule set may have been issued before it is
+#: renewed (the sandbox clock was moved back past it).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class RuleSets:
@@ -44,10 +50,9 @@ class RuleSets:
         seq = 1 if latest is None else latest.seq + 1
         issued = now.astimezone(TEHRAN).replace(microsecond=0)
         day = issued.date().isoformat()
-        same_day = 0
-        if latest is not None and latest.version.startswith(f"r-{day}-"):
-            same_day = int(latest.version.rsplit("-", 1)[1])
-        version = f"r-{day}-{same_day + 1:02d}"
+        # The next number of the day among every rule set ever issued for it, not
+        # only the latest: the clock may have been moved forward and back since.
+        version = f"r-{day}-{tx.last_rule_set_number(f'r-{day}-') + 1:02d}"
         catalog_version, hot = self._content(tx)
         rules = RuleSet(
             version=version,
@@ -75,6 +80,8 @@ class RuleSets:
         """Whether the latest rule set is missing, a day old, or out of date."""
         latest = tx.latest_rule_set()
         if latest is None or now >= latest.issued_at + RENEW_AFTER:
+            return True
+        if latest.issued_at > now + CLOCK_SKEW:  # the clock was moved back since
             return True
         catalog_version, hot = self._content(tx)
         wire = json.loads(latest.body)

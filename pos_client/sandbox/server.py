@@ -18,6 +18,7 @@ standard library and the sandbox's modules.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import socket
 import threading
@@ -144,6 +145,48 @@ def build_sandbox(
 
 class ListenError(OSError):
     """The sandbox cannot listen where it was asked to; the message says what to do."""
+
+
+#: Said when the sandbox listens beyond this computer (with ``allow_remote``).
+REMOTE_WARNING = (
+    "Warning: the sandbox listens on {host}, beyond this computer: anyone who can reach it"
+    " may mint tokens, read OTP and purchase codes, move the clock and inject faults through"
+    " the /sandbox/* endpoints, which take no authentication."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this computer (an unresolvable name counts as such:
+    it cannot be listened on anyway, and binding says so)."""
+    name = host.strip("[]")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return True
+    addresses = {str(info[4][0]).split("%", 1)[0] for info in infos}
+    return all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def check_host(host: str, *, allow_remote: bool) -> str | None:
+    """The warning to show for ``host`` (``None``: loopback), or :class:`ListenError`.
+
+    Beyond loopback the unauthenticated ``/sandbox/*`` endpoints would be open
+    to the network, so that needs ``allow_remote`` (``--allow-remote-sandbox``).
+    """
+    if is_loopback(host):
+        return None
+    if not allow_remote:
+        raise ListenError(
+            errno.EACCES,
+            f"listening on {host} would open the unauthenticated /sandbox/* endpoints (mint"
+            " tokens, read codes) to the network: pass --allow-remote-sandbox to do it anyway,"
+            " or --host 127.0.0.1",
+        )
+    return REMOTE_WARNING.format(host=host)
 
 
 def _listen_problem(exc: OSError, host: str, port: int) -> str:
@@ -303,12 +346,15 @@ def start_sandbox(
     catalog_size: int | None = None,
     seed: int | None = None,
     log_level: str = "warning",
+    allow_remote: bool = False,
 ) -> Iterator[RunningSandbox]:
     """Run a sandbox on a background thread until the ``with`` block ends.
 
     ``port=0`` picks a free port. On exit the server stops (open requests may
     finish) and the books are closed; DATA keeps everything for the next start.
+    A ``host`` beyond loopback needs ``allow_remote`` (see :func:`check_host`).
     """
+    check_host(host, allow_remote=allow_remote)
     sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
     sock = None
     try:
@@ -348,12 +394,15 @@ def serve(
     catalog_size: int | None = None,
     seed: int | None = None,
     on_ready: Any = None,
+    allow_remote: bool = False,
 ) -> None:
     """Run a sandbox in the foreground until interrupted (Ctrl-C stops it cleanly).
 
     The port is taken first: when it cannot be (:class:`ListenError`), DATA is
-    left as it was.
+    left as it was. A ``host`` beyond loopback needs ``allow_remote`` (see
+    :func:`check_host`); the caller shows the warning.
     """
+    check_host(host, allow_remote=allow_remote)
     sock = _bind(host, port)
     try:
         sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
@@ -374,10 +423,13 @@ def serve(
 
 
 __all__ = [
+    "REMOTE_WARNING",
     "ListenError",
     "RunningSandbox",
     "Sandbox",
     "build_sandbox",
+    "check_host",
+    "is_loopback",
     "serve",
     "start_sandbox",
 ]

@@ -9,6 +9,8 @@
   into it); the wallet shows the purses not carried over.
 - OTP challenges: made, throttled, checked (few attempts, short life, bound to
   one household and one terminal, used once).
+- Guessing: a purchase code or an OTP answer is an attempt of the terminal
+  under :class:`~.throttle.GuessThrottle` when one is given.
 
 Every function works inside a transaction it is handed; none opens one.
 Imports the standard library, the pure domain and the sandbox's modules.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -26,12 +29,13 @@ from pos_client.domain.contract import parse_purse, purse_to_wire, wallet_to_wir
 from pos_client.domain.errors import InvalidNationalId, TokenError
 from pos_client.domain.models import Beneficiary, Purse, Wallet
 from pos_client.domain.national_id import normalize_national_id
-from pos_client.domain.tokens import TokenClaims, verify_token
+from pos_client.domain.tokens import TokenClaims, parse_token, verify_token
 
 from .books import HouseholdRow, OtpRow, PurseRow, TerminalRow, Tx
 from .clock import to_rfc3339
 from .problems import problem
 from .requests import Identity
+from .throttle import Attempt, GuessThrottle
 
 OTP_LIFETIME = timedelta(minutes=5)
 OTP_MAX_ATTEMPTS = 5
@@ -69,6 +73,36 @@ class Resolved:
     claims: TokenClaims | None = None
     purchase_code: str | None = None
     used: bool = False  # the token or purchase code was used before
+    token_in_time: bool = True  # the token was valid at the time it was checked for
+
+
+def guess(
+    throttle: GuessThrottle | None, terminal_id: str, now: datetime
+) -> AbstractContextManager[Attempt]:
+    """A purchase-code or OTP attempt of ``terminal_id`` (not counted without a throttle)."""
+    if throttle is None:
+        return nullcontext(Attempt())
+    return throttle.attempt(terminal_id, now)
+
+
+def _token_claims(
+    token: str, *, keys: Mapping[str, bytes], at: datetime, lenient_time: bool
+) -> tuple[TokenClaims, bool]:
+    """The verified claims of ``token`` and whether it is valid at ``at``.
+
+    Out of its time window at ``at`` it is ``422 token_expired`` / ``token_invalid``,
+    unless ``lenient_time``: then the claims come back with ``False`` (the time
+    is the last thing :func:`verify_token` checks, so its signature matched).
+    """
+    try:
+        return verify_token(token, keys=keys, now=at, leeway_seconds=TOKEN_LEEWAY_SECONDS), True
+    except TokenError as exc:
+        in_time_only = exc.reason in ("token_expired", "token_not_yet_valid")
+        if lenient_time and in_time_only:
+            return parse_token(token), False
+        if exc.reason == "token_expired":
+            raise problem("token_expired", "the token has expired") from None
+        raise problem("token_invalid", f"the token is not valid ({exc.reason})") from None
 
 
 def resolve(
@@ -78,8 +112,17 @@ def resolve(
     keys: Mapping[str, bytes],
     now: datetime,
     token_time: datetime | None = None,
+    lenient_token_time: bool = False,
+    throttle: GuessThrottle | None = None,
+    terminal_id: str = "",
 ) -> Resolved:
-    """The household named by ``identity`` (404/422 problems when there is none)."""
+    """The household named by ``identity`` (404/422 problems when there is none).
+
+    A token is checked as of ``token_time`` (default ``now``); with
+    ``lenient_token_time`` one out of its window then is not refused but
+    resolved with ``token_in_time=False``. A purchase code is an attempt of
+    ``terminal_id`` under ``throttle`` (``429 too_many_attempts`` when used up).
+    """
     if identity.national_id is not None:
         national_id = strict_national_id(identity.national_id)
         household = tx.household_by_national_id(national_id)
@@ -87,32 +130,31 @@ def resolve(
             raise problem("beneficiary_not_found", "no household has that national ID")
         return Resolved(household=household, by="national_id")
     if identity.token is not None:
-        try:
-            claims = verify_token(
-                identity.token,
-                keys=keys,
-                now=token_time or now,
-                leeway_seconds=TOKEN_LEEWAY_SECONDS,
-            )
-        except TokenError as exc:
-            if exc.reason == "token_expired":
-                raise problem("token_expired", "the token has expired") from None
-            raise problem("token_invalid", f"the token is not valid ({exc.reason})") from None
+        claims, in_time = _token_claims(
+            identity.token, keys=keys, at=token_time or now, lenient_time=lenient_token_time
+        )
         household = tx.household_by_national_id(claims.national_id)
         if household is None:
             raise problem("beneficiary_not_found", "the token names no known household")
         return Resolved(
-            household=household, by="token", claims=claims, used=tx.token_used(claims.jti)
+            household=household,
+            by="token",
+            claims=claims,
+            used=tx.token_used(claims.jti),
+            token_in_time=in_time,
         )
     code = identity.purchase_code or ""
-    if len(code) != 8 or not code.isascii() or not code.isdigit():
-        raise problem("purchase_code_invalid", "a purchase code is 8 ASCII digits")
-    row = tx.purchase_code(code)
-    if row is None or now >= row.expires_at:
-        raise problem("purchase_code_invalid", "the purchase code is unknown or has expired")
-    household = tx.household_by_ref(row.household_ref)
-    if household is None:  # the books never hold a code without its household
-        raise problem("purchase_code_invalid", "the purchase code is unknown")
+    with guess(throttle, terminal_id, now) as attempt:
+        if len(code) != 8 or not code.isascii() or not code.isdigit():
+            raise problem("purchase_code_invalid", "a purchase code is 8 ASCII digits")
+        row = tx.purchase_code(code)
+        if row is None or now >= row.expires_at:
+            raise problem("purchase_code_invalid", "the purchase code is unknown or has expired")
+        household = tx.household_by_ref(row.household_ref)
+        if household is None:  # the books never hold a code without its household
+            raise problem("purchase_code_invalid", "the purchase code is unknown")
+        if row.used_by is None:
+            attempt.succeeded()
     return Resolved(
         household=household, by="purchase_code", purchase_code=code, used=row.used_by is not None
     )
@@ -229,21 +271,28 @@ def check_otp(
     household: HouseholdRow,
     terminal: TerminalRow,
     now: datetime,
+    throttle: GuessThrottle | None = None,
 ) -> str | None:
-    """``None`` if the answer is right, else the decline reason (a wrong code counts an attempt)."""
+    """``None`` if the answer is right, else the decline reason (a wrong code counts an attempt).
+
+    Every answer given is an attempt of the terminal under ``throttle``
+    (``429 too_many_attempts`` when it has none left).
+    """
     if challenge_id is None or code is None:
         return "otp_required"
-    row = tx.otp(challenge_id)
-    if (
-        row is None
-        or row.household_ref != household.ref
-        or row.terminal_id != terminal.id
-        or row.used_by is not None
-        or now >= row.expires_at
-        or row.attempts >= OTP_MAX_ATTEMPTS
-    ):
-        return "otp_invalid"
-    if not hmac.compare_digest(code.encode(), row.code.encode()):
-        tx.count_otp_attempt(row.id)
-        return "otp_invalid"
-    return None
+    with guess(throttle, terminal.id, now) as attempt:
+        row = tx.otp(challenge_id)
+        if (
+            row is None
+            or row.household_ref != household.ref
+            or row.terminal_id != terminal.id
+            or row.used_by is not None
+            or now >= row.expires_at
+            or row.attempts >= OTP_MAX_ATTEMPTS
+        ):
+            return "otp_invalid"
+        if not hmac.compare_digest(code.encode(), row.code.encode()):
+            tx.count_otp_attempt(row.id)
+            return "otp_invalid"
+        attempt.succeeded()
+        return None

@@ -14,7 +14,8 @@ import pytest
 from pos_client.cli import build_parser, main
 from pos_client.domain.signing import b64url_decode
 from pos_client.domain.tokens import verify_token
-from pos_client.sandbox.server import RunningSandbox
+from pos_client.sandbox import server as sandbox_server
+from pos_client.sandbox.server import ListenError, RunningSandbox, start_sandbox
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -103,3 +104,66 @@ def test_the_readme_steps_work_against_the_real_command(tmp_path: Path) -> None:
         rest, _ = server.communicate(timeout=20)
     assert server.returncode == 0, rest
     assert "Sandbox ledger stopped." in rest
+
+
+def test_a_host_beyond_loopback_is_refused_without_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    # 192.0.2.1 is a documentation address: even a wrong check could not listen on it.
+    assert main(["sandbox", "--data", str(data), "--host", "192.0.2.1", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "--allow-remote-sandbox" in err and "/sandbox/" in err
+    assert not data.exists()  # refused before anything was made
+    with pytest.raises(ListenError, match="allow-remote-sandbox"):
+        with start_sandbox(data, host="192.0.2.1"):
+            pass
+    assert not data.exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.1.2.3", False),
+        ("192.0.2.1", False),
+    ],
+)
+def test_which_hosts_are_loopback(host: str, loopback: bool) -> None:
+    assert sandbox_server.is_loopback(host) is loopback
+    warning = sandbox_server.check_host(host, allow_remote=True)
+    if loopback:
+        assert warning is None
+    else:
+        assert warning is not None and "/sandbox/*" in warning
+        with pytest.raises(ListenError):
+            sandbox_server.check_host(host, allow_remote=False)
+
+
+def test_the_flag_lets_it_listen_beyond_loopback_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The option handling only: the server is replaced, nothing binds."""
+    calls: list[dict[str, object]] = []
+
+    def fake_serve(data: object, **kw: object) -> None:
+        calls.append({"data": data, **kw})
+
+    monkeypatch.setattr("pos_client.sandbox.server.serve", fake_serve)
+    parsed = build_parser().parse_args(["sandbox", "--data", "/tmp/d", "--allow-remote-sandbox"])
+    assert parsed.allow_remote_sandbox is True
+    assert build_parser().parse_args(["sandbox", "--data", "/tmp/d"]).allow_remote_sandbox is False
+    args = ["sandbox", "--data", str(tmp_path), "--host", "0.0.0.0", "--port", "0"]
+    assert main([*args, "--allow-remote-sandbox"]) == 0
+    [call] = calls
+    assert call["host"] == "0.0.0.0" and call["allow_remote"] is True
+    err = capsys.readouterr().err
+    assert "Warning" in err and "/sandbox/*" in err and "0.0.0.0" in err
+    assert main(args) == 2 and len(calls) == 1  # without the flag serve is never reached

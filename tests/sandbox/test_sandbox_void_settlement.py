@@ -46,7 +46,7 @@ def test_void_refusals(sandbox: RunningSandbox) -> None:
             )
             assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
         theirs = _void(other, body["id"])
-        assert (theirs.status_code, theirs.json()["code"]) == (409, "not_voidable")
+        assert (theirs.status_code, theirs.json()["code"]) == (404, "not_found")
         unknown = new_id()
         missing = _void(client, unknown)
         assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
