@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pos_client.adapters.ledger_http import HttpLedger
-from pos_client.adapters.store import SqliteStore
+from pos_client.adapters.sqlite import SqliteStore, open_lane_store
+from pos_client.adapters.sqlite.identity import check_lane_store
 from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
@@ -42,7 +43,7 @@ from pos_client.services.reports import ReportService
 if TYPE_CHECKING:
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
-__all__ = ["App", "build_app", "build_doctor", "offline_limits", "open_app"]
+__all__ = ["App", "build_app", "build_doctor", "check_store", "offline_limits", "open_app"]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,15 @@ def _open_printer(url: str) -> Any:
     return open_printer(url)
 
 
+def check_store(config: Config) -> None:
+    """Refuse (``StoreRefused``) a lane whose store is not there, before anything is made beside it.
+
+    What :func:`build_app` checks first (see :mod:`pos_client.adapters.sqlite.identity`),
+    for a caller that must know before it writes anything (the screen's log file).
+    """
+    check_lane_store(config.store.path, config_path=config.source, lang=config.ui.language)
+
+
 def build_app(
     config: Config,
     *,
@@ -136,13 +146,24 @@ def build_app(
     store_max_bytes: int | None = None,
     read_only: bool = False,
     training: bool = False,
+    new_store: bool = False,
 ) -> App:
     """Build the lane from ``config`` (opens the store; the ledger client connects lazily).
 
     ``training``: the lane is used for training (the demo); its store keeps that mark.
+    The store must be the one the lane had (its identity file beside the config):
+    a missing, empty or other store is refused with a sentence
+    (:class:`~pos_client.adapters.sqlite.StoreRefused`) unless ``new_store``.
     """
     clock = clock or SystemClock()
-    store = SqliteStore.open(config.store.path, read_only=read_only, max_size_bytes=store_max_bytes)
+    store = open_lane_store(
+        config.store.path,
+        config_path=config.source,
+        read_only=read_only,
+        new_store=new_store,
+        max_size_bytes=store_max_bytes,
+        lang=config.ui.language,
+    )
     try:
         noted: list[float] = []
 
