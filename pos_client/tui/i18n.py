@@ -493,6 +493,14 @@ _FA: dict[str, str] = {
     "unit.kg": "کیلوگرم",
     "unit.l": "لیتر",
     "unit.piece": "عدد",
+    # --- added by store
+    "error.store_lost": (
+        "فایل ذخیره‌سازی این پایانه هنگام کار حذف یا جابه‌جا شد و خرید تازه از دست می‌رفت؛"
+        " فروش متوقف شد. برنامه را ببندید و دوباره اجرا کنید."
+    ),
+    "error.store_refused": (
+        "فایل ذخیره‌سازی این پایانه پیدا نشد یا مال این پایانه نیست؛ چیزی ثبت نشد."
+    ),
 }
 
 # --------------------------------------------------------------------------- English
@@ -925,6 +933,14 @@ _EN: dict[str, str] = {
     "unit.kg": "kg",
     "unit.l": "litres",
     "unit.piece": "pieces",
+    # --- added by store
+    "error.store_lost": (
+        "The terminal's store file was deleted or moved while it ran, so a new sale would be"
+        " lost; selling has stopped. Close the program and start it again."
+    ),
+    "error.store_refused": (
+        "The terminal's store file is missing or is not this terminal's; nothing was recorded."
+    ),
 }
 
 # Free packages' group names are shared with printed receipts (services).
