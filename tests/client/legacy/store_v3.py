@@ -1293,8 +1293,7 @@ class SqliteStore:
                 (terminal_id, number, business_date.isoformat(), _utc(at), report),
             )
             row = conn.execute(
-                f"SELECT {self._Z_COLUMNS} FROM z_reports"
-                " WHERE terminal_id = ? AND number = ?",
+                f"SELECT {self._Z_COLUMNS} FROM z_reports WHERE terminal_id = ? AND number = ?",
                 (terminal_id, number),
             ).fetchone()
         return self._z_record(row), True
@@ -1326,8 +1325,7 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 raise StoreError(f"there is no Z report {number} for terminal {terminal_id}")
             row = conn.execute(
-                f"SELECT {self._Z_COLUMNS} FROM z_reports"
-                " WHERE terminal_id = ? AND number = ?",
+                f"SELECT {self._Z_COLUMNS} FROM z_reports WHERE terminal_id = ? AND number = ?",
                 (terminal_id, number),
             ).fetchone()
         return self._z_record(row)
@@ -1343,8 +1341,7 @@ class SqliteStore:
         )
         with self._db.read() as conn:
             row = conn.execute(
-                f"SELECT {self._Z_COLUMNS} FROM z_reports"
-                f" WHERE terminal_id = ? AND {column} = ?",
+                f"SELECT {self._Z_COLUMNS} FROM z_reports WHERE terminal_id = ? AND {column} = ?",
                 (terminal_id, value),
             ).fetchone()
         return None if row is None else self._z_record(row)
@@ -1353,8 +1350,7 @@ class SqliteStore:
         """The terminal's Z reports, by number."""
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT {self._Z_COLUMNS} FROM z_reports"
-                " WHERE terminal_id = ? ORDER BY number",
+                f"SELECT {self._Z_COLUMNS} FROM z_reports WHERE terminal_id = ? ORDER BY number",
                 (terminal_id,),
             ).fetchall()
         return [self._z_record(r) for r in rows]
