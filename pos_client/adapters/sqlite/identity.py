@@ -119,9 +119,15 @@ class StoreIdentity:
 
 
 def identity_path(store_path: Path, config_path: Path | None) -> Path:
-    """Where a lane's identity file is: beside its config (else beside its store)."""
+    """Where a lane's identity file is: beside its config (else beside its store).
+
+    Named after the config and the store's file name (``lane.toml.lane.store-id``):
+    a config whose store's folder went away (a disk not mounted) still finds it,
+    and stores of other names opened with the same config keep identities of their own.
+    """
     if config_path is not None:
-        return config_path.absolute().with_name(config_path.name + ".store-id")
+        name = f"{config_path.name}.{store_path.stem}.store-id"
+        return config_path.absolute().with_name(name)
     return store_path.absolute().with_name(store_path.name + ".store-id")
 
 
