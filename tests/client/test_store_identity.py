@@ -221,14 +221,19 @@ async def test_a_lane_whose_wal_was_deleted_refuses_the_next_sale_with_a_sentenc
         assert sentence != Texts(lang=lang).t("error.store_error")  # type: ignore[arg-type]
 
 
-def test_pos_client_run_on_a_deleted_store_says_so_before_any_screen(
-    sandbox: RunningSandbox, tmp_path: Path
+@pytest.mark.parametrize("damage", ["deleted", "damaged"])
+def test_pos_client_run_on_a_lost_or_damaged_store_says_so_before_any_screen(
+    sandbox: RunningSandbox, damage: str
 ) -> None:
     config = lane_config(sandbox)
     assert config.source is not None
     with open_lane_store(config.store.path, config_path=config.source) as s:
         s.record_new_redemption(sale("r0"), at=NOW)
-    Path(config.store.path).unlink()
+    store = Path(config.store.path)
+    if damage == "deleted":
+        store.unlink()
+    else:
+        store.write_bytes(b"not a store, whatever it once was" * 200)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(
         [sys.executable, "-m", "pos_client.cli", "run", "--config", str(config.source)],
@@ -240,6 +245,10 @@ def test_pos_client_run_on_a_deleted_store_says_so_before_any_screen(
         check=False,
     )
     assert done.returncode == 2, done.stderr
-    [line] = done.stderr.strip().splitlines()  # one sentence, in the lane's language
-    assert line.startswith("pos-client: ") and "--new-store" in line and "پایانه" in line
-    assert not Path(config.store.path).exists()
+    [line] = done.stderr.strip().splitlines()  # one sentence, never a screen with "0 pending"
+    assert line.startswith("pos-client: ")
+    if damage == "deleted":
+        assert "--new-store" in line and "پایانه" in line  # in the lane's language
+        assert not store.exists()
+    else:
+        assert "damaged" in line
