@@ -14,6 +14,8 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from pos_client.adapters.store import CHECKPOINT_AFTER_COMMITS, SCHEMA_VERSION, SqliteStore
 from pos_client.domain.national_id import national_id_check_digit, national_id_hash
 from pos_client.domain.privacy import REMOVED, household_key, scrub_identity
@@ -272,3 +274,28 @@ def test_a_long_body_leaves_no_identity_in_the_pages_it_freed(tmp_path: Path) ->
         )
     data = file_bytes(path)  # closed: the WAL was copied into the file
     assert NID_A.encode() not in data
+
+
+@pytest.mark.parametrize("kind", ["national_id", "token", "purchase_code"])
+@pytest.mark.parametrize("with_otp", [True, False])
+def test_a_body_as_the_lane_writes_it_is_scrubbed_as_its_json_would_be(
+    kind: str, with_otp: bool
+) -> None:
+    """Bytes replaced in place in the lane's own bodies: the document reading it would give."""
+    from pos_client.domain.privacy import _scrub_document
+
+    value = {"national_id": NID_A, "token": TOKEN, "purchase_code": "12345678"}[kind]
+    document = json.loads(body("done", NID_A))
+    document["beneficiary"] = {kind: value}
+    if not with_otp:
+        del document["otp"]
+    document["name"] = "برنج ۵ کیلویی"  # text that a reader would write out otherwise
+    raw = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    scrubbed = scrub_identity(raw)
+    assert json.loads(scrubbed) == json.loads(_scrub_document(raw))
+    assert value.encode() not in scrubbed and OTPS["done"].encode() not in scrubbed
+    assert len(raw) - len(scrubbed) == len(value) - len(REMOVED) + (
+        len(OTPS["done"]) - len(REMOVED) if with_otp else 0
+    )
+    escaped = raw.replace(value.encode(), value[:3].encode() + b"\\u0030" + value[4:].encode())
+    assert value[:3].encode() + b"\\u0030" not in scrub_identity(escaped)  # read, not matched
