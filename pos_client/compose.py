@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pos_client.adapters.ledger_http import HttpLedger
-from pos_client.adapters.store import SqliteStore
+from pos_client.adapters.sqlite import SqliteStore, open_lane_store
+from pos_client.adapters.sqlite.identity import check_lane_store
 from pos_client.config import Config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import DeviceError, PrinterError, StoreError
@@ -54,6 +55,7 @@ __all__ = [
     "Lane",
     "build_app",
     "build_doctor",
+    "check_store",
     "offline_limits",
     "open_app",
     "sale_budget",
@@ -195,6 +197,15 @@ def _open_printer(url: str) -> Printer | None:
     return open_printer(url)
 
 
+def check_store(config: Config) -> None:
+    """Refuse (``StoreRefused``) a lane whose store is not there, before anything is made beside it.
+
+    What :func:`build_app` checks first (see :mod:`pos_client.adapters.sqlite.identity`),
+    for a caller that must know before it writes anything (the screen's log file).
+    """
+    check_lane_store(config.store.path, config_path=config.source, lang=config.ui.language)
+
+
 def build_app(
     config: Config,
     *,
@@ -204,13 +215,24 @@ def build_app(
     store_max_bytes: int | None = None,
     read_only: bool = False,
     training: bool = False,
+    new_store: bool = False,
 ) -> Lane:
     """Build the lane from ``config`` (opens the store; the ledger client connects lazily).
 
     ``training``: the lane is used for training (the demo); its store keeps that mark.
+    The store must be the one the lane had (its identity file beside the config):
+    a missing, empty or other store is refused with a sentence
+    (:class:`~pos_client.adapters.sqlite.StoreRefused`) unless ``new_store``.
     """
     clock = clock or SystemClock()
-    store = SqliteStore.open(config.store.path, read_only=read_only, max_size_bytes=store_max_bytes)
+    store = open_lane_store(
+        config.store.path,
+        config_path=config.source,
+        read_only=read_only,
+        new_store=new_store,
+        max_size_bytes=store_max_bytes,
+        lang=config.ui.language,
+    )
     try:
         noted: list[float] = []
 

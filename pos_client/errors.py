@@ -6,7 +6,8 @@
     ├── ConfigError               the lane's configuration (names the key)
     │   └── ConfigFileError       the file itself: missing, unreadable, others may change it
     ├── StoreError                the local store cannot be read or written
-    │   └── AnswerNotSaved        the ledger answered; the lane could not write it down
+    │   ├── AnswerNotSaved        the ledger answered; the lane could not write it down
+    │   └── CatalogRefused        a catalog not loaded (the last good one is kept)
     ├── LedgerError               talking to the central ledger
     │   ├── LedgerUnavailable     not reached, or "come back later": safe to retry
     │   ├── LedgerRejected        a final problem document (4xx with a code)
@@ -47,6 +48,7 @@ __all__ = [
     "AnswerNotSaved",
     "BadInput",
     "BarcodeError",
+    "CatalogRefused",
     "CheckoutError",
     "CheckoutRefused",
     "ConfigError",
@@ -197,6 +199,12 @@ class AnswerNotSaved(StoreError):
     def __init__(self, message: str, *, answer: RedemptionAnswer) -> None:
         super().__init__(message)
         self.answer = answer
+
+
+class CatalogRefused(StoreError):
+    """A catalog was not loaded (the last good one is kept)."""
+
+    code = "catalog_refused"
 
 
 class ForwarderStopped(LedgerRejected):

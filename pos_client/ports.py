@@ -32,14 +32,18 @@ from pos_client.domain.states import RedemptionStatus
 
 __all__ = [
     "CatalogDownload",
+    "CatalogStore",
     "Clock",
     "Intent",
     "JournalEntry",
+    "JournalStore",
     "Ledger",
+    "MetaStore",
     "NewRedemption",
     "OutboxItem",
     "Printer",
     "ProblemRecord",
+    "ProblemStore",
     "Scale",
     "Scanners",
     "SignedDocument",
@@ -224,8 +228,8 @@ class ProblemRecord:
 # --------------------------------------------------------------------------- store
 
 
-class Store(Protocol):
-    """The lane's durable store (see :class:`pos_client.adapters.store.SqliteStore`)."""
+class JournalStore(Protocol):
+    """The journal and the outbox: what the checkout, the forwarder and recovery write and read."""
 
     def record_new_redemption(self, new: NewRedemption, *, at: datetime) -> None: ...
 
@@ -282,17 +286,9 @@ class Store(Protocol):
 
     def unseen(self) -> list[JournalEntry]: ...
 
-    def problems(self, *, include_resolved: bool = False) -> list[ProblemRecord]: ...
-
-    def problem_count(self) -> int: ...
-
     def batch(self) -> AbstractContextManager[None]: ...
 
     def checkpoint(self) -> bool: ...
-
-    def add_problem(
-        self, redemption_id: str, kind: str, *, at: datetime, collect_rial: int, detail: str
-    ) -> None: ...
 
     def offline_totals(self, *, business_date: date, nid_hash: str) -> Mapping[str, int]: ...
 
@@ -300,15 +296,43 @@ class Store(Protocol):
 
     def token_used(self, jti: str) -> bool: ...
 
-    def last_contact(self) -> datetime | None: ...
 
-    def record_contact(self, at: datetime) -> None: ...
+class ProblemStore(Protocol):
+    """The problems list: what a person must look at."""
+
+    def problems(self, *, include_resolved: bool = False) -> list[ProblemRecord]: ...
+
+    def problem_count(self) -> int: ...
+
+    def z_report(
+        self, terminal_id: str, *, number: int | None = None, business_date: date | None = None
+    ) -> object | None: ...
+
+    def add_problem(
+        self, redemption_id: str, kind: str, *, at: datetime, collect_rial: int, detail: str
+    ) -> None: ...
+
+
+class CatalogStore(Protocol):
+    """Approved products, the shop's prices and its scale items."""
 
     def product(self, gtin: str) -> Product | None: ...
 
     def price(self, gtin: str) -> int | None: ...
 
     def scale_item(self, lookup_key: str) -> str | None: ...
+
+
+class MetaStore(Protocol):
+    """The lane's small keepings: contact time, cached wallets, meta values, household keys."""
+
+    def last_contact(self) -> datetime | None: ...
+
+    def record_contact(self, at: datetime) -> None: ...
+
+    def household_key(self, national_id: str) -> str | None:
+        """The lane's keyed hash of a household (never the ID, never its bare hash)."""
+        ...
 
     def cache_wallet(self, nid_hash: str, wallet_json: str, *, at: datetime) -> None: ...
 
@@ -318,9 +342,14 @@ class Store(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
-    def z_report(
-        self, terminal_id: str, *, number: int | None = None, business_date: date | None = None
-    ) -> object | None: ...
+
+class Store(JournalStore, ProblemStore, CatalogStore, MetaStore, Protocol):
+    """The lane's durable store, whole (see :class:`pos_client.adapters.sqlite.SqliteStore`).
+
+    A caller that needs only a part asks for that part (:class:`JournalStore`,
+    :class:`ProblemStore`, :class:`CatalogStore`, :class:`MetaStore`), which a
+    test can fake in a few lines.
+    """
 
 
 # --------------------------------------------------------------------------- printer

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pos_client.commands import add_runtime_dir
+from pos_client.commands.lane import NEW_STORE_HELP
 from pos_client.config import Config, load_config
-from pos_client.errors import ConfigError, PosError
+from pos_client.errors import ConfigError, PosError, StoreError
 
 if TYPE_CHECKING:
     from pos_client.compose import Lane
@@ -86,6 +87,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--config", metavar="FILE", help="the lane's config file (default: $POS_CLIENT_CONFIG)"
     )
     add_runtime_dir(run)
+    run.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
     run.set_defaults(handler=_run_lane)
 
 
@@ -93,10 +95,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_lane(args: argparse.Namespace) -> int:
+    from pos_client.compose import check_store
+
     config = load_config(args.config)
     log_file = Path(config.store.path).with_suffix(".log")
+    try:
+        if not args.new_store:
+            # Before anything is made beside the store (its log): a store that is not
+            # there is refused, never taken for a new lane.
+            check_store(config)
+    except StoreError as exc:
+        print(f"pos-client: {exc.message}", file=sys.stderr)
+        return 2
     with _log_to(log_file):
-        return asyncio.run(_serve(config, training=False, guide=None, runtime_dir=args.runtime_dir))
+        try:
+            return asyncio.run(
+                _serve(
+                    config,
+                    training=False,
+                    guide=None,
+                    runtime_dir=args.runtime_dir,
+                    new_store=args.new_store,
+                )
+            )
+        except StoreError as exc:
+            # The store is not fit to sell on (missing, empty, another, damaged): one
+            # sentence before any screen, never a screen that shows "0 pending".
+            print(f"pos-client: {exc.message}", file=sys.stderr)
+            return 2
 
 
 async def _serve(
@@ -109,11 +135,12 @@ async def _serve(
     currency: str | None = None,
     rtl: str | None = None,
     runtime_dir: str | None = None,
+    new_store: bool = False,
 ) -> int:
     from pos_client.compose import build_app
     from pos_client.tui.app import make_app
 
-    lane = build_app(config, devices=True, training=training)
+    lane = build_app(config, devices=True, training=training, new_store=new_store)
     try:
         if prepare is not None:
             prepare(lane)

@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 from pos_client.compose import Lane, open_app
 from pos_client.config import CONFIG_ENV, Config, load_config
 
-__all__ = ["add_config_option", "emit_json", "load", "run_with_app"]
+__all__ = ["NEW_STORE_HELP", "add_config_option", "emit_json", "load", "run_with_app"]
+
+#: ``--new-store``: what it does, as ``--help`` says it.
+NEW_STORE_HELP = (
+    "take the store now at the configured path (made empty if there is none) as this lane's"
+    " store from now on; without it, a missing, empty or other store is refused"
+)
 
 T = TypeVar("T")
 
@@ -27,6 +33,7 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"the lane's config file (default: ${CONFIG_ENV}, then the usual place)",
     )
+    parser.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -38,6 +45,8 @@ def run_with_app(
 ) -> T:
     """Build the lane from ``--config`` and run ``work(lane)`` to completion, then close it."""
     config = load(args)
+
+    options.setdefault("new_store", bool(getattr(args, "new_store", False)))
 
     async def main() -> T:
         async with open_app(config, **options) as lane:

@@ -86,7 +86,8 @@ class CheckoutSession:
         self.stage = Stage.IDENTIFY
         self._identity: Identity | None = None
         self._claims: TokenClaims | None = None
-        self._nid_hash: str | None = None
+        self._nid_hash: str | None = None  # the lane's keyed hash (its store's household key)
+        self._hot_hash: str | None = None  # the bare SHA-256, for the rules' hot list only
         self._masked: str | None = None
         self._wallet: Wallet | None = None
         self._wallet_as_of: datetime | None = None
@@ -125,7 +126,8 @@ class CheckoutSession:
     async def identify_national_id(self, text: str) -> Household:
         self._expect(Stage.IDENTIFY)
         identity = national_identity(text)
-        self._nid_hash = national_id_hash(identity.value)
+        self._nid_hash = self._svc.store.household_key(identity.value)
+        self._hot_hash = national_id_hash(identity.value)
         self._masked = mask_national_id(identity.value)
         return await self._identify_online(identity, what="a typed national ID")
 
@@ -144,14 +146,15 @@ class CheckoutSession:
             raise CheckoutRefused("this QR token was already used here", code="token_used")
         identity = Identity.token(text)
         self._claims = claims
-        self._nid_hash = national_id_hash(claims.national_id)
+        self._nid_hash = svc.store.household_key(claims.national_id)
+        self._hot_hash = national_id_hash(claims.national_id)
         self._masked = mask_national_id(claims.national_id)
         try:
             wallet = await self._inquire(identity)
         except LedgerRejected as exc:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         except LedgerUnavailable as exc:
-            cached = svc.store.cached_wallet(self._nid_hash)
+            cached = svc.store.cached_wallet(self._nid_hash) if self._nid_hash else None
             limit = timedelta(hours=svc.settings.limits.max_hours_since_contact)
             if cached is None or now - cached[1] > limit or not svc.settings.limits.enabled:
                 raise CheckoutRefused(
@@ -586,7 +589,7 @@ class CheckoutSession:
             token_verified=self._claims is not None,
             token_allowance_rial=self._claims.offline_allowance_rial if self._claims else None,
             wallet_allowance_rial=self._wallet.offline_allowance_rial,
-            nid_hash=self._nid_hash,
+            nid_hash=self._hot_hash,
             rules=svc.rules.current(),
             last_contact=svc.store.last_contact(),
             covered_by_program=self._covered_by_program(),
