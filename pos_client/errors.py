@@ -7,7 +7,8 @@
     │   └── ConfigFileError       the file itself: missing, unreadable, others may change it
     ├── StoreError                the local store cannot be read or written
     │   ├── AnswerNotSaved        the ledger answered; the lane could not write it down
-    │   └── CatalogRefused        a catalog not loaded (the last good one is kept)
+    │   ├── CatalogRefused        a catalog not loaded (the last good one is kept)
+    │   └── StoreRefused          the store at the lane's path is not the lane's (missing, another)
     ├── LedgerError               talking to the central ledger
     │   ├── LedgerUnavailable     not reached, or "come back later": safe to retry
     │   ├── LedgerRejected        a final problem document (4xx with a code)
@@ -70,6 +71,7 @@ __all__ = [
     "ScaleError",
     "ScannerError",
     "StoreError",
+    "StoreRefused",
     "TokenError",
     "TransitionError",
     "UnknownOutcome",
@@ -205,6 +207,16 @@ class CatalogRefused(StoreError):
     """A catalog was not loaded (the last good one is kept)."""
 
     code = "catalog_refused"
+
+
+class StoreRefused(StoreError):
+    """The store at the lane's path is not the lane's store (missing, empty, another, older)."""
+
+    code = "store_refused"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ForwarderStopped(LedgerRejected):

@@ -1,8 +1,5 @@
 """The house rules a reader relies on: small rooms, one definition of each thing, one error
 tree, and a screen and command line that go through the services (see ARCHITECTURE.md).
-
-``PENDING`` names what is still being moved by the work on other parts; each entry is
-to be removed when that part lands, and a new entry needs a reason.
 """
 
 from __future__ import annotations
@@ -24,12 +21,6 @@ ROOTS = (pathlib.Path(pos_client.__file__).parent, pathlib.Path(drivers.__file__
 REPO = ROOTS[0].parent
 MAX_LINES = 700
 
-#: Modules over the size limit whose split is under way elsewhere.
-PENDING_SPLITS = {}
-#: Exception classes still defined beside their use case (module, class).
-PENDING_ERRORS = {}
-#: Screen and command modules still reaching into the store (moved with the delivery path).
-PENDING_STORE_READERS = {}
 #: Where exception classes are defined: the one tree.
 ERROR_MODULES = {"pos_client.errors", "pos_client.domain.errors"}
 #: Exceptions that are not errors of the lane: the sandbox ledger's own problem documents.
@@ -67,7 +58,7 @@ def test_no_module_is_too_big_to_hold_in_ones_head() -> None:
         for path in _sources()
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
-    assert {name: n for name, n in too_big.items() if name not in PENDING_SPLITS} == {}
+    assert too_big == {}
 
 
 def test_the_language_and_money_unit_types_are_defined_once_in_the_domain() -> None:
@@ -124,7 +115,7 @@ def test_every_error_the_lane_raises_is_drawn_in_the_one_tree() -> None:
                 and not name.startswith("_")  # a module's own control flow, never raised out
             ):
                 outside.add((module.__name__, name))
-    assert outside - PENDING_ERRORS - NOT_THE_LANES == set()
+    assert outside - NOT_THE_LANES == set()
 
 
 def test_the_screen_and_the_commands_reach_the_store_only_through_services() -> None:
@@ -139,7 +130,7 @@ def test_the_screen_and_the_commands_reach_the_store_only_through_services() -> 
                     if not (isinstance(owner, ast.Name) and owner.id == "config"):
                         if not (isinstance(owner, ast.Attribute) and owner.attr == "config"):
                             readers.add(_relative(path))
-    assert readers - PENDING_STORE_READERS == set()
+    assert readers == set()
 
 
 def test_the_layers_are_held_by_import_contracts() -> None:

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pos_client.adapters.sqlite.store import SqliteStore
-from pos_client.errors import StoreError
+from pos_client.domain.money import Lang
+from pos_client.errors import StoreError, StoreRefused
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,6 @@ __all__ = [
     "read_identity",
     "write_identity",
 ]
-
-Lang = Literal["fa", "en"]
 
 #: What the lane says, per language; ``{path}``, ``{file}`` and numbers filled in.
 _SENTENCES: dict[str, dict[str, str]] = {
@@ -96,16 +95,6 @@ _SENTENCES: dict[str, dict[str, str]] = {
         " فایل ذخیره‌سازی {path} را فایل این پایانه کنید",
     },
 }
-
-
-class StoreRefused(StoreError):
-    """The store at the lane's path is not the lane's store (missing, empty, another, older)."""
-
-    code = "store_refused"
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
