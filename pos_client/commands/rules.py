@@ -45,6 +45,9 @@ def _sync(args: argparse.Namespace) -> int:
                 "deleted": catalog.deleted,
                 "total": catalog.total,
             }
+            if catalog.warning is not None:
+                result["catalog"]["warning"] = catalog.warning.message  # type: ignore[index]
+                print(f"warning: {catalog.warning.message}", file=sys.stderr)
         if args.json:
             emit_json(result)
         else:

@@ -17,6 +17,11 @@ Every failure is a :class:`~pos_client.domain.errors.ContractError` whose
   or a key id that cannot be used;
 - ``signing_key_conflict``: an announced key id already trusted with other bytes.
 
+Which keys are trusted: those of the terminal's configuration, always, plus the
+``signing_keys`` of the newest verified rule set, and no others
+(:func:`keys_in_force`). A key the ledger stops announcing is withdrawn: a
+rule set, catalog or QR token signed by it is refused from then on.
+
 Pure: imports the standard library, ``cryptography`` and the domain's own
 errors and models only; no I/O, no clock.
 """
@@ -52,6 +57,7 @@ __all__ = [
     "b64url_encode",
     "extend_trusted_keys",
     "is_valid_kid",
+    "keys_in_force",
     "load_private_key",
     "load_public_key",
     "parse_signature_header",
@@ -263,3 +269,23 @@ def extend_trusted_keys(
             )
         result[key.kid] = bytes(key.public_key)
     return result
+
+
+def keys_in_force(
+    configured: Mapping[str, bytes],
+    announced: Sequence[SigningKey],
+    *,
+    held: Mapping[str, bytes] | None = None,
+) -> dict[str, bytes]:
+    """The keys to trust once a *verified* rule set announcing ``announced`` is in force.
+
+    Exactly the ``configured`` keys plus the usable Ed25519 keys announced: a
+    key trusted before (in ``held``) that the new rule set no longer announces
+    is withdrawn. An announced key id that ``held`` (the keys trusted so far)
+    or ``configured`` already has with other bytes is refused with
+    ``ContractError("signing_key_conflict")``, as :func:`extend_trusted_keys`
+    does, so that a rule set cannot swap the bytes behind a trusted key id.
+    """
+    if held is not None:
+        extend_trusted_keys(held, announced)
+    return extend_trusted_keys(configured, announced)

@@ -15,6 +15,7 @@ from pos_client.domain.signing import (
     b64url_decode,
     b64url_encode,
     extend_trusted_keys,
+    keys_in_force,
     load_private_key,
     load_public_key,
     parse_signature_header,
@@ -303,3 +304,23 @@ def test_extend_trusted_keys_refuses_bad_key(key: Ed25519PrivateKey) -> None:
             {}, [SigningKey(kid="k;2", alg="Ed25519", public_key=public_key_bytes(key))]
         )
     assert excinfo.value.reason == "invalid_kid"
+
+
+def test_keys_in_force_are_the_configured_ones_and_those_announced_now() -> None:
+    k1, k2, k3 = (public_key_bytes(Ed25519PrivateKey.generate()) for _ in range(3))
+    held = {"k1": k1, "k2": k2}
+    now = keys_in_force({"k1": k1}, [SigningKey("k3", "Ed25519", k3)], held=held)
+    assert now == {"k1": k1, "k3": k3}  # k2 is no longer announced: withdrawn
+    assert held == {"k1": k1, "k2": k2}  # left as it was
+    # A configured key stays trusted even when no rule set announces it.
+    assert keys_in_force({"k1": k1}, []) == {"k1": k1}
+
+
+def test_keys_in_force_refuse_new_bytes_behind_a_trusted_key_id() -> None:
+    k1, k2, other = (public_key_bytes(Ed25519PrivateKey.generate()) for _ in range(3))
+    with pytest.raises(ContractError) as caught:
+        keys_in_force({"k1": k1}, [SigningKey("k2", "Ed25519", other)], held={"k1": k1, "k2": k2})
+    assert caught.value.reason == "signing_key_conflict"
+    with pytest.raises(ContractError) as caught:
+        keys_in_force({"k1": k1}, [SigningKey("k1", "Ed25519", other)])
+    assert caught.value.reason == "signing_key_conflict"
