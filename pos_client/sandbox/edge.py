@@ -122,17 +122,25 @@ class ProblemGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = finished = False
 
         async def watched(message: Message) -> None:
-            nonlocal started
+            nonlocal started, finished
             if message["type"] == "http.response.start":
                 started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
             await send(message)
 
         try:
             await self.app(scope, receive, watched)
         except Exception:
+            if finished:
+                # Starlette's error middleware sends the 500 problem, then raises again: the
+                # answer is whole, so the connection stays usable (a client that reuses it
+                # must not meet a reset).
+                log.exception("the sandbox ledger failed; its 500 answer was sent")
+                return
             if started:
                 raise  # half an answer is out: the server closes the connection
             log.exception("the sandbox ledger failed outside its routes")
