@@ -34,7 +34,7 @@ from pos_client.config import load_config
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.sandbox.server import RunningSandbox
 
-DRIVER = Path(__file__).with_name("crash_driver.py")
+DRIVER = Path(__file__).parents[1] / "support" / "crash_driver.py"
 POINTS = (
     "before_commit",
     "after_commit",

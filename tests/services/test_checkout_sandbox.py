@@ -9,8 +9,7 @@ from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import StoreError
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.checkout import CheckoutError, CheckoutRefused, Stage
-
-from .support import (
+from tests.support.lane import (
     LENTILS,
     MILK_1L,
     NOT_IN_CATALOG,

@@ -17,8 +17,8 @@ from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.redemptions import TEHRAN
 from pos_client.services.reports import ReportError, sale_business_date, void_refusal_reason
 from pos_client.tui.i18n import Texts
+from tests.support.lane import PASTA, SUGAR, QuickClock, lane
 
-from .support import PASTA, SUGAR, QuickClock, lane
 from .test_reports import cli, out, token_sale
 
 

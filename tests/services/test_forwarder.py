@@ -12,8 +12,7 @@ from pos_client.errors import StoreError
 from pos_client.ports import SystemClock
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.forwarder import Forwarder
-
-from .support import MILK_1L, lane, lane_config, ledger_books, national_id
+from tests.support.lane import MILK_1L, lane, lane_config, ledger_books, national_id
 
 
 async def _offline_sales(app, sandbox: RunningSandbox, count: int) -> list[str]:  # type: ignore[no-untyped-def]

@@ -28,8 +28,7 @@ from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.checkout import Household
 from pos_client.services.redemptions import SaleOutcome, new_redemption_id
 from pos_client.services.reports import ReportError, XReport, ZReport
-
-from .support import (
+from tests.support.lane import (
     LENTILS,
     MILK_1L,
     NOT_IN_CATALOG,

@@ -27,9 +27,8 @@ from pos_client.domain.tokens import TokenClaims, sign_token
 from pos_client.services import refresh
 from pos_client.services.checkout import CheckoutRefused
 from pos_client.services.refresh import DocumentRefused
-
-from .replay_ledger import Key, ReplayLedger, catalog, lane_config_file, rules
-from .support import QuickClock
+from tests.support.lane import QuickClock
+from tests.support.replay_ledger import Key, ReplayLedger, catalog, lane_config_file, rules
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 NATIONAL_ID = "0013542419"  # a valid check digit

@@ -23,8 +23,8 @@ from pos_client.errors import PrinterError
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.receipts import ReceiptError, receipt_from_outcome
 from pos_client.services.redemptions import SaleOutcome
-
-from .support import (
+from tests.commands.test_cli import cli, run_json
+from tests.support.lane import (
     LENTILS,
     MILK_1L,
     NOT_IN_CATALOG,
@@ -34,7 +34,6 @@ from .support import (
     lane_config,
     national_id,
 )
-from .test_cli import cli, run_json
 
 
 async def sell(app: App, sandbox: RunningSandbox, *barcodes: str) -> SaleOutcome:

@@ -24,9 +24,8 @@ from pos_client.domain.states import RedemptionStatus as S
 from pos_client.ports import NewRedemption
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.redemptions import business_date
-
-from .legacy.store_v3 import SqliteStore as SchemaThreeStore
-from .support import MILK_1L, SUGAR, lane, lane_config, national_id
+from tests.support.lane import MILK_1L, SUGAR, lane, lane_config, national_id
+from tests.support.legacy.store_v3 import SqliteStore as SchemaThreeStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 25)

@@ -23,8 +23,7 @@ from pos_client.domain.signing import public_key_bytes, sign_document
 from pos_client.ports import CatalogDownload, SignedDocument, SystemClock
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.refresh import DocumentRefused, RefreshService, RulesBook
-
-from .support import RICE_10KG, lane, lane_config
+from tests.support.lane import RICE_10KG, lane, lane_config
 
 
 class Tamper(httpx.AsyncBaseTransport):

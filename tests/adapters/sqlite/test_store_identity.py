@@ -25,8 +25,7 @@ from pos_client.errors import StoreError
 from pos_client.ports import NewRedemption
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.tui.i18n import Texts
-
-from .support import MILK_1L, lane, lane_config, national_id
+from tests.support.lane import MILK_1L, lane, lane_config, national_id
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

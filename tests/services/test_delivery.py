@@ -24,8 +24,7 @@ from pos_client.services.checkout import CheckoutError, Stage
 from pos_client.services.doctor import Verdict
 from pos_client.services.doctor.store import gather_store, judge_store
 from pos_client.services.forwarder import stuck_items
-
-from .support import (
+from tests.support.lane import (
     MILK_1L,
     PASTA,
     SUGAR,

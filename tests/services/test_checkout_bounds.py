@@ -15,10 +15,10 @@ import pytest
 from pos_client.domain.bounds import MAX_LINES, MAX_QUANTITY_MILLI, MAX_UNIT_PRICE_RIAL
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.checkout import CheckoutError, CheckoutService
+from tests.commands.test_cli import basket, cli
+from tests.support.lane import NOT_IN_CATALOG, PASTA, national_id
 
-from .support import NOT_IN_CATALOG, PASTA, national_id
 from .test_checkout_basket import CHICKEN, RICE, identified, service  # noqa: F401
-from .test_cli import basket, cli
 
 
 async def test_each_bound_is_refused_with_its_sentence_and_the_basket_is_unchanged(

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pos_client.sandbox.server import RunningSandbox
-
-from .support import MILK_1L, NOT_IN_CATALOG, PASTA, RICE_5KG, ledger_books, national_id
+from tests.support.lane import MILK_1L, NOT_IN_CATALOG, PASTA, RICE_5KG, ledger_books, national_id
 
 
 def cli(

@@ -40,7 +40,7 @@ from pos_client.domain.redemption import (
     parse_settlement,
     parse_void_answer,
 )
-from tests.client.contract_schemas import component, documents, response, varied
+from tests.support.contract_schemas import component, documents, response, varied
 
 SETTINGS = settings(
     max_examples=30,

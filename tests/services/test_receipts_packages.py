@@ -21,8 +21,7 @@ from pos_client.domain.receipt import ReceiptEntitlement
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.group_names import group_names
 from pos_client.services.receipts import receipt_from_outcome, receipt_json
-
-from .support import MILK_1L, NOT_IN_CATALOG, lane, lane_config, national_id
+from tests.support.lane import MILK_1L, NOT_IN_CATALOG, lane, lane_config, national_id
 
 DIAPERS_S3 = "6260000000330"  # diaper-s3
 FORMULA = "6260000000361"  # infant-food

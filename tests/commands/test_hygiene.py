@@ -28,8 +28,7 @@ from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import ConfigError
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services import doctor_texts
-
-from .support import PASTA, national_id
+from tests.support.lane import PASTA, national_id
 
 TERMINAL = "T-0001"
 
