@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,9 +26,9 @@ from pos_client.domain.models import (
     Wallet,
 )
 from pos_client.domain.offline import OfflineLimits
-from pos_client.domain.redemption import Identity
 from pos_client.ports import SystemClock
 from pos_client.services.checkout import CheckoutError, CheckoutService, CheckoutSession, Stage
+from tests.support.fakes import FixedRules, WalletLedger
 
 NOW = datetime.now(UTC)
 RICE = "6260000000019"
@@ -68,19 +68,6 @@ WALLET = Wallet(
 )
 
 
-class FakeLedger:
-    async def inquire_wallet(self, identity: Identity) -> Wallet:
-        return WALLET
-
-
-class Rules:
-    def current(self) -> RuleSet:
-        return RULES
-
-    def trusted_keys(self) -> Mapping[str, bytes]:
-        return {}
-
-
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[CheckoutService]:
     store = SqliteStore.open(tmp_path / "lane.sqlite")
@@ -97,10 +84,10 @@ def service(tmp_path: Path) -> Iterator[CheckoutService]:
     )
     store.import_prices([(RICE, 14_500_000, None), (CHICKEN, 1_300_000, "2012345")], at=NOW)
     yield CheckoutService(
-        ledger=FakeLedger(),  # type: ignore[arg-type]
+        ledger=WalletLedger(WALLET),  # type: ignore[arg-type]
         store=store,
         clock=SystemClock(),
-        rules=Rules(),
+        rules=FixedRules(RULES),
         terminal_id="T-0001",
         city="rasht",
         offline=OfflineLimits(True, 5_000_000, 5_000_000, 50_000_000, 24),

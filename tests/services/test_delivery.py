@@ -8,7 +8,7 @@ import asyncio
 import json
 import sqlite3
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,11 @@ from pos_client.services.checkout import CheckoutError, Stage
 from pos_client.services.doctor import Verdict
 from pos_client.services.doctor.store import gather_store, judge_store
 from pos_client.services.forwarder import stuck_items
+from tests.support.fakes import ShiftedClock
 from tests.support.lane import (
     MILK_1L,
     PASTA,
     SUGAR,
-    QuickClock,
     lane,
     lane_config,
     ledger_books,
@@ -287,11 +287,6 @@ async def test_a_slow_ledger_is_given_the_sale_budget_then_settled_once(
 # --------------------------------------------------------------------------- void by id
 
 
-class _Tomorrow(QuickClock):
-    def now(self) -> datetime:
-        return super().now() + timedelta(days=1)
-
-
 async def test_void_a_sale_by_its_id_and_the_clear_refusals(sandbox: RunningSandbox) -> None:
     nid = national_id(sandbox, "kalabarg")
     async with lane(sandbox) as app:
@@ -317,7 +312,7 @@ async def test_void_a_sale_by_its_id_and_the_clear_refusals(sandbox: RunningSand
             with pytest.raises(CheckoutError) as caught:
                 await app.checkout.void(wrong)
             assert caught.value.code == code
-    async with lane(sandbox, sync=False, clock=_Tomorrow()) as app:
+    async with lane(sandbox, sync=False, clock=ShiftedClock(timedelta(days=1))) as app:
         with pytest.raises(CheckoutError) as caught:
             await app.checkout.void(last)
         assert caught.value.code == "another_day"

@@ -27,7 +27,7 @@ from pos_client.domain.tokens import TokenClaims, sign_token
 from pos_client.services import refresh
 from pos_client.services.checkout import CheckoutRefused
 from pos_client.services.refresh import DocumentRefused
-from tests.support.lane import QuickClock
+from tests.support.fakes import QuickClock
 from tests.support.replay_ledger import Key, ReplayLedger, catalog, lane_config_file, rules
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -16,9 +16,8 @@ from pos_client.services.prices import PriceRow, read_price_list
 from pos_client.services.records import Records
 from tests.adapters.sqlite.test_store import NOW
 from tests.commands.test_cli import cli
+from tests.support.fakes import StoppedClock
 from tests.support.lane import lane
-
-from .test_records import StoppedClock
 
 RICE, OIL, TEA, SUGAR = "6260000000019", "6260000000026", "6260000000033", "6260000000040"
 

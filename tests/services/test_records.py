@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,25 +14,10 @@ from pos_client.errors import PosError, PriceListError
 from pos_client.services.prices import PriceRow, read_price_list
 from pos_client.services.records import Records
 from tests.adapters.sqlite.test_store import NOW, answer, new
+from tests.support.fakes import StoppedClock
 
 GTIN = "6260000000019"  # a GTIN-13 with its right check digit
 GTIN_12 = "012345678905"  # a UPC-A, kept as the GTIN-13 "0012345678905"
-
-
-class StoppedClock:
-    """A clock standing at ``at``."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    async def sleep(self, seconds: float) -> None:
-        return None
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import sqlite3
 import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 import httpx
 import pytest
@@ -20,9 +17,10 @@ from pos_client.adapters.store import SqliteStore
 from pos_client.domain.contract import dump_json, rule_set_to_wire
 from pos_client.domain.models import RuleSet, SigningKey
 from pos_client.domain.signing import public_key_bytes, sign_document
-from pos_client.ports import CatalogDownload, SignedDocument, SystemClock
+from pos_client.ports import SignedDocument, SystemClock
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.refresh import DocumentRefused, RefreshService, RulesBook
+from tests.support.fakes import DocumentLedger
 from tests.support.lane import RICE_10KG, lane, lane_config
 
 
@@ -134,47 +132,6 @@ async def test_a_catalog_delta_and_a_tampered_catalog(sandbox: RunningSandbox) -
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-class FakeLedger:
-    """Serves signed documents made here (a unit-level fake of the ledger's documents)."""
-
-    def __init__(self, key: Ed25519PrivateKey, kid: str) -> None:
-        self.key, self.kid = key, kid
-        self.rules: SignedDocument | None = None
-        self.catalog_file: Path | None = None
-        self.catalog_signature: str | None = None
-
-    async def get_rules(self, *, etag: str | None = None) -> SignedDocument | None:
-        return self.rules
-
-    def set_catalog(
-        self, path: Path, *, key: Ed25519PrivateKey | None = None, kid: str = ""
-    ) -> None:
-        with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            signature = (key or self.key).sign(m)  # type: ignore[arg-type]
-        from pos_client.domain.signing import b64url_encode
-
-        self.catalog_file = path
-        self.catalog_signature = f"kid={kid or self.kid};sig={b64url_encode(signature)}"
-
-    async def download_catalog(
-        self,
-        sink: BinaryIO,
-        *,
-        since: str | None = None,
-        etag: str | None = None,
-        progress: Callable[[int, int | None], None] | None = None,
-    ) -> CatalogDownload | None:
-        assert self.catalog_file is not None
-        size = 0
-        with self.catalog_file.open("rb") as source:
-            while chunk := source.read(1 << 20):
-                sink.write(chunk)
-                size += len(chunk)
-                if progress:
-                    progress(size, None)
-        return CatalogDownload(size=size, signature=self.catalog_signature, etag=None)
-
-
 def write_catalog(path: Path, version: str, count: int) -> Path:
     with path.open("wb") as out:
         out.write(dump_json({"version": version, "full": True}) + b"\n")
@@ -210,7 +167,7 @@ def signed_rules(key: Ed25519PrivateKey, kid: str, announce: list[SigningKey]) -
 
 
 def service(
-    tmp_path: Path, fake: FakeLedger, keys: dict[str, bytes]
+    tmp_path: Path, fake: DocumentLedger, keys: dict[str, bytes]
 ) -> tuple[RefreshService, SqliteStore]:
     store = SqliteStore.open(tmp_path / "lane.sqlite")
     book = RulesBook(store=store, config_keys=keys)
@@ -222,7 +179,7 @@ def service(
 
 async def test_a_full_catalog_dropping_more_than_half_is_refused(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
-    fake = FakeLedger(key, "k1")
+    fake = DocumentLedger(key, "k1")
     refresh, store = service(tmp_path, fake, {"k1": public_key_bytes(key)})
     try:
         fake.set_catalog(write_catalog(tmp_path / "c1.ndjson", "c-1", 1000))
@@ -240,7 +197,7 @@ async def test_a_full_catalog_dropping_more_than_half_is_refused(tmp_path: Path)
 
 async def test_keys_announced_by_verified_rules_are_trusted_afterwards(tmp_path: Path) -> None:
     old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    fake = FakeLedger(old, "k1")
+    fake = DocumentLedger(old, "k1")
     refresh, store = service(tmp_path, fake, {"k1": public_key_bytes(old)})
     try:
         fake.set_catalog(write_catalog(tmp_path / "c.ndjson", "c-1", 10), key=new, kid="k2")
@@ -263,7 +220,7 @@ async def test_keys_announced_by_verified_rules_are_trusted_afterwards(tmp_path:
 async def test_a_big_catalog_streams_without_being_held_in_memory(tmp_path: Path) -> None:
     count = 50_000
     key = Ed25519PrivateKey.generate()
-    fake = FakeLedger(key, "k1")
+    fake = DocumentLedger(key, "k1")
     fake.set_catalog(write_catalog(tmp_path / "big.ndjson", "c-big", count))
     size = os.path.getsize(tmp_path / "big.ndjson")
     refresh, store = service(tmp_path, fake, {"k1": public_key_bytes(key)})

@@ -210,7 +210,7 @@ async def test_z_is_numbered_kept_and_a_second_close_returns_the_same_report(
         assert (await app.reports.close_day(today)).totals.sales_count == 2
 
         # A date before the first sale or still to come cannot be closed and uses no number
-        # (another date with sales gets the next number: tests/client/test_z_days.py).
+        # (another date with sales gets the next number: tests/services/test_z_days.py).
         for day, code in (
             (today - timedelta(days=1), "before_first_sale"),
             (today + timedelta(days=2), "future_date"),

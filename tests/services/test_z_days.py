@@ -17,20 +17,10 @@ from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.redemptions import TEHRAN
 from pos_client.services.reports import ReportError, sale_business_date, void_refusal_reason
 from pos_client.tui.i18n import Texts
-from tests.support.lane import PASTA, SUGAR, QuickClock, lane
+from tests.support.fakes import ShiftedClock
+from tests.support.lane import PASTA, SUGAR, lane
 
 from .test_reports import cli, out, token_sale
-
-
-class ShiftedClock(QuickClock):
-    """The real clock moved by ``offset`` (a test's injected clock)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return super().now() + self.offset
 
 
 def midnight() -> datetime:

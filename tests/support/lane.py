@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -11,8 +10,8 @@ from typing import Any
 
 from pos_client.compose import App, build_app
 from pos_client.config import Config, load_config
-from pos_client.ports import SystemClock
 from pos_client.sandbox.server import RunningSandbox
+from tests.support.fakes import QuickClock
 
 RICE_10KG = "6260000000019"  # 14,500,000 Rials, rice
 RICE_5KG = "6260000000026"  # 4,900,000
@@ -31,17 +30,6 @@ PRICES = {
     LENTILS: 950_000,
     NOT_IN_CATALOG: 300_000,
 }
-
-
-class QuickClock(SystemClock):
-    """The real clock whose pauses are cut short (backoff is tested by its arithmetic)."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        await asyncio.sleep(min(max(seconds, 0.0), 0.01))
 
 
 def lane_config(sandbox: RunningSandbox, terminal_id: str = "T-0001", **offline: Any) -> Config:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from pos_client.domain.redemption import BatchItemResult, ProblemDocument, Redem
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.ports import NewRedemption
 from pos_client.services.forwarder import Forwarder
+from tests.support.fakes import BatchLedger, StoppedClock
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -134,34 +135,11 @@ def test_the_lane_store_checkpoints_when_told_not_inside_a_sale(store: SqliteSto
         assert store.checkpoint() is False  # never inside a transaction
 
 
-class _BatchLedger:
-    """Answers a batch as told; counts the requests."""
-
-    def __init__(self, answers: dict[str, BatchItemResult]) -> None:
-        self.answers = answers
-        self.batches = 0
-
-    async def submit_batch(self, items: Sequence[tuple[str, bytes]]) -> list[BatchItemResult]:
-        self.batches += 1
-        return [self.answers[rid] for rid, _ in items]
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return NOW
-
-    def monotonic(self) -> float:
-        return 0.0
-
-    async def sleep(self, seconds: float) -> None:
-        return None
-
-
 async def test_a_batch_of_answers_is_recorded_with_one_commit(store: SqliteStore) -> None:
     ids = ["ok", "no", "part", "bad"]
     for rid in ids:
         _offline(store, rid)
-    ledger = _BatchLedger(
+    ledger = BatchLedger(
         {
             "ok": BatchItemResult("ok", "answer", RedemptionAnswer("ok", "approved", 1000)),
             "no": BatchItemResult(
@@ -181,7 +159,7 @@ async def test_a_batch_of_answers_is_recorded_with_one_commit(store: SqliteStore
     store._db.conn.set_trace_callback(  # counting commits
         lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None
     )
-    forwarder = Forwarder(ledger=ledger, store=store, clock=_Clock())  # type: ignore[arg-type]
+    forwarder = Forwarder(ledger=ledger, store=store, clock=StoppedClock(NOW))  # type: ignore[arg-type]
     report = await forwarder.drain_once()
     store._db.conn.set_trace_callback(None)
     assert ledger.batches == 1 and report.remaining == 0 and report.sent == 4

@@ -4,7 +4,7 @@ The store's own bytes are read (the SQLite file and its WAL), as anyone who
 copies a lane's disk would: no national ID, QR token, verification code or
 bare SHA-256 of an ID is left once the sales are final, and a row still in the
 outbox keeps its body byte for byte. A schema-3 store made by the code before
-schema 4 (``legacy/store_v3.py``) is brought up to date the same way.
+schema 4 (``tests/support/legacy/store_v3.py``) is brought up to date the same way.
 """
 
 from __future__ import annotations
