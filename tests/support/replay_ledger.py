@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from starlette.routing import Route
 from pos_client.domain.contract import dump_json, rule_set_to_wire
 from pos_client.domain.models import RuleSet, SigningKey
 from pos_client.domain.signing import b64url_encode, public_key_bytes, sign_document
+from tests.support.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -160,21 +160,24 @@ class ReplayLedger:
         )
         thread.start()
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(self.url + "v1/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or not thread.is_alive():
-                    raise RuntimeError("the replay ledger did not start")
-                time.sleep(0.05)
+            eventually(lambda: _healthy(self.url, thread), "the replay ledger started", within=20)
             yield self
         finally:
             server.should_exit = True
             thread.join(timeout=15)
             sock.close()
+
+
+def _healthy(url: str, thread: threading.Thread) -> bool:
+    """The ledger answers its health check (it failed to start if its thread ended)."""
+    try:
+        if httpx.get(url + "v1/health", timeout=2).status_code == 200:
+            return True
+    except httpx.HTTPError:
+        pass
+    if not thread.is_alive():
+        raise RuntimeError("the replay ledger did not start")
+    return False
 
 
 def lane_config_file(directory: Path, *, url: str, trusted: Sequence[Key]) -> Path:
