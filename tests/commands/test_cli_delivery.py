@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 from pos_client.sandbox.server import RunningSandbox
+from tests.support.cli import basket, cli, config, run_json
 from tests.support.lane import MILK_1L, PASTA, ledger_books, national_id
-
-from .test_cli import basket, cli, config, run_json
 
 
 def test_redeem_json_prints_one_object_for_bad_input_too(

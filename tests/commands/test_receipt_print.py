@@ -13,10 +13,8 @@ import pytest
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.sandbox.server import RunningSandbox
 from tests.drivers.netprinter import LoopbackPrinter
-from tests.services.test_receipts import sell, with_printer
-from tests.support.lane import PASTA, RICE_5KG, lane
-
-from .test_cli import cli
+from tests.support.cli import cli
+from tests.support.lane import PASTA, RICE_5KG, lane, sell, with_printer
 
 
 @pytest.mark.parametrize("then_close", [False, True])

@@ -15,7 +15,7 @@ import pytest
 from pos_client.domain.bounds import MAX_LINES, MAX_QUANTITY_MILLI, MAX_UNIT_PRICE_RIAL
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.checkout import CheckoutError, CheckoutService
-from tests.commands.test_cli import basket, cli
+from tests.support.cli import basket, cli
 from tests.support.lane import NOT_IN_CATALOG, PASTA, national_id
 
 from .test_checkout_basket import CHICKEN, RICE, identified, service  # noqa: F401

@@ -14,9 +14,9 @@ from pos_client.errors import PriceListError
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.prices import PriceRow, read_price_list
 from pos_client.services.records import Records
-from tests.adapters.sqlite.test_store import NOW
-from tests.commands.test_cli import cli
+from tests.support.cli import cli
 from tests.support.fakes import StoppedClock
+from tests.support.journal import NOW
 from tests.support.lane import lane
 
 RICE, OIL, TEA, SUGAR = "6260000000019", "6260000000026", "6260000000033", "6260000000040"

@@ -7,9 +7,7 @@ printer's ESC/POS bytes decoded back to the QR code on the paper); the
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +15,11 @@ import zxingcpp
 
 from drivers.printer import PaperStatus
 from drivers.printer.raster import raster_page
-from pos_client.compose import App
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import PrinterError
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.receipts import ReceiptError, receipt_from_outcome
-from pos_client.services.redemptions import SaleOutcome
-from tests.commands.test_cli import cli, run_json
+from tests.support.cli import cli, run_json
 from tests.support.lane import (
     LENTILS,
     MILK_1L,
@@ -33,34 +29,13 @@ from tests.support.lane import (
     lane,
     lane_config,
     national_id,
+    sell,
+    with_printer,
 )
-
-
-async def sell(app: App, sandbox: RunningSandbox, *barcodes: str) -> SaleOutcome:
-    session = app.checkout.new_session()
-    await session.identify(sandbox.mint_token(national_id(sandbox, "kalabarg")))
-    for barcode in barcodes:
-        session.scan(barcode)
-    outcome = await session.confirm()
-    session.acknowledge()
-    return outcome
 
 
 def qr_on_paper(output: bytes) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(raster_page(output).convert("L"))]
-
-
-def with_printer(sandbox: RunningSandbox, url: str, name: str) -> Path:
-    """A copy of lane T-0001's config (same store) with another printer URL."""
-    original = sandbox.config_path("T-0001")
-    text = original.read_text(encoding="utf-8").replace(
-        'printer = "dummy://"', f"printer = {json.dumps(url)}"
-    )
-    assert f"printer = {json.dumps(url)}" in text
-    path = original.with_name(name)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
-    return path
 
 
 async def test_the_receipt_from_the_journal_is_the_sale_as_approved(

@@ -13,8 +13,8 @@ from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import PosError, PriceListError
 from pos_client.services.prices import PriceRow, read_price_list
 from pos_client.services.records import Records
-from tests.adapters.sqlite.test_store import NOW, answer, new
 from tests.support.fakes import StoppedClock
+from tests.support.journal import NOW, answer, new
 
 GTIN = "6260000000019"  # a GTIN-13 with its right check digit
 GTIN_12 = "012345678905"  # a UPC-A, kept as the GTIN-13 "0012345678905"

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,6 +25,7 @@ from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.checkout import Household
 from pos_client.services.redemptions import SaleOutcome, new_redemption_id
 from pos_client.services.reports import ReportError, XReport, ZReport
+from tests.support.cli import cli, run_json
 from tests.support.lane import (
     LENTILS,
     MILK_1L,
@@ -38,19 +36,8 @@ from tests.support.lane import (
     lane,
     ledger_books,
     national_id,
+    token_sale,
 )
-
-
-async def token_sale(
-    app: App, sandbox: RunningSandbox, *barcodes: str, household: str = "kalabarg"
-) -> tuple[SaleOutcome, Household]:
-    session = app.checkout.new_session()
-    who = await session.identify_token(sandbox.mint_token(national_id(sandbox, household)))
-    for barcode in barcodes:
-        session.scan(barcode)
-    outcome = await session.confirm()
-    session.acknowledge()
-    return outcome, who
 
 
 async def offline_sale(app: App, sandbox: RunningSandbox) -> tuple[SaleOutcome, Household]:
@@ -344,27 +331,12 @@ async def test_when_the_ledger_cannot_be_reached_the_z_is_kept_not_reconciled(
 # --------------------------------------------------------------------------- CLI
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pos_client.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def out(result: subprocess.CompletedProcess[str]) -> Any:
-    assert "Traceback" not in result.stderr, result.stderr
-    return json.loads(result.stdout)
-
-
 async def test_the_report_commands(sandbox: RunningSandbox) -> None:
     async with lane(sandbox) as app:
         sale, _ = await token_sale(app, sandbox, SUGAR)
         today = app.reports.today()
     config = str(sandbox.config_path("T-0001"))
-    x = out(cli("report", "x", "--config", config, "--json"))
+    x = run_json(cli("report", "x", "--config", config, "--json"))
     assert x["business_date"] == today.isoformat() and x["sales"]["count"] == 1
     assert x["by_status"]["approved"]["credit_rial"] == sale.covered_rial
     text = cli("report", "x", "--config", config)
@@ -373,7 +345,7 @@ async def test_the_report_commands(sandbox: RunningSandbox) -> None:
     sandbox.add_fault("unavailable", "/v1/settlements/*", count=None, retry_after=1)
     down = cli("report", "z", "--config", config, "--json", "--date", today.isoformat())
     assert down.returncode == 1
-    z = out(down)
+    z = run_json(down)
     assert z["number"] == 1 and z["status"] == "not_reconciled" and z["ledger_error"]
     shown = cli("report", "z", "--config", config)
     assert shown.returncode == 1 and "NOT RECONCILED" in shown.stdout
@@ -382,7 +354,7 @@ async def test_the_report_commands(sandbox: RunningSandbox) -> None:
 
     done = cli("report", "reconcile", "1", "--config", config, "--json")
     assert done.returncode == 0, done.stderr
-    reconciled = out(done)
+    reconciled = run_json(done)
     assert reconciled["status"] == "agreed" and reconciled["number"] == 1
     assert [line["id"] for line in reconciled["reconciliation"]["lines"]] == [sale.id]
 

@@ -6,8 +6,7 @@ the sandbox's, so both sides agree on the time unless a test wants them apart.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -17,26 +16,9 @@ from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.redemptions import TEHRAN
 from pos_client.services.reports import ReportError, sale_business_date, void_refusal_reason
 from pos_client.tui.i18n import Texts
+from tests.support.cli import cli, run_json
 from tests.support.fakes import ShiftedClock
-from tests.support.lane import PASTA, SUGAR, lane
-
-from .test_reports import cli, out, token_sale
-
-
-def midnight() -> datetime:
-    """The next midnight in Tehran (the start of the next business date)."""
-    tomorrow = datetime.now(TEHRAN).date() + timedelta(days=1)
-    return datetime.combine(tomorrow, time(0), tzinfo=TEHRAN)
-
-
-def seconds_to(moment: datetime) -> int:
-    return math.ceil((moment - datetime.now(UTC)).total_seconds())
-
-
-def move(sandbox: RunningSandbox, clock: ShiftedClock, seconds: int) -> None:
-    """Both clocks forward by ``seconds``."""
-    sandbox.advance_clock(seconds)
-    clock.offset += timedelta(seconds=seconds)
+from tests.support.lane import PASTA, SUGAR, lane, midnight, move, seconds_to, token_sale
 
 
 async def test_after_midnight_the_z_closes_the_day_with_sales_and_an_empty_day_only_if_asked(
@@ -100,7 +82,7 @@ async def test_a_z_for_a_day_before_the_first_sale_uses_up_no_number(
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "before this terminal's first sale" in refused.stderr
     closed = cli("report", "z", "--config", config, "--json")
-    z = out(closed)
+    z = run_json(closed)
     assert z["number"] == 1 and z["business_date"] == sale_day(sandbox, sale.id or "")
     assert z["closed_before"] is False and z["totals"]["sales"]["count"] == 1
     named = cli("report", "z", "--config", config)

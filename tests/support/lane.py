@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from pos_client.compose import App, build_app
 from pos_client.config import Config, load_config
 from pos_client.sandbox.server import RunningSandbox
-from tests.support.fakes import QuickClock
+from pos_client.services.checkout import Household
+from pos_client.services.redemptions import TEHRAN, SaleOutcome
+from tests.support.fakes import QuickClock, ShiftedClock
 
 RICE_10KG = "6260000000019"  # 14,500,000 Rials, rice
 RICE_5KG = "6260000000026"  # 4,900,000
@@ -86,3 +91,57 @@ def ledger_redemption(
     with sandbox.client(terminal_id) as client:
         response = client.get(f"/v1/redemptions/{redemption_id}")
         return None if response.status_code == 404 else response.json()
+
+
+async def token_sale(
+    app: App, sandbox: RunningSandbox, *barcodes: str, household: str = "kalabarg"
+) -> tuple[SaleOutcome, Household]:
+    session = app.checkout.new_session()
+    who = await session.identify_token(sandbox.mint_token(national_id(sandbox, household)))
+    for barcode in barcodes:
+        session.scan(barcode)
+    outcome = await session.confirm()
+    session.acknowledge()
+    return outcome, who
+
+
+async def sell(app: App, sandbox: RunningSandbox, *barcodes: str) -> SaleOutcome:
+    session = app.checkout.new_session()
+    await session.identify(sandbox.mint_token(national_id(sandbox, "kalabarg")))
+    for barcode in barcodes:
+        session.scan(barcode)
+    outcome = await session.confirm()
+    session.acknowledge()
+    return outcome
+
+
+def with_printer(sandbox: RunningSandbox, url: str, name: str) -> Path:
+    """A copy of lane T-0001's config (same store) with another printer URL."""
+    original = sandbox.config_path("T-0001")
+    text = original.read_text(encoding="utf-8").replace(
+        'printer = "dummy://"', f"printer = {json.dumps(url)}"
+    )
+    assert f"printer = {json.dumps(url)}" in text
+    path = original.with_name(name)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+# ------------------------------------------------------- the lane and sandbox clocks moved together
+
+
+def midnight() -> datetime:
+    """The next midnight in Tehran (the start of the next business date)."""
+    tomorrow = datetime.now(TEHRAN).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=TEHRAN)
+
+
+def seconds_to(moment: datetime) -> int:
+    return math.ceil((moment - datetime.now(UTC)).total_seconds())
+
+
+def move(sandbox: RunningSandbox, clock: ShiftedClock, seconds: int) -> None:
+    """Both clocks forward by ``seconds``."""
+    sandbox.advance_clock(seconds)
+    clock.offset += timedelta(seconds=seconds)

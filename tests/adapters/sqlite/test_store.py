@@ -7,7 +7,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,33 +15,9 @@ import pytest
 from pos_client.adapters.store import SCHEMA_VERSION, CatalogRefused, SqliteStore
 from pos_client.domain.errors import TokenError, TransitionError
 from pos_client.domain.models import Product, Unit
-from pos_client.domain.redemption import RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import StoreError
-from pos_client.ports import NewRedemption
-
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-
-
-def new(rid: str, *, jti: str | None = None, covered: int = 1000) -> NewRedemption:
-    return NewRedemption(
-        id=rid,
-        created_at=NOW,
-        business_date=date(2026, 11, 25),
-        identity_kind="token",
-        mode="online",
-        body=b'{"id":"%s","mode":"online"}' % rid.encode(),
-        basket='{"lines":[]}',
-        total_rial=covered + 10,
-        covered_rial=covered,
-        payable_rial=10,
-        nid_hash="h" * 64,
-        token_jti=jti,
-    )
-
-
-def answer(rid: str, status: str = "approved", covered: int = 1000) -> RedemptionAnswer:
-    return RedemptionAnswer(id=rid, status=status, covered_rial=covered, receipt_code="R-1")
+from tests.support.journal import NOW, answer, new
 
 
 @pytest.fixture

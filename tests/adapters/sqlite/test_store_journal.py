@@ -16,8 +16,7 @@ from pos_client.adapters.store import SCHEMA_VERSION, SqliteStore
 from pos_client.domain.errors import TokenError
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import StoreError
-
-from .test_store import NOW, answer, new
+from tests.support.journal import NOW, answer, new
 
 DAY = date(2026, 11, 25)
 
