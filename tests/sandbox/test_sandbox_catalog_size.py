@@ -9,7 +9,7 @@ from pos_client.domain.contract import parse_catalog
 from pos_client.domain.signing import b64url_decode, verify_document
 from pos_client.sandbox.products import ANCHOR_COUNT, gtin_for_index, index_for_gtin
 from pos_client.sandbox.server import start_sandbox
-from tests.client.support import lane
+from tests.support.lane import lane
 
 
 def test_the_cli_takes_the_anchor_count_as_its_smallest_catalog(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pos_client.config import load_config
 from pos_client.sandbox.server import RunningSandbox
-from tests.client.support import PASTA, lane, ledger_redemption, national_id
+from tests.support.lane import PASTA, lane, ledger_redemption, national_id
 
 DAY_LIMIT = 5_000_000  # Kalabarg's offline limit per household and day in the demo rules
 SALE = 7 * 420_000  # seven packets of pasta: inside every limit the lane checks alone

@@ -2,35 +2,61 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from pos_client.tui.widgets.text import BidiText
-
-#: How many short pauses a step may take before the test gives up (a bound, not a timing).
-MAX_PAUSES = 600
+from tests.support.waiting import WITHIN, eventually_async
 
 
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait until the checkout's current step is done (or waits on a dialog)."""
     app: Any = pilot.app
-    for _ in range(MAX_PAUSES):
-        await pilot.pause(0.02)
-        if not app.flow.busy or isinstance(app.screen, ModalScreen):
-            await pilot.pause()
-            return
-    raise AssertionError("the checkout step did not finish")
+    await pilot.pause()
+    while app.flow.busy and not isinstance(app.screen, ModalScreen):
+        await _step_or_dialog(app)
+        await pilot.pause()
+    await pilot.pause()
+
+
+async def _step_or_dialog(app: Any) -> None:
+    """Await the checkout's running step (its worker) or a dialog it puts up, whichever is first."""
+    dialog = asyncio.Event()
+
+    def shown(screen: Screen[Any]) -> None:
+        if isinstance(screen, ModalScreen):
+            dialog.set()
+
+    steps = [w for w in app.workers if w.group == "checkout" and not w.is_finished]
+    app.screen_change_signal.subscribe(app, shown, immediate=True)
+    waits = [
+        asyncio.ensure_future(dialog.wait()),
+        *(asyncio.ensure_future(_ended(w)) for w in steps),
+    ]
+    try:
+        done, _ = await asyncio.wait(waits, timeout=WITHIN, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        app.screen_change_signal.unsubscribe(app)
+        for wait in waits:
+            wait.cancel()
+    if not done:
+        raise AssertionError("the checkout step did not finish")
+
+
+async def _ended(worker: Worker[Any]) -> None:
+    try:
+        await worker.wait()
+    except (WorkerCancelled, WorkerFailed):  # the step's own errors are sentences on screen
+        pass
 
 
 async def until(pilot: Pilot[Any], condition: Any, what: str) -> None:
     """Wait until ``condition()`` holds (a screen shown, a worker done)."""
-    for _ in range(MAX_PAUSES):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
+    await eventually_async(condition, what, step=lambda: pilot.pause(0.02))
 
 
 async def type_line(pilot: Pilot[Any], text: str) -> None:

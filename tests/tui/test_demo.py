@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -11,11 +12,11 @@ import signal
 import struct
 import sys
 import termios
-import time
 from pathlib import Path
 
 from drivers.scanner.virtual import send_to_lane
 from pos_client.tui.rtl import visual
+from tests.support.waiting import eventually
 
 #: A bound on how long the demo may take to show a screen (not a timing assertion).
 WAIT = 90.0
@@ -45,13 +46,15 @@ class Terminal:
         return self.output.decode("utf-8", errors="replace")
 
     def wait_for(self, wanted: str) -> None:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if wanted in self.text():
-                return
-            if self.reap() is not None:
-                break
-            self.read()
+        def shown_or_ended() -> bool:
+            return wanted in self.text() or self.reap() is not None
+
+        with contextlib.suppress(AssertionError):  # the sentence below says what was shown
+            eventually(
+                shown_or_ended, f"the terminal showing {wanted!r}", within=WAIT, step=self.read
+            )
+        if wanted in self.text():
+            return
         raise AssertionError(f"the terminal never showed {wanted!r}:\n{self.text()[-3000:]}")
 
     def reap(self) -> int | None:
@@ -85,9 +88,10 @@ def test_the_demo_starts_takes_a_scan_and_quits(tmp_path: Path) -> None:
         term.wait_for(visual("کد تأیید (پیامکی)"))  # the OTP screen
         term.wait_for(visual("حالت آموزشی"))  # training mode, and its code shown
         os.write(term.fd, b"\x11")  # Ctrl-Q
-        deadline = time.monotonic() + WAIT
-        while term.reap() is None and time.monotonic() < deadline:
-            term.read()
+        with contextlib.suppress(AssertionError):  # the assertion below shows the terminal
+            eventually(
+                lambda: term.reap() is not None, "the demo quit", within=WAIT, step=term.read
+            )
         assert term.status == 0, term.text()[-2000:]
         assert "Traceback" not in term.text()
     finally:

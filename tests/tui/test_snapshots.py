@@ -105,8 +105,8 @@ Steps = Callable[[Any], Awaitable[None]]
 def steps(still: Still, *actions: Callable[[Any], Awaitable[None]]) -> Steps:
     async def run(pilot: Any) -> None:
         await still.ready()
-        pilot.app.read_status()
-        await pilot.pause(0.1)
+        await pilot.app.read_status().wait()  # the status bar's worker
+        await pilot.pause()
         for action in actions:
             await action(pilot)
         await settle(pilot)

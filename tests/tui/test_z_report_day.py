@@ -19,8 +19,9 @@ from pos_client.tui.screens.dialogs import ConfirmDialog
 from pos_client.tui.screens.identify import IdentifyScreen
 from pos_client.tui.screens.reports import ReportScreen
 from pos_client.tui.widgets.text import BidiText
+from tests.support.fakes import ShiftedClock
+from tests.support.lane import midnight, move, seconds_to
 
-from ..client.test_z_days import ShiftedClock, midnight, move, seconds_to
 from .conftest import app_for, product
 from .pilot import message, settle, until
 
