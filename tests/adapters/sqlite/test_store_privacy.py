@@ -4,7 +4,8 @@ The store's own bytes are read (the SQLite file and its WAL), as anyone who
 copies a lane's disk would: no national ID, QR token, verification code or
 bare SHA-256 of an ID is left once the sales are final, and a row still in the
 outbox keeps its body byte for byte. A schema-3 store made by the code before
-schema 4 (``tests/support/legacy/store_v3.py``) is brought up to date the same way.
+schema 4 (``tests/support/store_v3.sql``, dumped from a store that code wrote) is brought up
+to date the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pos_client.ports import NewRedemption
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.redemptions import business_date
 from tests.support.lane import MILK_1L, SUGAR, lane, lane_config, national_id
-from tests.support.legacy.store_v3 import SqliteStore as SchemaThreeStore
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 25)
@@ -183,26 +183,19 @@ async def test_after_forwarding_the_lane_keeps_no_id_or_token_and_still_counts_o
 
 
 def _schema_three_store(path: Path) -> None:
-    """A lane store as the code before schema 4 made it: bare hashes, identities in bodies."""
-    with SchemaThreeStore.open(path) as old:
-        for rid, nid in (("done", NID_A), ("owed", NID_B)):
-            old.record_new_redemption(sale(rid, nid, national_id_hash(nid)), at=NOW)
-        old.set_status(
-            "done",
-            S.APPROVED,
-            at=NOW,
-            leave_outbox=True,
-            answer=RedemptionAnswer(id="done", status="approved", covered_rial=1000),
-        )
-        old.approve_offline(
-            "owed",
-            at=NOW,
-            body=None,
-            nid_hash=national_id_hash(NID_B),
-            by_program={"kalabarg": 1000},
-            business_date=DAY,
-        )
-        old.cache_wallet(national_id_hash(NID_A), '{"wallet":"a"}', at=NOW)
+    """A lane store as the code before schema 4 made it: bare hashes, identities in bodies.
+
+    ``tests/support/store_v3.sql`` was dumped from a store that code wrote: two sales
+    (``done`` answered, ``owed`` approved offline for NID_B) and NID_A's cached wallet.
+    """
+    dump = (Path(__file__).parents[2] / "support" / "store_v3.sql").read_text("utf-8")
+    connection = sqlite3.connect(path)
+    try:
+        connection.executescript(dump)
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+    path.chmod(0o600)
 
 
 def test_a_schema_3_store_is_scrubbed_and_rekeyed_with_nothing_lost(tmp_path: Path) -> None:
