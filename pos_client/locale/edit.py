@@ -197,8 +197,8 @@ def dicts_in_source(source: str) -> dict[str, dict[str, str]]:
     """
     tree = ast.parse(source)
     constants: dict[str, str] = {}
-    for node in tree.body:
-        name, value = _assigned(node)
+    for statement in tree.body:
+        name, value = _assigned(statement)
         if name is not None and value is not None:
             text = _text(value, constants)
             if text is not None:
