@@ -5,9 +5,9 @@ check ends in a frozen :class:`Check` (``name``, ``verdict``, ``detail``,
 ``advice``) whose verdict is ``ok``, ``warning`` or ``failed``, in English or
 Persian (the sentences are the ``doctor`` gettext catalogs,
 ``pos_client/locale/<lang>/LC_MESSAGES/doctor.po``, asked for by key through
-:func:`pos_client.services.doctor_texts.say`). Gathering facts (reading the store, asking the ledger, opening a
-device) is kept apart from judging them: the ``judge_*`` functions are pure
-and take the facts and "now" as arguments.
+:func:`pos_client.services.doctor_texts.say`). Gathering facts (reading the
+store, asking the ledger, opening a device) is kept apart from judging them:
+the ``judge_*`` functions are pure and take the facts and "now" as arguments.
 
 Checks, in order::
 
