@@ -31,7 +31,7 @@ import sys
 from pos_client.commands import add_runtime_dir
 from pos_client.commands.lane import add_config_option, emit_json
 from pos_client.services.doctor import Check, Report, SeenScan, Verdict, read_config
-from pos_client.services.doctor_texts import VERDICT_WORDS, Lang, label, number
+from pos_client.services.doctor_texts import Lang, label, number, say
 
 __all__ = ["register"]
 
@@ -41,25 +41,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 MAX_SCAN_SECONDS = 600.0
-
-_WORDS = {
-    "en": {
-        "header": "pos-client doctor: terminal {terminal}, config {path}",
-        "advice": "what to do",
-        "listen": "listening to {url} for {seconds} s: scan a few barcodes now",
-        "scan": "scan",
-        "summary": "ok: {ok}, warnings: {warning}, failed: {failed}",
-        "broken": "the doctor could not finish ({kind}); run `pos-client --verbose doctor`",
-    },
-    "fa": {
-        "header": "عیب‌یابی پایانه {terminal}، پرونده تنظیمات {path}",
-        "advice": "چه باید کرد",
-        "listen": "گوش دادن به {url} به مدت {seconds} ثانیه: چند بارکد اسکن کنید",
-        "scan": "اسکن",
-        "summary": "درست: {ok}، هشدار: {warning}، خطا: {failed}",
-        "broken": "عیب‌یابی کامل نشد ({kind})؛ فرمان `pos-client --verbose doctor` را اجرا کنید",
-    },
-}
 
 
 def _seconds(text: str) -> float:
@@ -101,20 +82,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_doctor)
 
 
-def _say(lang: Lang, key: str, **values: object) -> str:
-    return _WORDS[lang][key].format(**values)
-
-
 def _print_check(check: Check, lang: Lang) -> None:
-    word = VERDICT_WORDS[lang][check.verdict.value]
+    word = say(lang, f"verdict.{check.verdict.value}")
     print(f"[{word}] {label(check.name, lang)}: {check.detail}", flush=True)
     if check.advice and check.verdict is not Verdict.OK:
-        print(f"    {_say(lang, 'advice')}: {check.advice}", flush=True)
+        print(f"    {say(lang, 'report.advice')}: {check.advice}", flush=True)
 
 
 def _print_scan(scan: SeenScan, lang: Lang) -> None:
     symbology = f" {scan.symbology}" if scan.symbology else ""
-    print(f"    {_say(lang, 'scan')}: {scan.kind}{symbology} {scan.text}", flush=True)
+    print(f"    {say(lang, 'report.scan')}: {scan.kind}{symbology} {scan.text}", flush=True)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -137,12 +114,12 @@ def _doctor(args: argparse.Namespace) -> int:
         path = str(config.source) if config.source else "-"
         quiet = bool(args.json)
         if not quiet:
-            print(_say(lang, "header", terminal=config.terminal.id, path=path), flush=True)
+            print(say(lang, "report.header", terminal=config.terminal.id, path=path), flush=True)
 
         def on_listen(url: str, seconds: float) -> None:
             if not quiet:
                 shown = number(int(seconds), lang) if seconds.is_integer() else f"{seconds:g}"
-                print(f"    {_say(lang, 'listen', url=url, seconds=shown)}", flush=True)
+                print(f"    {say(lang, 'report.listen', url=url, seconds=shown)}", flush=True)
 
         report = asyncio.run(
             doctor.run(
@@ -157,11 +134,11 @@ def _doctor(args: argparse.Namespace) -> int:
             emit_json(report.to_json(language=lang, config=path, terminal=config.terminal.id))
         else:
             counts = {k: number(v, lang) for k, v in report.counts().items()}
-            print(_say(lang, "summary", **counts), flush=True)
+            print(say(lang, "report.summary", **counts), flush=True)
         return report.exit_code
     except Exception as exc:  # the doctor never shows a traceback
         log.debug("doctor: could not finish", exc_info=True)
-        print(f"pos-client: {_say(lang, 'broken', kind=type(exc).__name__)}", file=sys.stderr)
+        print(f"pos-client: {say(lang, 'report.broken', kind=type(exc).__name__)}", file=sys.stderr)
         return EXIT_FAILED
 
 

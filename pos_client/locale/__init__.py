@@ -1,8 +1,7 @@
 """The program's sentences in gettext catalogs, one ``.po`` file per language.
 
 Catalogs sit in the usual gettext layout, by *domain* (a part of the program:
-``tui`` for the checkout screen; a later ``doctor`` domain for the diagnostics
-command would sit beside it)::
+``tui`` for the checkout screen, ``doctor`` for the lane doctor)::
 
     pos_client/locale/<lang>/LC_MESSAGES/<domain>.po
 
@@ -30,15 +29,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from .po import CatalogError, PoFile, read_po
+from .po import CatalogError, PoEntry, PoFile, read_po
 
 __all__ = [
+    "ALSO_GIVEN",
     "BASE_LANGUAGE",
     "LOCALE_DIR",
     "CatalogError",
+    "also_given",
     "catalog",
     "catalog_path",
+    "domains",
     "languages",
+    "placeholder_fault",
     "placeholders",
     "read_catalog",
 ]
@@ -47,6 +50,10 @@ __all__ = [
 LOCALE_DIR: Final = Path(__file__).resolve().parent
 #: The language every other one falls back to, and the template of a new one.
 BASE_LANGUAGE: Final = "en"
+#: A note on an English entry naming values the code gives the message beyond
+#: those its English text uses (``# also given: {url}``): a translation may use
+#: them too. The note is copied to every language's entry for its translator.
+ALSO_GIVEN: Final = "# also given: "
 
 _LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?")
 
@@ -54,6 +61,12 @@ _LANGUAGE_CODE: Final = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?(@[a-z]+)?")
 def catalog_path(domain: str, lang: str, root: Path | None = None) -> Path:
     """The ``.po`` file of ``domain`` in ``lang`` (it need not exist)."""
     return (root or LOCALE_DIR) / lang / "LC_MESSAGES" / f"{domain}.po"
+
+
+def domains(root: Path | None = None) -> tuple[str, ...]:
+    """The parts of the program with catalogs (``doctor``, ``tui``): the base language's files."""
+    folder = (root or LOCALE_DIR) / BASE_LANGUAGE / "LC_MESSAGES"
+    return tuple(sorted(path.stem for path in folder.glob("*.po")))
 
 
 def languages(domain: str, root: Path | None = None) -> tuple[str, ...]:
@@ -80,6 +93,29 @@ def read_catalog(domain: str, lang: str, root: Path | None = None) -> PoFile:
 def placeholders(text: str) -> frozenset[str]:
     """The ``{names}`` a text expects (every language's text of a key has the same)."""
     return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+def also_given(entry: PoEntry) -> frozenset[str]:
+    """The placeholders an :data:`ALSO_GIVEN` note of ``entry`` names (none without one)."""
+    return frozenset(
+        name
+        for comment in entry.comments
+        if comment.startswith(ALSO_GIVEN)
+        for name in placeholders(comment[len(ALSO_GIVEN) :])
+    )
+
+
+def placeholder_fault(text: str, english: str, also: frozenset[str] = frozenset()) -> str | None:
+    """Why ``text`` cannot stand for the English text ``english``, or None if it can.
+
+    A translation has every placeholder of the English text, and no other but
+    those the code is said to give too (``also``, from an :data:`ALSO_GIVEN` note).
+    """
+    own, base = placeholders(text), placeholders(english)
+    if base <= own <= base | also:
+        return None
+    fault = f"placeholders {sorted(own)} differ from the English {sorted(base)}"
+    return f"{fault} (also given: {sorted(also)})" if also else fault
 
 
 @cache

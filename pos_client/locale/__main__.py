@@ -15,7 +15,14 @@
 * ``check`` reads every catalog and compares each text's placeholders with
   the English one's; it exits 1 on a fault.
 
-``--domain`` names the catalog (``tui``, the default: the checkout screen).
+``--domain`` names the catalog: ``tui`` (the default: the checkout screen) or
+``doctor`` (the lane doctor); ``check`` without it checks every domain. The
+doctor's texts used to be the ``_FA``/``_EN`` dicts of
+``pos_client/services/doctor_texts.py``; a branch that still added keys there
+is ported the same way::
+
+    git show BRANCH:pos_client/services/doctor_texts.py \\
+        | python -m pos_client.locale port --domain doctor -
 """
 
 from __future__ import annotations
@@ -24,7 +31,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import BASE_LANGUAGE, catalog_path, languages, placeholders, read_catalog
+from . import (
+    BASE_LANGUAGE,
+    also_given,
+    catalog_path,
+    domains,
+    languages,
+    placeholder_fault,
+    placeholders,
+    read_catalog,
+)
 from .edit import Change, add_messages, dicts_in_source, new_language
 from .po import CatalogError
 
@@ -34,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m pos_client.locale", description="Edit and check the gettext catalogs."
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--domain", default="tui", help="the catalog (default: tui)")
+    common.add_argument(
+        "--domain", default=None, help="the catalog: tui (default) or doctor; check: every one"
+    )
     common.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -69,14 +87,16 @@ def _report(change: Change) -> None:
 
 def _check(domain: str, root: Path | None) -> int:
     faults = 0
-    base = read_catalog(domain, BASE_LANGUAGE, root).translations()
+    base_po = read_catalog(domain, BASE_LANGUAGE, root)
+    base = base_po.translations()
+    also = {e.key: also_given(e) for e in base_po.entries}
     for lang in languages(domain, root):
         own = read_catalog(domain, lang, root).translations()
         for key, text in own.items():
             if key not in base:
                 print(f"{lang}: {key} is not in the {BASE_LANGUAGE} catalog")
                 faults += 1
-            elif placeholders(text) != placeholders(base[key]):
+            elif placeholder_fault(text, base[key], also[key]) is not None:
                 print(f"{lang}: {key} has placeholders {sorted(placeholders(text))}")
                 faults += 1
         missing = len(base.keys() - own.keys())
@@ -87,7 +107,7 @@ def _check(domain: str, root: Path | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    domain, root = args.domain, args.root
+    domain, root = args.domain or "tui", args.root
     try:
         if args.command == "add":
             texts = {lang: text for lang, text in args.text}
@@ -115,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "new":
             print(f"wrote {new_language(domain, args.lang, root)}")
         else:
-            return _check(domain, root)
+            checked = (args.domain,) if args.domain else domains(root)
+            return max((_check(name, root) for name in checked), default=0)
     except (CatalogError, OSError, SyntaxError) as exc:
         print(exc, file=sys.stderr)
         return 1

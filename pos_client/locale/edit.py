@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import BASE_LANGUAGE, catalog, catalog_path, languages, placeholders, read_catalog
+from . import (
+    BASE_LANGUAGE,
+    also_given,
+    catalog,
+    catalog_path,
+    languages,
+    placeholder_fault,
+    read_catalog,
+)
 from .po import CatalogError, PoEntry, PoFile, write_po
 
 __all__ = [
@@ -84,7 +92,8 @@ def add_messages(
 
     A key already in a catalog keeps its text unless ``update``; one whose
     text differs is listed in :attr:`Change.differing`. Every language given
-    must have a catalog; each text must have the English text's placeholders.
+    must have a catalog; each text must have the English text's placeholders
+    (and may have those an "also given" note of the English entry names).
     Nothing is written unless every text is sound. When an English text
     changes, the English note of that key in every other catalog follows.
     """
@@ -92,7 +101,9 @@ def add_messages(
     for lang in texts:
         if lang not in known:
             raise CatalogError(f"no {domain!r} catalog for language {lang!r}")
-    base = read_catalog(domain, BASE_LANGUAGE, root).translations()
+    base_po = read_catalog(domain, BASE_LANGUAGE, root)
+    base = base_po.translations()
+    also = {e.msgid: also_given(e) for e in base_po.entries if e.msgctxt is None}
     given = texts.get(BASE_LANGUAGE, {})
     english = {
         key: text for key, text in given.items() if key not in base or update
@@ -102,11 +113,9 @@ def add_messages(
             source = english.get(key, base.get(key))
             if source is None:
                 raise CatalogError(f"{key} ({lang}): give the English text too")
-            if placeholders(text) != placeholders(source):
-                raise CatalogError(
-                    f"{key} ({lang}): placeholders {sorted(placeholders(text))} differ"
-                    f" from the English {sorted(placeholders(source))}"
-                )
+            fault = placeholder_fault(text, source, also.get(key, frozenset()))
+            if fault is not None:
+                raise CatalogError(f"{key} ({lang}): {fault}")
     change = Change()
     new_english = {k: v for k, v in english.items() if base.get(k) != v}
     for lang in known:
@@ -119,7 +128,8 @@ def add_messages(
             source = english.get(key, base.get(key, ""))
             entry = po.find(key)
             if entry is None:
-                po.entries.append(make_entry(key, text, lang=lang, english=source))
+                notes = _notes_of(base_po.find(key)) if lang != BASE_LANGUAGE else ()
+                po.entries.append(make_entry(key, text, lang=lang, english=source, notes=notes))
                 change.added.append(f"{lang}:{key}")
                 dirty = True
             elif entry.msgstr != text:
@@ -138,6 +148,13 @@ def add_messages(
         if dirty:
             _save(domain, lang, po, root)
     return change
+
+
+def _notes_of(entry: PoEntry | None) -> tuple[str, ...]:
+    """The translator's notes of a base-language entry, for the same entry in another language."""
+    if entry is None:
+        return ()
+    return tuple(c[2:] for c in entry.comments if c.startswith("# "))
 
 
 def _with_english(comments: list[str], lang: str, english: str) -> list[str]:
@@ -160,7 +177,7 @@ def new_language(domain: str, lang: str, root: Path | None = None) -> Path:
             "",
             lang=lang,
             english=e.msgstr,
-            notes=tuple(c[2:] for c in e.comments if c.startswith("# ")),
+            notes=_notes_of(e),
         )
         for e in base.entries
     ]
@@ -171,25 +188,57 @@ def new_language(domain: str, lang: str, root: Path | None = None) -> Path:
 def dicts_in_source(source: str) -> dict[str, dict[str, str]]:
     """The dict literals of texts in Python source, by language: ``_FA = {...}`` → ``fa``.
 
-    Reads the module the texts used to live in (``pos_client/tui/i18n.py``
-    before the catalogs), so a branch that added keys to its ``_FA``/``_EN``
-    dicts can be ported with :func:`add_messages`.
+    Reads the modules the texts used to live in (``pos_client/tui/i18n.py``
+    and ``pos_client/services/doctor_texts.py`` before the catalogs), so a
+    branch that added keys to their ``_FA``/``_EN`` dicts can be ported with
+    :func:`add_messages`. A text may be a string, a module-level string
+    constant by name, or strings and such names joined with ``+``; any other
+    value is left out.
     """
+    tree = ast.parse(source)
+    constants: dict[str, str] = {}
+    for statement in tree.body:
+        name, value = _assigned(statement)
+        if name is not None and value is not None:
+            text = _text(value, constants)
+            if text is not None:
+                constants[name] = text
     found: dict[str, dict[str, str]] = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-            if not names:
+    for node in ast.walk(tree):
+        name, value = _assigned(node)
+        if name is None or not isinstance(value, ast.Dict):
+            continue
+        lang = name.strip("_").lower()
+        if len(lang) not in (2, 3) or not lang.isalpha():
+            continue
+        texts: dict[str, str] = {}
+        for key, item in zip(value.keys, value.values, strict=True):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
                 continue
-            lang = names[0].strip("_").lower()
-            if len(lang) not in (2, 3) or not lang.isalpha():
-                continue
-            texts: dict[str, str] = {}
-            for key, value in zip(node.value.keys, node.value.values, strict=True):
-                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-                    continue
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    texts[key.value] = value.value
-            found[lang] = texts
+            text = _text(item, constants)
+            if text is not None:
+                texts[key.value] = text
+        found[lang] = texts
     return found
+
+
+def _assigned(node: ast.AST) -> tuple[str | None, ast.expr | None]:
+    """``NAME = value`` or ``NAME: type = value``: the first name and the value."""
+    if isinstance(node, ast.Assign):
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        return (names[0] if names else None), node.value
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id, node.value
+    return None, None
+
+
+def _text(node: ast.expr, constants: Mapping[str, str]) -> str | None:
+    """The string ``node`` stands for: a literal, a known constant, or a sum of those."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _text(node.left, constants), _text(node.right, constants)
+        return None if left is None or right is None else left + right
+    return None

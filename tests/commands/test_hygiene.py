@@ -26,8 +26,8 @@ from pos_client.compose import offline_limits
 from pos_client.config import load_config
 from pos_client.domain.offline import OfflineLimits
 from pos_client.errors import ConfigError
+from pos_client.locale import read_catalog
 from pos_client.sandbox.server import RunningSandbox
-from pos_client.services import doctor_texts
 from tests.support.lane import PASTA, national_id
 
 TERMINAL = "T-0001"
@@ -132,7 +132,8 @@ def _english_sentences(text: str) -> list[str]:
 def test_every_doctor_sentence_is_in_both_languages_and_the_persian_holds_no_english(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    english, persian = doctor_texts._EN, doctor_texts._FA
+    english = read_catalog("doctor", "en").translations()
+    persian = read_catalog("doctor", "fa").translations()  # its own texts, no fallback
     assert set(english) == set(persian)
     for key, text in persian.items():
         assert text.strip() or not english[key].strip(), key

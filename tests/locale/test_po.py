@@ -7,7 +7,7 @@ import io
 import pytest
 from babel.messages.pofile import read_po as babel_read_po
 
-from pos_client.locale import BASE_LANGUAGE, catalog_path, languages
+from pos_client.locale import BASE_LANGUAGE, catalog_path, domains, languages
 from pos_client.locale.po import CatalogError, read_po, write_po
 
 SAMPLE = r"""# A translator's comment
@@ -79,17 +79,25 @@ def test_written_back_as_it_was():
     assert [e.comments for e in again.entries] == [e.comments for e in po.entries]
 
 
-@pytest.mark.parametrize("lang", languages("tui"))
-def test_the_shipped_catalogs_read_as_babel_reads_them_and_write_back_unchanged(lang):
-    text = catalog_path("tui", lang).read_text(encoding="utf-8")
+SHIPPED = [(domain, lang) for domain in domains() for lang in languages(domain)]
+
+
+def test_the_screen_and_the_doctor_ship_english_and_persian():
+    assert {("tui", "en"), ("tui", "fa"), ("doctor", "en"), ("doctor", "fa")} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize(("domain", "lang"), SHIPPED)
+def test_the_shipped_catalogs_read_as_babel_reads_them_and_write_back_unchanged(domain, lang):
+    text = catalog_path(domain, lang).read_text(encoding="utf-8")
     po = read_po(text)
     assert po.translations() == _babel(text)
     assert po.language == lang
     assert write_po(po) == text
 
 
-def test_the_base_language_is_english():
-    assert languages("tui")[0] == BASE_LANGUAGE == "en"
+@pytest.mark.parametrize("domain", domains())
+def test_the_base_language_is_english(domain):
+    assert languages(domain)[0] == BASE_LANGUAGE == "en"
 
 
 @pytest.mark.parametrize(

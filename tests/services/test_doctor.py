@@ -5,6 +5,7 @@ The judges are also tested alone (pure functions over facts and "now").
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -23,13 +24,13 @@ from hypothesis import strategies as st
 from drivers.scanner import VirtualScannerPort, send_to_lane
 from drivers.scanner.virtual import scanner_link
 from pos_client.cli import main
-from pos_client.compose import build_doctor
+from pos_client.compose import build_app, build_doctor
 from pos_client.config import load_config
 from pos_client.domain.contract import parse_rule_set
 from pos_client.domain.national_id import national_id_check_digit
 from pos_client.domain.signing import b64url_encode, public_key_bytes
+from pos_client.locale import placeholders, read_catalog
 from pos_client.sandbox.server import RunningSandbox, start_sandbox
-from pos_client.services import doctor_texts
 from pos_client.services.doctor import (
     Check,
     DeviceOpeners,
@@ -44,6 +45,9 @@ from pos_client.services.doctor import (
     judge_store,
     mask_scan,
 )
+from pos_client.services.refresh import CatalogWarning
+from tests.support.fakes import QuickClock
+from tests.support.replay_ledger import Key, ReplayLedger, catalog, lane_config_file, rules
 
 TERMINAL = "T-0001"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -512,6 +516,68 @@ async def test_a_broken_device_driver_becomes_a_failed_check(sandbox: RunningSan
 # --------------------------------------------------------------------------- the store
 
 
+def test_the_doctor_trusts_only_the_keys_the_lane_trusts_and_shows_a_large_catalog_drop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keys rotated k1 → k2 → k3 (k2 withdrawn), then a catalog that dropped 40 %.
+
+    The ledger's rules, replayed by a man in the middle from the time of k2,
+    must fail the doctor's rules check as they fail the lane's own sync; the
+    store check warns of the catalog the lane took with a large drop.
+    """
+    k1, k2, k3 = Key("k1"), Key("k2"), Key("k3")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    r1 = rules(k1, version="r-1", issued_at=start, announce=[k1, k2])
+    r2 = rules(k2, version="r-2", issued_at=start + timedelta(days=1), announce=[k2, k3])
+    r3 = rules(
+        k3,
+        version="r-3",
+        issued_at=start + timedelta(days=2),
+        announce=[k3],
+        catalog_version="c-000002",
+    )
+    with ReplayLedger().serve() as ledger:
+        config = lane_config_file(tmp_path, url=ledger.url, trusted=[k1])
+
+        async def rotate_and_shrink() -> None:
+            app = build_app(load_config(config), clock=QuickClock())
+            try:
+                for document in (r1, r2):
+                    ledger.rules = document
+                    await app.refresh.sync_rules()
+                ledger.catalog = catalog(k3, version="c-000001", count=100)
+                await app.refresh.sync_catalog()
+                ledger.rules = r3
+                await app.refresh.sync_rules()
+                assert set(app.rules.trusted_keys()) == {"k1", "k3"}  # k2 withdrawn
+                ledger.catalog = catalog(k3, version="c-000002", count=60)
+                assert (await app.refresh.sync_catalog()).warning is not None
+            finally:
+                await app.aclose()
+
+        asyncio.run(rotate_and_shrink())
+        capsys.readouterr()  # what the lane logged meanwhile (the drop) is not the doctor's
+        facts = build_doctor(load_config(config), lang="en").gather_store()
+        assert facts.trusted_keys == {"k1": k1.public, "k3": k3.public}
+
+        ledger.rules = r2  # replayed: signed by the withdrawn key
+        code, report = doctor(capsys, config, "--lang", "en")
+        assert code == 1
+        checks = by_name(report)
+        assert checks["rules"]["verdict"] == "failed"
+        assert "'k2', which this terminal does not trust" in checks["rules"]["detail"]
+        store = checks["store"]
+        assert store["verdict"] == "warning"
+        assert "the catalog c-000002 dropped 40 of 100 products (40 %)" in store["detail"]
+        assert "programme's support" in store["advice"]
+        assert checks["catalog"]["verdict"] == "ok"
+
+        ledger.rules = r3
+        code, text = doctor_text(capsys, config, "--lang", "fa")
+        assert "فهرست کالاهای c-000002، ۴۰ کالا از ۱۰۰ کالا را حذف کرد (۴۰ درصد)" in text
+        assert "از پشتیبانی برنامه بپرسید" in text
+
+
 def test_a_damaged_store_fails(sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
     config = lane_config(sandbox)
     store = load_config(config).store.path
@@ -622,6 +688,26 @@ def test_judge_store_findings_add_up() -> None:
     assert "/ro" in check.advice
 
 
+def test_judge_store_warns_of_a_large_catalog_drop_in_both_languages() -> None:
+    warning = CatalogWarning(version="c-000007", dropped=2_450, before=6_000, at=NOW)
+    quiet = judge_store(_store(), now=NOW, max_hours=24, config="c", lang="en")
+    assert quiet.verdict is Verdict.OK and "dropped" not in quiet.detail
+    english = judge_store(
+        _store(catalog_warning=warning), now=NOW, max_hours=24, config="c", lang="en"
+    )
+    assert english.verdict is Verdict.WARNING
+    assert "the catalog c-000007 dropped 2,450 of 6,000 products (40 %)" in english.detail
+    assert english.advice.startswith("It is signed and the lane uses it")
+    persian = judge_store(
+        _store(catalog_warning=warning), now=NOW, max_hours=24, config="c", lang="fa"
+    )
+    assert persian.verdict is Verdict.WARNING
+    assert "فهرست کالاهای c-000007، ۲٬۴۵۰ کالا از ۶٬۰۰۰ کالا را حذف کرد (۴۰ درصد)" in (
+        persian.detail
+    )
+    assert "پشتیبانی برنامه" in persian.advice
+
+
 @settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9), st.sampled_from(["", "]E0", "]Q1"]))
 def test_a_national_id_scan_is_never_shown_whole(first_nine: str, aim: str) -> None:
@@ -638,14 +724,15 @@ def test_product_scans_are_shown_in_full(data: str) -> None:
 
 
 def test_both_languages_say_the_same_things() -> None:
-    english = doctor_texts._EN
-    persian = doctor_texts._FA
+    english = read_catalog("doctor", "en").translations()
+    persian = read_catalog("doctor", "fa").translations()  # its own texts, no fallback
     assert set(english) == set(persian)
     for key in english:  # the Persian may name the device where the English quotes the driver
-        en = doctor_texts.placeholders(english[key]) - {"url"}
-        fa = doctor_texts.placeholders(persian[key]) - {"url"}
+        en = placeholders(english[key]) - {"url"}
+        fa = placeholders(persian[key]) - {"url"}
         assert en == fa, key
-    assert set(doctor_texts.LABELS["en"]) == set(doctor_texts.LABELS["fa"])
+    labels = {key for key in english if key.startswith("label.")}
+    assert {"label.config", "label.scanner", "label.scale"} <= labels
 
 
 def test_the_command_is_registered() -> None:

@@ -3,19 +3,23 @@
 Used by ``pos-client doctor`` and by the checkout screen's diagnostics. Each
 check ends in a frozen :class:`Check` (``name``, ``verdict``, ``detail``,
 ``advice``) whose verdict is ``ok``, ``warning`` or ``failed``, in English or
-Persian. Gathering facts (reading the store, asking the ledger, opening a
-device) is kept apart from judging them: the ``judge_*`` functions are pure
-and take the facts and "now" as arguments.
+Persian (the sentences are the ``doctor`` gettext catalogs,
+``pos_client/locale/<lang>/LC_MESSAGES/doctor.po``, asked for by key through
+:func:`pos_client.services.doctor_texts.say`). Gathering facts (reading the
+store, asking the ledger, opening a device) is kept apart from judging them:
+the ``judge_*`` functions are pure and take the facts and "now" as arguments.
 
 Checks, in order::
 
     config    the file's permissions and trusted keys (an unreadable config is
               :func:`config_unreadable`; the command exits 2 for it)
-    store     opened read-only: waiting sales, problems, free disk space
+    store     opened read-only: waiting sales, problems, free disk space, a
+              catalog taken that dropped a large share of the products
     ledger    GET /v1/health answers
     clock     this computer's clock against the ledger's
     token     GET /v1/rules is answered, not 401/403
-    rules     the ledger's rules pass the signature check; the lane's cached
+    rules     the ledger's rules pass the signature check with the keys the
+              lane trusts now (never a withdrawn one); the lane's cached
               rules are current and not past valid_until
     catalog   the lane's catalog is the version the rules name
     scanner:URL  opened (and live scans shown for a few seconds, on request)

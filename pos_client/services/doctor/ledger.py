@@ -132,9 +132,14 @@ async def gather_ledger(
     *,
     url: str,
     trusted_keys: Mapping[str, bytes],
-    learned_keys: Mapping[str, bytes] | None = None,
+    lane_keys: Mapping[str, bytes] | None = None,
 ) -> LedgerFacts:
-    """Ask the ledger for its health and its rules; translate every failure into facts."""
+    """Ask the ledger for its health and its rules; translate every failure into facts.
+
+    The rules are checked with ``trusted_keys`` (the config's) and ``lane_keys``
+    (those the lane trusts now, from its store's rules book: a key withdrawn by
+    the rule set in force is not among them).
+    """
     ledger = open_ledger()
     try:
         try:
@@ -170,7 +175,7 @@ async def gather_ledger(
     rules: RuleSet | None = None
     refused = ""
     if document is not None:
-        keys = dict(learned_keys or {})
+        keys = dict(lane_keys or {})
         keys.update(trusted_keys)
         try:
             verify_signature(document.body, document.signature, keys)

@@ -117,15 +117,18 @@ class Doctor:
 
     # ------------------------------------------------------------------ ledger
 
-    async def gather_ledger(
-        self, *, learned_keys: Mapping[str, bytes] | None = None
-    ) -> LedgerFacts:
-        """Ask the ledger for its health and its rules; translate every failure into facts."""
+    async def gather_ledger(self, *, lane_keys: Mapping[str, bytes] | None = None) -> LedgerFacts:
+        """Ask the ledger for its health and its rules; translate every failure into facts.
+
+        The ledger's rules are checked with the config's keys and ``lane_keys``,
+        the keys the lane trusts now (:attr:`StoreFacts.trusted_keys`: never a
+        withdrawn one).
+        """
         return await gather_ledger(
             self._open_ledger,
             url=self.config.ledger.url,
             trusted_keys=self.config.ledger.trusted_keys,
-            learned_keys=learned_keys,
+            lane_keys=lane_keys,
         )
 
     def judge_ledger_checks(self, store: StoreFacts | None, facts: LedgerFacts) -> list[Check]:
@@ -262,7 +265,7 @@ class Doctor:
     async def _ledger_checks(self, store: StoreFacts | None) -> list[Check]:
         try:
             facts = await self.gather_ledger(
-                learned_keys=store.learned_keys if store is not None else None
+                lane_keys=store.trusted_keys if store is not None else None
             )
         except Exception as exc:
             log.debug("doctor: the ledger check failed", exc_info=True)

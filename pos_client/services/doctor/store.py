@@ -1,4 +1,5 @@
-"""The store check: opened read-only, what waits to be sent, problems, free disk space.
+"""The store check: opened read-only, what waits to be sent, problems, free disk space,
+a catalog that dropped a large share of the products.
 
 :func:`gather_store` reads the facts (never writes); :func:`judge_store` judges
 them (pure, "now" handed in).
@@ -24,7 +25,7 @@ from pos_client.services.doctor.base import Check, Finding, Verdict, combine, wh
 from pos_client.services.doctor.causes import cause
 from pos_client.services.doctor_texts import Lang, say
 from pos_client.services.forwarder import OWED_INTENTS, is_stuck
-from pos_client.services.refresh import RulesBook
+from pos_client.services.refresh import CatalogWarning, RulesBook, last_catalog_warning
 
 __all__ = ["LOW_SPACE_BYTES", "DoctorStore", "StoreFacts", "gather_store", "judge_store"]
 
@@ -62,7 +63,13 @@ class DoctorStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoreFacts:
-    """What was found about the store. ``error``: it exists but could not be read."""
+    """What was found about the store. ``error``: it exists but could not be read.
+
+    ``trusted_keys``: the signing keys the lane trusts now (its config's and
+    those the rule set in force announces; never a withdrawn one).
+    ``catalog_warning``: the last catalog taken that dropped a large share of
+    the products, if the lane holds one.
+    """
 
     path: Path
     exists: bool
@@ -79,7 +86,8 @@ class StoreFacts:
     rules_fetched_at: datetime | None = None
     catalog_version: str | None = None
     catalog_count: int = 0
-    learned_keys: Mapping[str, bytes] = field(default_factory=dict)
+    trusted_keys: Mapping[str, bytes] = field(default_factory=dict)
+    catalog_warning: CatalogWarning | None = None
     owed_since: tuple[datetime, ...] = ()  # when each item owed to the ledger was enqueued
 
     @property
@@ -183,6 +191,22 @@ def judge_store(
                 say(lang, "store.stale.advice", config=config),
             )
         )
+    dropped = facts.catalog_warning
+    if dropped is not None:
+        findings.append(
+            Finding(
+                Verdict.WARNING,
+                say(
+                    lang,
+                    "store.catalog_dropped",
+                    version=dropped.version,
+                    dropped=dropped.dropped,
+                    before=dropped.before,
+                    percent=dropped.percent,
+                ),
+                say(lang, "store.catalog_dropped.advice"),
+            )
+        )
     stuck = sum(1 for since in facts.owed_since if is_stuck(since, now, stuck_after))
     if stuck:
         findings.append(
@@ -223,7 +247,8 @@ def gather_store(
         cached = store.load_rules()
         book = RulesBook(store=store, config_keys=config_keys)
         rules = book.current()
-        learned = dict(store.learned_keys())
+        trusted = book.trusted_keys()
+        dropped = last_catalog_warning(store)
         owed = tuple(item.enqueued_at for item in store.outbox(intents=OWED_INTENTS))
     except PosError as exc:
         return StoreFacts(
@@ -246,6 +271,7 @@ def gather_store(
         rules_fetched_at=cached[3] if cached is not None else None,
         catalog_version=version,
         catalog_count=count,
-        learned_keys=learned,
+        trusted_keys=trusted,
+        catalog_warning=dropped,
         owed_since=owed,
     )
