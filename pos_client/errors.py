@@ -60,6 +60,7 @@ __all__ = [
     "DomainError",
     "ForwarderStopped",
     "InvalidNationalId",
+    "LabelPriceMismatch",
     "LedgerError",
     "LedgerRejected",
     "LedgerUnavailable",
@@ -181,6 +182,35 @@ class CheckoutError(PosError):
     """Bad input or the wrong moment for an action; nothing was changed."""
 
     code = "checkout_error"
+
+
+class LabelPriceMismatch(CheckoutError):
+    """A weight-and-price label's price cannot be charged by the contract's rounding rule.
+
+    A line's amount is ``round_half_up(quantity_milli * unit_price_rial / 1000)``;
+    no whole unit price gives ``label_price_rial`` for ``quantity_milli``. The
+    nearest unit price, ``unit_price_rial``, charges ``charged_rial``. Nothing
+    was added: the cashier chooses.
+    """
+
+    code = "label_price_mismatch"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        gtin: str,
+        quantity_milli: int,
+        label_price_rial: int,
+        unit_price_rial: int,
+        charged_rial: int,
+    ) -> None:
+        super().__init__(message)
+        self.gtin = gtin
+        self.quantity_milli = quantity_milli
+        self.label_price_rial = label_price_rial
+        self.unit_price_rial = unit_price_rial
+        self.charged_rial = charged_rial
 
 
 class CheckoutRefused(PosError):
