@@ -336,7 +336,8 @@ class PosApp(App[int]):
 
     def action_help_quit(self) -> None:
         """Ctrl+C (Textual's reflex key) says in the lane's language how to close the screen."""
-        self.notify(self.texts.t("app.ctrl_c", keys="Ctrl+Q"), title=self.texts.t("key.quit"))
+        texts = self.texts  # shaped and ordered for the terminal, like every line
+        self.notify(texts.line("app.ctrl_c", keys="Ctrl+Q"), title=texts.line("key.quit"))
 
     async def action_quit(self) -> None:
         """Ctrl+Q closes at once, unless a sale is being sent: then the cashier is asked.
