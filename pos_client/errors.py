@@ -197,15 +197,19 @@ class LabelPriceMismatch(CheckoutError):
 
     def __init__(
         self,
-        message: str,
-        *,
         gtin: str,
         quantity_milli: int,
+        unit: str,
         label_price_rial: int,
         unit_price_rial: int,
         charged_rial: int,
     ) -> None:
-        super().__init__(message)
+        super().__init__(
+            f"the label says {label_price_rial:,} Rials for "
+            f"{quantity_milli // 1000}.{quantity_milli % 1000:03d} {unit}, which the contract's "
+            f"rounding cannot charge: at {unit_price_rial:,} Rials a {unit} it is "
+            f"{charged_rial:,} Rials; give a unit price"
+        )
         self.gtin = gtin
         self.quantity_milli = quantity_milli
         self.label_price_rial = label_price_rial

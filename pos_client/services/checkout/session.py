@@ -363,19 +363,9 @@ class CheckoutSession:
         if unit_price_rial is None and line_price_rial is not None:
             unit_price_rial = round_half_up_div(line_price_rial * 1000, quantity_milli)
             charged = line_amount(quantity_milli, unit_price_rial)
-            if charged != line_price_rial:
-                # No whole unit price charges the label's price under the contract's
-                # rounding rule: never change the amount silently, let the cashier choose.
+            if charged != line_price_rial:  # never a silent change of amount: the cashier chooses
                 raise LabelPriceMismatch(
-                    f"the label says {line_price_rial:,} Rials for "
-                    f"{quantity_milli // 1000}.{quantity_milli % 1000:03d} {unit.value}, "
-                    f"which the contract's rounding cannot charge: at {unit_price_rial:,} "
-                    f"Rials a {unit.value} it is {charged:,} Rials; give a unit price",
-                    gtin=gtin,
-                    quantity_milli=quantity_milli,
-                    label_price_rial=line_price_rial,
-                    unit_price_rial=unit_price_rial,
-                    charged_rial=charged,
+                    gtin, quantity_milli, unit.value, line_price_rial, unit_price_rial, charged
                 )
         if unit_price_rial is None:
             unit_price_rial = svc.store.price(gtin)
