@@ -60,6 +60,7 @@ __all__ = [
     "DomainError",
     "ForwarderStopped",
     "InvalidNationalId",
+    "LabelPriceMismatch",
     "LedgerError",
     "LedgerRejected",
     "LedgerUnavailable",
@@ -181,6 +182,39 @@ class CheckoutError(PosError):
     """Bad input or the wrong moment for an action; nothing was changed."""
 
     code = "checkout_error"
+
+
+class LabelPriceMismatch(CheckoutError):
+    """A weight-and-price label's price cannot be charged by the contract's rounding rule.
+
+    A line's amount is ``round_half_up(quantity_milli * unit_price_rial / 1000)``;
+    no whole unit price gives ``label_price_rial`` for ``quantity_milli``. The
+    nearest unit price, ``unit_price_rial``, charges ``charged_rial``. Nothing
+    was added: the cashier chooses.
+    """
+
+    code = "label_price_mismatch"
+
+    def __init__(
+        self,
+        gtin: str,
+        quantity_milli: int,
+        unit: str,
+        label_price_rial: int,
+        unit_price_rial: int,
+        charged_rial: int,
+    ) -> None:
+        super().__init__(
+            f"the label says {label_price_rial:,} Rials for "
+            f"{quantity_milli // 1000}.{quantity_milli % 1000:03d} {unit}, which the contract's "
+            f"rounding cannot charge: at {unit_price_rial:,} Rials a {unit} it is "
+            f"{charged_rial:,} Rials; give a unit price"
+        )
+        self.gtin = gtin
+        self.quantity_milli = quantity_milli
+        self.label_price_rial = label_price_rial
+        self.unit_price_rial = unit_price_rial
+        self.charged_rial = charged_rial
 
 
 class CheckoutRefused(PosError):

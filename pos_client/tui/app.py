@@ -123,6 +123,7 @@ class PosApp(App[int]):
         self._scanners: Scanners | None = None
         self.scale: Scale | None = None
         self._stop = asyncio.Event()
+        self.sending = False  # a sale is being sent (or asked for by id) at the counter
         self.set_class(texts.persian, "-rtl")
 
     # ------------------------------------------------------------------ start and stop
@@ -332,6 +333,33 @@ class PosApp(App[int]):
         self.flow.go_idle(fresh=True)
 
     # ------------------------------------------------------------------ actions (keys)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's reflex key) says in the lane's language how to close the screen."""
+        texts = self.texts  # shaped and ordered for the terminal, like every line
+        self.notify(texts.line("app.ctrl_c", keys="Ctrl+Q"), title=texts.line("key.quit"))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q closes at once, unless a sale is being sent: then the cashier is asked.
+
+        Nothing is lost either way (the sale is in the outbox before it is sent);
+        the cashier is told it will be finished at the next start.
+        """
+        if not self.sending:
+            self.exit()
+            return
+        from .screens.dialogs import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog) and self.screen.quitting:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        dialog = ConfirmDialog(self.texts.t("app.quit_while_sending"))
+        dialog.quitting = True
+        await self.push_screen(dialog, callback=answered)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

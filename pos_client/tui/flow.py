@@ -26,7 +26,7 @@ from pos_client.domain.errors import ContractError
 from pos_client.domain.models import BasketLine, Product, Unit
 from pos_client.domain.money import parse_amount, parse_quantity_milli
 from pos_client.domain.states import SaleStatus, VoidStatus
-from pos_client.errors import LedgerUnavailable, PosError, PrinterError
+from pos_client.errors import LabelPriceMismatch, LedgerUnavailable, PosError, PrinterError
 from pos_client.services.checkout import (
     BasketView,
     CheckoutError,
@@ -305,6 +305,19 @@ class CheckoutFlow:
                 if price is not None:
                     await self._add_scan(text, quantity_milli=quantity_milli, price_rial=price)
                 return
+            if isinstance(exc, LabelPriceMismatch) and price_rial is None:
+                t = self.texts
+                question = t.t(
+                    "basket.label_price",
+                    label=t.amount(exc.label_price_rial),
+                    quantity=t.quantity(exc.quantity_milli, Unit.KG),
+                    charged=t.amount(exc.charged_rial),
+                    unit=t.currency_word(),
+                )  # Enter charges the rule's amount; another unit price may be typed
+                price = await self._ask_price("", current=exc.unit_price_rial, question=question)
+                if price is not None:
+                    await self._add_scan(text, quantity_milli=quantity_milli, price_rial=price)
+                return
             if exc.code == "quantity_needed" and quantity_milli is None:
                 product = await asyncio.to_thread(self._product, text)
                 unit = product.unit if product is not None else Unit.KG
@@ -363,7 +376,9 @@ class CheckoutFlow:
 
         self.run(job)
 
-    async def _ask_price(self, name: str, *, current: int | None = None) -> int | None:
+    async def _ask_price(
+        self, name: str, *, current: int | None = None, question: str = ""
+    ) -> int | None:
         texts = self.texts
 
         def check(answer: str) -> str | None:
@@ -374,10 +389,12 @@ class CheckoutFlow:
             return None
 
         value = "" if current is None else str(current // (10 if texts.currency == "toman" else 1))
-        question = texts.t("basket.price_prompt", name=name, unit=texts.currency_word())
+        question = question or texts.t("basket.price_prompt", name=name, unit=texts.currency_word())
         answer = await self.app.push_screen_wait(PromptDialog(question, value=value, check=check))
         if answer is None:
             return None
+        if current is not None and answer.strip() == value:
+            return current  # untouched: the exact price, even one a Toman cannot show
         return int(texts.price_from_input(parse_amount(answer)))
 
     async def _ask_quantity(self, name: str, unit: Unit) -> int | None:

@@ -39,7 +39,9 @@ async def with_progress(app: PosApp, say: Callable[[str], None], step: Step) -> 
         tick()
 
     ticker = app.set_interval(1.0, tick)
+    app.sending = True  # Ctrl+Q asks first
     try:
         return await step(told)
     finally:
+        app.sending = False
         ticker.stop()

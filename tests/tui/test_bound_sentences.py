@@ -61,3 +61,35 @@ def test_a_weight_over_the_scales_capacity_is_its_own_sentence(lang: str) -> Non
     over = ScaleError("the scale read 123,456.789 kg", code="scale_over_capacity")
     assert texts.error(over) == texts.t("error.scale_over_capacity")
     assert texts.error(over) != texts.t("error.scale_error")
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+async def test_too_large_a_quantity_typed_says_the_bound_never_more_than_zero(
+    sandbox, lane, lang: str
+) -> None:
+    from pos_client.tui.screens.dialogs import PromptDialog
+
+    from .conftest import app_for, product
+    from .pilot import message, scan, settle, until
+
+    app = app_for(lane, language=lang)
+    token = sandbox.mint_token(sandbox.household("kalabarg")["national_id"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, token)
+        await scan(pilot, product(sandbox, "rice")["gtin"])
+        screen = app.screen
+        before = screen.view
+        await pilot.press("f3")  # the line's quantity
+        await until(pilot, lambda: isinstance(app.screen, PromptDialog), "the quantity question")
+        await pilot.press(*"2000000", "enter")
+        await settle(pilot)
+        assert app.screen is screen and screen.view == before
+        assert message(app) == app.texts.t("error.quantity_too_large")
+        assert _number(1_000_000, lang) in message(app)
+
+        await scan(pilot, product(sandbox, "chicken", unit="kg")["gtin"])  # no scale: typed
+        await until(pilot, lambda: isinstance(app.screen, PromptDialog), "the weight question")
+        await pilot.press(*"123456789", "enter")
+        await settle(pilot)
+        assert message(app) == app.texts.t("error.quantity_too_large")
+        assert screen.view == before

@@ -51,3 +51,47 @@ async def test_a_label_whose_date_is_no_date_is_refused_in_words(sandbox, lane):
         await scan(pilot, "]C1" + "01" + gtin14(rice["gtin"]) + "17" + "261331")  # month 13
         assert [item.line.gtin for item in app.screen.view.items] == [rice["gtin"]]
         assert message(app) == app.texts.t("error.invalid_date")
+
+
+async def test_a_label_price_the_rounding_cannot_charge_is_the_cashiers_choice(sandbox, lane):
+    from textual.widgets import Input
+
+    from pos_client.tui.screens.dialogs import PromptDialog
+
+    from .pilot import settle, until
+
+    app = app_for(lane)
+    token = sandbox.mint_token(sandbox.household("kalabarg")["national_id"])
+    chicken = product(sandbox, "chicken", unit="kg")
+    # 5 kg for 100,003 Rials: no whole unit price charges that; 20,001 a kg charges 100,005.
+    label = "]C1" + "01" + gtin14(chicken["gtin"]) + "3103" + "005000" + "3920" + "100003"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, token)
+        screen = app.screen
+        await scan(pilot, label)
+        await until(pilot, lambda: isinstance(app.screen, PromptDialog), "the label's question")
+        assert app.screen.question == app.texts.t(
+            "basket.label_price",
+            label=app.texts.amount(100_003),
+            quantity=app.texts.quantity(5000, "kg"),
+            charged=app.texts.amount(100_005),
+            unit=app.texts.currency_word(),
+        )
+        await pilot.press("enter")  # the amount the rule gives
+        await settle(pilot)
+        assert app.screen is screen, message(app)
+        assert [i.line.amount_rial for i in screen.view.items] == [100_005], message(app)
+
+        await scan(pilot, label)  # again, and this time the cashier types a unit price
+        await until(pilot, lambda: isinstance(app.screen, PromptDialog), "the label's question")
+        answer = app.screen.query_one("#answer", Input)
+        await pilot.press(*["backspace"] * len(answer.value), *"30000", "enter")
+        await settle(pilot)
+        price = app.texts.price_from_input(30000)
+        assert [i.line.amount_rial for i in screen.view.items] == [100_005, 5 * price]
+
+        await scan(pilot, label)  # and once more, left out
+        await until(pilot, lambda: isinstance(app.screen, PromptDialog), "the label's question")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(screen.view.items) == 2

@@ -45,6 +45,7 @@ from pos_client.domain.tokens import TokenClaims, verify_token
 from pos_client.errors import (
     CheckoutError,
     CheckoutRefused,
+    LabelPriceMismatch,
     LedgerRejected,
     LedgerUnavailable,
     StoreError,
@@ -361,6 +362,11 @@ class CheckoutSession:
             raise CheckoutError("pieces are sold whole", code="invalid_quantity")
         if unit_price_rial is None and line_price_rial is not None:
             unit_price_rial = round_half_up_div(line_price_rial * 1000, quantity_milli)
+            charged = line_amount(quantity_milli, unit_price_rial)
+            if charged != line_price_rial:  # never a silent change of amount: the cashier chooses
+                raise LabelPriceMismatch(
+                    gtin, quantity_milli, unit.value, line_price_rial, unit_price_rial, charged
+                )
         if unit_price_rial is None:
             unit_price_rial = svc.store.price(gtin)
         if unit_price_rial is None:

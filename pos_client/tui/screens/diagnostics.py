@@ -41,7 +41,7 @@ class DiagnosticsScreen(PosScreen[None]):
         self.checks: list[Check] = []
 
     def compose_body(self) -> ComposeResult:
-        yield BidiTable(DIAG_COLUMNS, id="diagnostics")
+        yield BidiTable(DIAG_COLUMNS, id="diagnostics", fit_width=True)
         yield BidiText("", id="advice", classes="hint")
 
     def on_mount(self) -> None:

@@ -27,6 +27,7 @@ class ConfirmDialog(PosModal[bool]):
     def __init__(self, question: str) -> None:
         super().__init__()
         self.question = question
+        self.quitting = False  # the question is whether to close the screen
 
     def compose_body(self) -> ComposeResult:
         yield BidiText(self.question, classes="question")

@@ -38,7 +38,7 @@ class ProblemsScreen(PosScreen[None]):
 
     def compose_body(self) -> ComposeResult:
         yield BidiText(self.t("problems.hint"), classes="hint")
-        yield BidiTable(PROBLEM_COLUMNS, id="problems")
+        yield BidiTable(PROBLEM_COLUMNS, id="problems", fit_width=True)
         yield BidiText("", id="problem-detail", classes="hint")
 
     def on_mount(self) -> None:

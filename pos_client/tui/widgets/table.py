@@ -10,6 +10,8 @@ number columns are as wide as their numbers, and its text columns share what
 is left of the table's width (their own width, or their longest text, when
 there is room; when there is not, the widest are cut first, with an ellipsis,
 down to a common width), worked out again when the rows or the width change.
+Right to left it spans the whole width, so that it stands on the right of the
+screen like the text around it.
 """
 
 from __future__ import annotations
@@ -180,6 +182,13 @@ class BidiTable(DataTable[Text]):
         widths = dict(defaults)
         for spec in flexible:
             widths[spec.key] = max(min(wanted[spec.key], cap), floor[spec.key])
+        if self._mirrored and flexible:
+            # Right to left, the table spans the screen: the room left over goes to the
+            # leftmost text column (its text stands on the right), never a gap on the right.
+            spare = left - sum(widths[s.key] or 0 for s in flexible)
+            if spare > 0:
+                last = flexible[-1].key
+                widths[last] = (widths[last] or 0) + spare
         return widths
 
     def on_resize(self, event: events.Resize) -> None:
