@@ -26,7 +26,7 @@ from pos_client.domain.errors import ContractError
 from pos_client.domain.models import BasketLine, Product, Unit
 from pos_client.domain.money import parse_amount, parse_quantity_milli
 from pos_client.domain.states import SaleStatus, VoidStatus
-from pos_client.errors import LedgerUnavailable, PosError, PrinterError
+from pos_client.errors import CheckoutRefused, LedgerUnavailable, PosError, PrinterError
 from pos_client.services.checkout import (
     BasketView,
     CheckoutError,
@@ -491,11 +491,30 @@ class CheckoutFlow:
 
         self.run(job)
 
+    def recheck_basket(self) -> None:
+        """After a catalog refresh: the basket planned again, the cashier told what changed."""
+        session = self.session
+        if self.busy or session is None:  # a running step: the confirm checks again itself
+            return
+
+        async def job() -> None:
+            if changes := await asyncio.to_thread(session.recheck):
+                names = ", ".join(self.names.get(c.gtin) or c.name for c in changes)
+                self._update_basket(await asyncio.to_thread(session.basket))
+                self.say(self.texts.t("basket.catalog_changed", names=names), "warn")
+
+        self.run(job)
+
     def confirm(self) -> None:
         async def job() -> None:
             assert self.session is not None
             session = self.session
-            outcome = await self._with_progress(lambda told: session.confirm(progress=told))
+            try:
+                outcome = await self._with_progress(lambda told: session.confirm(progress=told))
+            except CheckoutRefused as exc:
+                if exc.code == "catalog_changed":  # planned again: the cashier checks it first
+                    await self._show_basket()
+                raise
             await self._finished(outcome)
 
         self.run(job, busy=self.texts.t("review.sending"))

@@ -51,6 +51,7 @@ from pos_client.errors import (
     UnknownOutcome,
 )
 from pos_client.ports import NewRedemption
+from pos_client.services.checkout.recheck import LineChange, catalog_changed, recheck_lines
 from pos_client.services.checkout.values import (
     SLOW_SHARE,
     BasketItem,
@@ -409,6 +410,16 @@ class CheckoutSession:
         del self._in_catalog[index]
         return self.basket()
 
+    def recheck(self) -> tuple[LineChange, ...]:
+        """Read each line's product again (after a catalog refresh); the lines that changed."""
+        if self.stage not in (Stage.IDENTIFY, Stage.OTP, Stage.BASKET) or not self._lines:
+            return ()
+        lines, in_catalog, changes = recheck_lines(
+            self._lines, self._in_catalog, self._svc.store.product
+        )
+        self._lines[:], self._in_catalog[:] = lines, in_catalog
+        return changes
+
     def _line_at(self, index: int) -> BasketLine:
         if type(index) is not int or not 0 <= index < len(self._lines):
             raise CheckoutError("there is no such line in the basket", code="no_such_line")
@@ -484,6 +495,8 @@ class CheckoutSession:
             raise CheckoutError("the household's verification code is needed", code="otp_required")
         if not self._lines:
             raise CheckoutError("the basket is empty", code="empty_basket")
+        if changed := self.recheck():  # never send what the catalog of now does not approve
+            raise catalog_changed(changed)
         rules = self._rules()
         plan = self.plan()
         if plan.covered_rial <= 0 or not plan.allocations:
