@@ -498,9 +498,9 @@ class CheckoutFlow:
             return
 
         async def job() -> None:
-            if changes := await asyncio.to_thread(session.recheck):
+            if (changes := await asyncio.to_thread(session.recheck)) and self.household:
                 names = ", ".join(self.names.get(c.gtin) or c.name for c in changes)
-                self._update_basket(await asyncio.to_thread(session.basket))
+                await self._show_basket()  # also from the review: the split shown is the new one
                 self.say(self.texts.t("basket.catalog_changed", names=names), "warn")
 
         self.run(job)

@@ -11,6 +11,7 @@ from pos_client.domain.models import Product
 from pos_client.sandbox.products import ANCHOR_COUNT, gtin_for_index
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.tui.screens.basket import BasketScreen
+from pos_client.tui.screens.review import ReviewScreen
 from tests.client.test_catalog_text import publish
 
 from .conftest import app_for, product
@@ -50,10 +51,15 @@ async def test_a_refresh_plans_the_open_basket_again_and_says_which_line_changed
         assert doomed[0].gtin == rice["gtin"]
         publish(sandbox, *(replace(p, deleted=True) for p in doomed))
 
-        app.refresh_rules()  # the app's own refresh (as its timer runs it)
-        await until(pilot, lambda: screen.view.items[0].covered_rial == 0, "the basket re-planned")
+        await pilot.press("f2")  # the cashier is looking at the review when it comes
         await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen), message(app)
+        app.refresh_rules()  # the app's own refresh (as its timer runs it)
+        await until(pilot, lambda: isinstance(app.screen, BasketScreen), "back to the basket")
+        await settle(pilot)
+        screen = app.screen
         view = screen.view
+        assert view.items[0].covered_rial == 0 and view == app.flow.session.basket()
         assert not view.items[0].in_catalog
         assert view.items[1].line == before.items[1].line  # the pasta: still covered in full
         assert view.items[1].covered_rial == before.items[1].covered_rial
