@@ -10,6 +10,11 @@ separator; codes and IDs stay in Latin characters, left to right. Dates are
 Jalali (``jdatetime``) in Asia/Tehran. The receipt code is also drawn as a QR
 code (``qrcode``), with whole pixels per module so that it scans when printed.
 
+Every text drawn goes through :func:`pos_client.domain.text.safe_text` first
+(one row of plain text: no control, bidi-override or line-break characters),
+so a product name can neither start a receipt line of its own nor mirror the
+text around it, whoever built the :class:`Receipt`.
+
 Widths: a 58 mm roll prints 384 dots, an 80 mm roll 576 (at 203 dpi).
 
 This module must not import pos_client.tui, services, adapters or sandbox.
@@ -41,6 +46,7 @@ from pos_client.domain.receipt import (
     ReceiptLine,
     ReceiptPurse,
 )
+from pos_client.domain.text import safe_text
 from pos_client.errors import PrinterError
 
 __all__ = [
@@ -152,8 +158,19 @@ class _Fonts:
 Op = Callable[[ImageDraw.ImageDraw, int], None]
 
 
+#: The longest text drawn in one call (names are already cut shorter when a catalog loads).
+_MAX_DRAWN_CHARS = 2000
+
+
+def _plain(text: str) -> str:
+    return safe_text(text, limit=_MAX_DRAWN_CHARS)
+
+
 class _Sheet:
-    """Rows drawn top to bottom; the image is made at the end, as tall as needed."""
+    """Rows drawn top to bottom; the image is made at the end, as tall as needed.
+
+    Every text is made plain (:func:`_plain`) before it is measured or drawn.
+    """
 
     def __init__(self, width: int, margin: int) -> None:
         self.width = width
@@ -171,6 +188,7 @@ class _Sheet:
 
     def right(self, text: str, font: ImageFont.FreeTypeFont, *, indent: int = 0) -> None:
         """Right-aligned text, wrapped at word boundaries."""
+        text = _plain(text)
         for row in self._wrap(text, font, self.width - 2 * self.margin - indent):
             shown, y = visual(row), self.height
             x = self.width - self.margin - indent - font.getlength(shown)
@@ -178,6 +196,7 @@ class _Sheet:
             self.height += self._line_height(font)
 
     def center(self, text: str, font: ImageFont.FreeTypeFont, *, inverted: bool = False) -> None:
+        text = _plain(text)
         for row in self._wrap(text, font, self.width - 2 * self.margin):
             shown, y, h = visual(row), self.height, self._line_height(font)
             x = (self.width - font.getlength(shown)) / 2
@@ -190,6 +209,7 @@ class _Sheet:
         self, label: str, value: str, font: ImageFont.FreeTypeFont, *, indent: int = 0
     ) -> None:
         """A label on the right and its value on the left (on the next row if they meet)."""
+        label, value = _plain(label), _plain(value)
         label_width = self._width(label, font)
         value_width = self._width(value, font)
         room = self.width - 2 * self.margin - indent

@@ -29,6 +29,7 @@ from pos_client.compose import Lane
 from pos_client.domain.models import Unit
 from pos_client.domain.money import format_quantity
 from pos_client.domain.receipt import Receipt
+from pos_client.domain.text import safe_text
 from pos_client.errors import PrinterError
 from pos_client.services.receipts import receipt_json
 
@@ -59,24 +60,28 @@ def _rial(amount: int) -> str:
 
 
 def receipt_lines(receipt: Receipt) -> list[str]:
-    """The receipt as plain text lines (amounts in Rials, times in Asia/Tehran)."""
+    """The receipt as plain text lines (amounts in Rials, times in Asia/Tehran).
+
+    Every name, label and code is shown through :func:`~pos_client.domain.text.safe_text`:
+    one line each, with no control or bidi-override characters, whatever the store holds.
+    """
     out = []
     if receipt.training:
         out.append("TRAINING MODE: not a real sale")
-    out.append(f"Receipt {receipt.receipt_code}")
+    out.append(f"Receipt {safe_text(receipt.receipt_code)}")
     if receipt.shop_name:
-        out.append(f"Shop: {receipt.shop_name}")
-    out.append(f"Terminal: {receipt.terminal_id}")
+        out.append(f"Shop: {safe_text(receipt.shop_name)}")
+    out.append(f"Terminal: {safe_text(receipt.terminal_id)}")
     out.append(f"Time: {receipt.issued_at.astimezone(TEHRAN).isoformat(timespec='minutes')}")
     if receipt.beneficiary:
-        out.append(f"Household: {receipt.beneficiary}")
+        out.append(f"Household: {safe_text(receipt.beneficiary)}")
     if receipt.offline:
         out.append("Approved offline (waiting to be sent)")
     for line in receipt.lines:
         whole, milli = divmod(line.quantity_milli, 1000)
         quantity = f"{whole}.{milli:03d}".rstrip("0").rstrip(".")
         text = (
-            f"  {line.name}: {quantity} {line.unit.value} x {line.unit_price_rial:,}"
+            f"  {safe_text(line.name)}: {quantity} {line.unit.value} x {line.unit_price_rial:,}"
             f" = {_rial(line.amount_rial)}"
         )
         if line.covered_rial:
@@ -90,18 +95,18 @@ def receipt_lines(receipt: Receipt) -> list[str]:
     for purse in receipt.purses:
         paid = receipt.paid_by_purse(purse.purse_id)
         if purse.is_package:  # a free package counts items, not Rials
-            text = f"  {purse.label}: paid {paid:,}"
+            text = f"  {safe_text(purse.label)}: paid {paid:,}"
         else:
             text = (
-                f"  {purse.label}: {purse.balance_before_rial:,} -> {purse.balance_after_rial:,}"
-                f" (paid {paid:,})"
+                f"  {safe_text(purse.label)}: {purse.balance_before_rial:,}"
+                f" -> {purse.balance_after_rial:,} (paid {paid:,})"
             )
         if purse.expires_at is not None:
             text += f", valid until {purse.expires_at.astimezone(TEHRAN).date().isoformat()}"
         out.append(text)
         for e in purse.entitlements:
             out.append(
-                f"    {e.label} ({e.group}): {_quantity(e.before_milli)} -> "
+                f"    {safe_text(e.label)} ({safe_text(e.group)}): {_quantity(e.before_milli)} -> "
                 f"{_quantity(e.after_milli)} {e.unit.value}"
             )
     return out

@@ -20,6 +20,11 @@ the same :class:`~pos_client.domain.receipt.Receipt`:
   Printing never touches the sale: an approved sale stays approved, and its
   receipt can be printed again later.
 
+Every name and label on a receipt (products, purses, entitlement groups, the
+shop) goes through :func:`pos_client.domain.text.safe_text`: a name stored
+with a control or bidi-override character, even before the catalog cleaned
+names, never reaches the screen, the paper or the JSON as it is.
+
 The national ID is always masked on a receipt; a training lane's receipts
 say so.
 
@@ -49,6 +54,7 @@ from pos_client.domain.receipt import (
 )
 from pos_client.domain.redemption import AppliedAllocation
 from pos_client.domain.states import RedemptionStatus
+from pos_client.domain.text import safe_text
 from pos_client.errors import PrinterError, ReceiptError
 from pos_client.ports import JournalEntry, Printer, Store
 from pos_client.services.redemptions import (
@@ -117,7 +123,7 @@ def _package_entitlements(
             continue
         used[group] = used.get(group, 0) + allocation.quantity_milli
         units.setdefault(group, line.unit)
-        names.setdefault(group, {})[line.name or line.gtin] = None
+        names.setdefault(group, {})[safe_text(line.name) or line.gtin] = None
     remaining_after = (
         {e.group: e.remaining_milli for e in later.entitlements} if later is not None else {}
     )
@@ -130,7 +136,7 @@ def _package_entitlements(
         out.append(
             ReceiptEntitlement(
                 group=group,
-                label=group_names.get(group) or "، ".join(names.get(group, {})) or group,
+                label=safe_text(group_names.get(group) or "، ".join(names.get(group, {}))) or group,
                 before_milli=before,
                 after_milli=after,
                 unit=units.get(group, Unit.PIECE),
@@ -180,7 +186,7 @@ def receipt_from_outcome(
         )
         lines.append(
             ReceiptLine(
-                name=line.name or line.gtin,
+                name=safe_text(line.name) or line.gtin,
                 quantity_milli=line.quantity_milli,
                 unit_price_rial=line.unit_price_rial,
                 amount_rial=line.amount_rial,
@@ -204,7 +210,7 @@ def receipt_from_outcome(
         purses.append(
             ReceiptPurse(
                 purse_id=purse.id,
-                label=purse.label_fa or purse.program,
+                label=safe_text(purse.label_fa or purse.program),
                 balance_before_rial=purse.balance_rial,
                 balance_after_rial=balance_after,
                 expires_at=purse.expires_at,
@@ -219,7 +225,7 @@ def receipt_from_outcome(
     for purse_id in sorted(touched - {p.purse_id for p in purses}):
         purses.append(ReceiptPurse(purse_id, purse_id, 0, 0))
     return Receipt(
-        shop_name=shop_name,
+        shop_name=safe_text(shop_name),
         terminal_id=terminal_id,
         issued_at=outcome.approved_at or issued_at,
         receipt_code=outcome.receipt_code or (outcome.id or "-"),

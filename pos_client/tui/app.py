@@ -211,7 +211,20 @@ class PosApp(App[int]):
             self.rules_fetched_at = self.lane.clock.now()
             self.online = True
             if catalog:
-                await self.lane.refresh.sync_catalog()
+                synced = await self.lane.refresh.sync_catalog()
+                if (w := synced.warning) is not None:
+                    self.notify(
+                        self.texts.t(
+                            "catalog.dropped_warning",
+                            version=w.version,
+                            dropped=w.dropped,
+                            before=w.before,
+                            percent=w.percent,
+                        ),
+                        severity="warning",
+                    )
+                if synced.changed:  # the open basket is planned again on the new catalog
+                    self.flow.recheck_basket()
         except LedgerError as exc:
             self.online = False
             log.info("refresh failed: %s", exc.message)

@@ -25,8 +25,13 @@ from pos_client.domain.barcodes import TokenScan, classify_scan
 from pos_client.domain.errors import ContractError
 from pos_client.domain.models import BasketLine, Product, Unit
 from pos_client.domain.money import parse_amount, parse_quantity_milli
-from pos_client.domain.states import SaleStatus, VoidStatus
-from pos_client.errors import LabelPriceMismatch, LedgerUnavailable, PosError, PrinterError
+from pos_client.domain.states import SaleStatus
+from pos_client.errors import (
+    CheckoutRefused,
+    LabelPriceMismatch,
+    LedgerUnavailable,
+    PosError,
+)
 from pos_client.services.checkout import (
     BasketView,
     CheckoutError,
@@ -34,9 +39,9 @@ from pos_client.services.checkout import (
     Household,
     Stage,
 )
-from pos_client.services.receipts import ReceiptError
 from pos_client.services.redemptions import SaleOutcome
 
+from .flow_after import AfterSale
 from .i18n import Texts
 from .progress import Step, with_progress
 from .screens.dialogs import ConfirmDialog, PromptDialog
@@ -54,7 +59,7 @@ log = logging.getLogger(__name__)
 _UNREACHABLE = frozenset({"ledger_unavailable"})
 
 
-class CheckoutFlow:
+class CheckoutFlow(AfterSale):
     """Drives the checkout session for the screens; one sale at a time."""
 
     def __init__(self, app: PosApp) -> None:
@@ -508,11 +513,30 @@ class CheckoutFlow:
 
         self.run(job)
 
+    def recheck_basket(self) -> None:
+        """After a catalog refresh: the basket planned again, the cashier told what changed."""
+        session = self.session
+        if self.busy or session is None:  # a running step: the confirm checks again itself
+            return
+
+        async def job() -> None:
+            if (changes := await asyncio.to_thread(session.recheck)) and self.household:
+                names = ", ".join(self.names.get(c.gtin) or c.name for c in changes)
+                await self._show_basket()  # also from the review: the split shown is the new one
+                self.say(self.texts.t("basket.catalog_changed", names=names), "warn")
+
+        self.run(job)
+
     def confirm(self) -> None:
         async def job() -> None:
             assert self.session is not None
             session = self.session
-            outcome = await self._with_progress(lambda told: session.confirm(progress=told))
+            try:
+                outcome = await self._with_progress(lambda told: session.confirm(progress=told))
+            except CheckoutRefused as exc:
+                if exc.code == "catalog_changed":  # planned again: the cashier checks it first
+                    await self._show_basket()
+                raise
             await self._finished(outcome)
 
         self.run(job, busy=self.texts.t("review.sending"))
@@ -540,43 +564,6 @@ class CheckoutFlow:
             # interrupted, finished at the next start.
             await asyncio.to_thread(self.session.acknowledge)
         self.app.read_status()
-
-    def _receipt(self, outcome: SaleOutcome) -> Receipt | None:
-        """The receipt of a sale that went ahead, as the journal keeps it (the screen shows it)."""
-        if not outcome.goes_ahead or outcome.id is None:
-            return None
-        if outcome.status is SaleStatus.APPROVED_UNSAVED:
-            return None  # the journal does not hold the answer yet: the code is shown instead
-        try:
-            return self.app.lane.receipts.receipt_for(
-                outcome.id, currency=self.texts.currency, training=self.app.training
-            )
-        except PosError:
-            log.warning("no receipt for %s", outcome.id, exc_info=True)
-            return None
-
-    async def _print(self, redemption_id: str, *, done_key: str, after_sale: bool = False) -> None:
-        """Print a sale's receipt; a printer that cannot print is a warning, never a failed sale."""
-        try:
-            await asyncio.to_thread(
-                self.app.lane.receipts.print,
-                redemption_id,
-                currency=self.texts.currency,
-                training=self.app.training,
-            )
-        except ReceiptError as exc:
-            log.info("no receipt to print for %s: %s", redemption_id, exc.message)
-            self.say(self.texts.t("reprint.none"), "warn")
-            return
-        except PrinterError as exc:
-            if exc.code == "no_printer":  # receipts are shown on the screen only
-                if not after_sale:
-                    self.say(self.texts.t("result.no_printer"), "warn")
-                return
-            log.warning("printing failed: %s", exc.message)
-            self.say(self.texts.t("result.print_failed"), "warn")
-            return
-        self.say(self.texts.t(done_key), "ok")
 
     def resolve(self) -> None:
         async def job() -> None:
@@ -625,73 +612,3 @@ class CheckoutFlow:
             self.say(self.texts.t("result.unknown_note"), "warn")
             return
         self.go_idle()
-
-    # ------------------------------------------------------------------ after the sale
-
-    def void_last(self) -> None:
-        async def job() -> None:
-            texts = self.texts
-            last = self.last_outcome
-            if last is not None and last.receipt_code:
-                question = texts.t(
-                    "void.confirm",
-                    code=last.receipt_code,
-                    amount=texts.amount(last.covered_rial),
-                )
-            else:
-                question = texts.t("void.confirm_any")
-            if not await self.app.push_screen_wait(ConfirmDialog(question)):
-                return
-            self.say(texts.t("void.working"), "busy")
-            result = await self.app.lane.checkout.void_last()
-            if result.status is VoidStatus.VOIDED:
-                self.last_outcome = None
-                self.last_receipt = None
-                self.say(texts.t("void.done"), "ok")
-            elif result.status is VoidStatus.PENDING:
-                self.say(texts.t("void.pending"), "warn")
-            else:
-                self.say(texts.t("void.refused", reason=texts.reason(result.reason)), "error")
-            self.app.read_status()
-
-        self.run(job)
-
-    def reprint(self) -> None:
-        async def job() -> None:
-            last = self.last_outcome
-            if self.last_receipt is None or last is None or last.id is None:
-                self.say(self.texts.t("reprint.none"), "warn")
-                return
-            await self._print(last.id, done_key="reprint.done")
-
-        self.run(job)
-
-    def sync_now(self) -> None:
-        async def job() -> None:
-            report = await self.app.lane.forwarder.sync()
-            if report.error:
-                self.app.note_ledger(online=False)
-                self.say(self.texts.t("error.ledger_unavailable"), "error")
-            else:
-                self.app.note_ledger(online=True)
-                self.say(self.texts.t("sync.done", count=report.sent), "ok")
-            self.app.read_status()
-
-        self.run(job, busy=self.texts.t("sync.started"))
-
-    # ------------------------------------------------------------------ after a crash
-
-    def check_interrupted(self) -> None:
-        """Sales written before a crash whose outcome nobody saw, one by one: finish or cancel."""
-
-        async def job() -> None:
-            from .screens.interrupted import InterruptedScreen
-
-            outcomes = await asyncio.to_thread(self.app.lane.checkout.interrupted)
-            for outcome in outcomes:
-                if outcome.id is None:
-                    continue
-                await self.app.push_screen_wait(InterruptedScreen(outcome))
-            self.app.read_status()
-
-        self.app.run_worker(job(), group="interrupted", exit_on_error=False)

@@ -4,6 +4,9 @@ The catalog lives in a file of its own (``<store stem>.catalog.sqlite``), so
 that loading a million products never makes a sale wait for the disk; prices
 and scale items are the shop's own, kept in the lane store.
 
+Product names are data: they are cleaned (:mod:`pos_client.domain.text`) when a
+catalog is loaded and when a product is read.
+
 Imports the standard library, the domain, the project's errors and the sibling ``db`` module.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 
 from pos_client.adapters.sqlite.db import Db, utc
 from pos_client.domain.models import Product, Unit
+from pos_client.domain.text import safe_text
 from pos_client.errors import CatalogRefused
 
 __all__ = ["CatalogLoad", "CatalogRefused", "CatalogTables"]
@@ -91,8 +95,8 @@ class CatalogTables:
             return None
         return Product(
             gtin=row[0],
-            name_fa=row[1],
-            name_en=row[2],
+            name_fa=safe_text(row[1]),
+            name_en=safe_text(row[2]),
             category=row[3],
             unit=Unit(row[4]),
             groups=tuple(json.loads(row[5])),
@@ -119,7 +123,10 @@ class CatalogTables:
         """Stream ``products`` into the catalog in ONE transaction (never all in memory).
 
         Runs on its own connection, so lookups go on (seeing the old catalog)
-        while it loads. A full catalog replaces what is held; one that would keep fewer than
+        while it loads. Names are stored through :func:`~pos_client.domain.text.safe_text`
+        (no control or bidi-override characters, at most ``MAX_NAME_CHARS``), and
+        read through it again, so rows stored before it are safe too. A full
+        catalog replaces what is held; one that would keep fewer than
         ``min_keep_fraction`` of the rows held is refused (:class:`CatalogRefused`)
         and the last good catalog stays. A delta upserts and deletes. Anything
         raised while reading ``products`` rolls the whole load back.
@@ -165,8 +172,8 @@ class CatalogTables:
                     upserts.append(
                         (
                             product.gtin,
-                            product.name_fa,
-                            product.name_en,
+                            safe_text(product.name_fa),
+                            safe_text(product.name_en),
                             product.category,
                             product.unit.value,
                             groups,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -45,13 +44,13 @@ from pos_client.domain.tokens import TokenClaims, verify_token
 from pos_client.errors import (
     CheckoutError,
     CheckoutRefused,
-    LabelPriceMismatch,
     LedgerRejected,
     LedgerUnavailable,
     StoreError,
     UnknownOutcome,
 )
 from pos_client.ports import NewRedemption
+from pos_client.services.checkout.recheck import LineChange, catalog_changed, recheck_lines
 from pos_client.services.checkout.values import (
     SLOW_SHARE,
     BasketItem,
@@ -61,7 +60,9 @@ from pos_client.services.checkout.values import (
     Progress,
     Stage,
     basket_line,
+    bounded,
     checkpoint_quietly,
+    label_unit_price,
     national_identity,
     store_failed_outcome,
 )
@@ -357,16 +358,11 @@ class CheckoutSession:
                     "weigh this product or type its quantity", code="quantity_needed"
                 )
             quantity_milli = 1000
-        _bounded(check_quantity_milli, quantity_milli)
+        bounded(check_quantity_milli, quantity_milli)
         if unit is Unit.PIECE and quantity_milli % 1000:
             raise CheckoutError("pieces are sold whole", code="invalid_quantity")
         if unit_price_rial is None and line_price_rial is not None:
-            unit_price_rial = round_half_up_div(line_price_rial * 1000, quantity_milli)
-            charged = line_amount(quantity_milli, unit_price_rial)
-            if charged != line_price_rial:  # never a silent change of amount: the cashier chooses
-                raise LabelPriceMismatch(
-                    gtin, quantity_milli, unit.value, line_price_rial, unit_price_rial, charged
-                )
+            unit_price_rial = label_unit_price(gtin, quantity_milli, unit, line_price_rial)
         if unit_price_rial is None:
             unit_price_rial = svc.store.price(gtin)
         if unit_price_rial is None:
@@ -374,9 +370,9 @@ class CheckoutSession:
                 f"no price for {gtin}: type it or add it to the shop's price list",
                 code="price_missing",
             )
-        _bounded(check_unit_price, unit_price_rial)
+        bounded(check_unit_price, unit_price_rial)
         line = basket_line(gtin, quantity_milli, unit_price_rial, product)
-        _bounded(check_basket, (*self._lines, line))
+        bounded(check_basket, (*self._lines, line))
         self._lines.append(line)
         self._in_catalog.append(product is not None)
         return self.basket()
@@ -384,7 +380,7 @@ class CheckoutSession:
     def set_quantity(self, index: int, quantity_milli: int) -> BasketView:
         self._expect_basket_open()
         line = self._line_at(index)
-        _bounded(check_quantity_milli, quantity_milli)
+        bounded(check_quantity_milli, quantity_milli)
         if line.unit is Unit.PIECE and quantity_milli % 1000:
             raise CheckoutError("pieces are sold whole", code="invalid_quantity")
         self._replace_line(index, replace(line, quantity_milli=quantity_milli))
@@ -399,13 +395,13 @@ class CheckoutSession:
         """
         self._expect_basket_open()
         line = self._line_at(index)
-        _bounded(check_unit_price, unit_price_rial, allow_zero=False)
+        bounded(check_unit_price, unit_price_rial, allow_zero=False)
         self._replace_line(index, replace(line, unit_price_rial=unit_price_rial))
         return self.basket()
 
     def _replace_line(self, index: int, line: BasketLine) -> None:
         """Put ``line`` at ``index`` if the basket stays within its bounds."""
-        _bounded(check_basket, (*self._lines[:index], line, *self._lines[index + 1 :]))
+        bounded(check_basket, (*self._lines[:index], line, *self._lines[index + 1 :]))
         self._lines[index] = line
 
     def remove(self, index: int) -> BasketView:
@@ -414,6 +410,16 @@ class CheckoutSession:
         del self._lines[index]
         del self._in_catalog[index]
         return self.basket()
+
+    def recheck(self) -> tuple[LineChange, ...]:
+        """Read each line's product again (after a catalog refresh); the lines that changed."""
+        if self.stage not in (Stage.IDENTIFY, Stage.OTP, Stage.BASKET) or not self._lines:
+            return ()
+        lines, in_catalog, changes = recheck_lines(
+            self._lines, self._in_catalog, self._svc.store.product
+        )
+        self._lines[:], self._in_catalog[:] = lines, in_catalog
+        return changes
 
     def _line_at(self, index: int) -> BasketLine:
         if type(index) is not int or not 0 <= index < len(self._lines):
@@ -490,6 +496,8 @@ class CheckoutSession:
             raise CheckoutError("the household's verification code is needed", code="otp_required")
         if not self._lines:
             raise CheckoutError("the basket is empty", code="empty_basket")
+        if changed := self.recheck():  # never send what the catalog of now does not approve
+            raise catalog_changed(changed)
         rules = self._rules()
         plan = self.plan()
         if plan.covered_rial <= 0 or not plan.allocations:
@@ -682,11 +690,3 @@ class CheckoutSession:
     def _expect_basket_open(self) -> None:
         if self.stage not in (Stage.IDENTIFY, Stage.OTP, Stage.BASKET):
             raise CheckoutError("the sale is already confirmed", code="wrong_stage")
-
-
-def _bounded(check: Callable[..., int], *args: object, **options: object) -> int:
-    """``check(*args)`` of :mod:`pos_client.domain.bounds`; a refusal is a CheckoutError."""
-    try:
-        return check(*args, **options)
-    except ContractError as exc:
-        raise CheckoutError(exc.message, code=exc.code) from None

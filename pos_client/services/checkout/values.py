@@ -12,12 +12,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pos_client.domain.errors import InvalidNationalId
-from pos_client.domain.models import AllocationPlan, BasketLine, Product, Purse, RuleSet
+from pos_client.domain.errors import ContractError, InvalidNationalId
+from pos_client.domain.models import AllocationPlan, BasketLine, Product, Purse, RuleSet, Unit
+from pos_client.domain.money import line_amount, round_half_up_div
 from pos_client.domain.offline import OfflineDecision, OfflineLimits
 from pos_client.domain.redemption import Identity, OtpChallenge, RedemptionAnswer
 from pos_client.domain.states import SaleStatus, VoidStatus
-from pos_client.errors import CheckoutError, StoreError
+from pos_client.errors import CheckoutError, LabelPriceMismatch, StoreError
 from pos_client.ports import Clock, JournalEntry, Store
 from pos_client.services.delivery import AnswerNotSaved
 from pos_client.services.redemptions import SaleOutcome, in_basket_lines, outcome_from_entry
@@ -214,3 +215,26 @@ def basket_line(
         unit=product.unit,
         name=product.name_fa,
     )
+
+
+def bounded(check: Callable[..., int], *args: object, **options: object) -> int:
+    """``check(*args)`` of :mod:`pos_client.domain.bounds`; a refusal is a CheckoutError."""
+    try:
+        return check(*args, **options)
+    except ContractError as exc:
+        raise CheckoutError(exc.message, code=exc.code) from None
+
+
+def label_unit_price(gtin: str, quantity_milli: int, unit: Unit, line_price_rial: int) -> int:
+    """The unit price that charges a weight-and-price label's own amount by the contract's rule.
+
+    Raises :class:`LabelPriceMismatch` (naming the nearest price and what it would charge)
+    when no whole unit price does: an amount is never changed silently, the cashier chooses.
+    """
+    unit_price_rial = round_half_up_div(line_price_rial * 1000, quantity_milli)
+    charged = line_amount(quantity_milli, unit_price_rial)
+    if charged != line_price_rial:
+        raise LabelPriceMismatch(
+            gtin, quantity_milli, unit.value, line_price_rial, unit_price_rial, charged
+        )
+    return unit_price_rial
