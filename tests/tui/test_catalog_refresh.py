@@ -12,7 +12,7 @@ from pos_client.sandbox.products import ANCHOR_COUNT, gtin_for_index
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.tui.screens.basket import BasketScreen
 from pos_client.tui.screens.review import ReviewScreen
-from tests.client.test_catalog_text import publish
+from tests.services.test_catalog_text import publish
 
 from .conftest import app_for, product
 from .pilot import message, scan, settle, until
