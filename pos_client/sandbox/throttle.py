@@ -59,9 +59,14 @@ class GuessThrottle:
         self._lock = threading.Lock()
 
     def _recent(self, terminal_id: str, now: datetime) -> list[tuple[datetime, Attempt]]:
-        """The terminal's failures in ``(now - window, now]`` (pruned in place; lock held)."""
+        """The terminal's failures since ``now - window`` (pruned in place; lock held).
+
+        An attempt stamped a moment after ``now`` (another thread read the clock
+        later but took the lock first) counts too: it is never dropped as if it
+        were not there, or many attempts sent at once would slip past the limit.
+        """
         since = now - self.window
-        kept = [(at, a) for at, a in self._failures.get(terminal_id, []) if since < at <= now]
+        kept = [(at, a) for at, a in self._failures.get(terminal_id, []) if since < at]
         if kept:
             self._failures[terminal_id] = kept
         else:

@@ -10,12 +10,15 @@ import secrets
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from pos_client.sandbox.problems import Problem
 from pos_client.sandbox.server import RunningSandbox
-from pos_client.sandbox.throttle import MAX_FAILURES
+from pos_client.sandbox.throttle import MAX_FAILURES, GuessThrottle
 from tests.sandbox.support import line, new_id, post, product, purse_id, redemption, rules_version
 
 
@@ -178,3 +181,19 @@ def test_another_terminals_redemption_is_answered_as_an_unknown_id(
         )
         assert own.status_code == 200
         _same_answer(void(existing), void(unknown))
+
+
+def test_attempts_stamped_a_moment_later_by_another_thread_still_count() -> None:
+    """Threads read the clock, then take the lock: a later stamp may be recorded first."""
+    throttle = GuessThrottle()
+    later = datetime(2026, 12, 6, 9, 0, 0, 5000, tzinfo=UTC)
+    earlier = later - timedelta(milliseconds=5)
+    for _ in range(MAX_FAILURES):
+        with throttle.attempt("T-0001", later):
+            pass  # a wrong code: never succeeded
+    with pytest.raises(Problem) as caught:  # the thread that read the clock first comes last
+        with throttle.attempt("T-0001", earlier):
+            pass
+    assert caught.value.code == "too_many_attempts"
+    with pytest.raises(Problem):  # and the ten are still there, not pruned away
+        throttle.check("T-0001", later)
