@@ -22,6 +22,7 @@ Imports starlette, the standard library and the sandbox's modules.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -428,11 +429,33 @@ ROUTES = [
 ]
 
 
+class ClockDate:
+    """Every answer's ``Date`` header from the sandbox's clock (which tests may move)."""
+
+    def __init__(self, app: Any, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                stamp = email.utils.format_datetime(self.sandbox.clock.now(), usegmt=True)
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", stamp.encode("ascii"))]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
+
 def create_app(sandbox: Sandbox) -> Starlette:
     """The Starlette app over a built sandbox (see :func:`.server.build_sandbox`)."""
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(StrictTarget)],
+        middleware=[Middleware(ClockDate, sandbox=sandbox), Middleware(StrictTarget)],
         exception_handlers={
             Problem: _on_problem,
             HTTPException: _on_http,

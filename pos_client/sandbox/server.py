@@ -226,6 +226,7 @@ def _config(app: Any, *, log_level: str, access_log: bool) -> uvicorn.Config:
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
+        date_header=False,  # the app dates its answers by the sandbox clock
         timeout_graceful_shutdown=5,
         http=ProblemH11Protocol,  # its "not HTTP" refusal is a problem document too
     )

@@ -41,7 +41,7 @@ from pos_client.domain.redemption import (
     redemption_body,
 )
 from pos_client.domain.states import SaleStatus
-from pos_client.domain.tokens import TokenClaims, verify_token
+from pos_client.domain.tokens import TokenClaims, check_token_time, verify_token_signature
 from pos_client.errors import (
     CheckoutError,
     CheckoutRefused,
@@ -132,12 +132,16 @@ class CheckoutSession:
         return await self._identify_online(identity, what="a typed national ID")
 
     async def identify_token(self, text: str) -> Household:
-        """A QR token: its signature, expiry and single use are checked here, before any request."""
+        """A QR token: its signature and single use are checked here, before any request.
+
+        Its time window is the ledger's to judge while it answers (the lane's clock
+        may be a minute off); only when the ledger cannot be reached is it checked
+        here, against the lane's clock corrected by its measured offset.
+        """
         self._expect(Stage.IDENTIFY)
         svc = self._svc
-        now = svc.clock.now()
         try:
-            claims = verify_token(text.strip(), keys=svc.rules.trusted_keys(), now=now)
+            claims = verify_token_signature(text.strip(), keys=svc.rules.trusted_keys())
         except TokenError as exc:
             if exc.reason == "token_malformed":
                 raise CheckoutError(exc.message, code=exc.reason) from None
@@ -154,6 +158,8 @@ class CheckoutSession:
         except LedgerRejected as exc:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         except LedgerUnavailable as exc:
+            now = svc.clock.now()
+            self._check_token_time_offline(claims, exc)
             cached = svc.store.cached_wallet(self._nid_hash) if self._nid_hash else None
             limit = timedelta(hours=svc.settings.limits.max_hours_since_contact)
             if cached is None or now - cached[1] > limit or not svc.settings.limits.enabled:
@@ -176,6 +182,27 @@ class CheckoutSession:
             self.stage = Stage.BASKET
             return self.household()
         return self._accept_wallet(identity, wallet)
+
+    def _check_token_time_offline(self, claims: TokenClaims, cause: Exception) -> None:
+        """Without the ledger, the lane judges the token's time, if it can trust its clock."""
+        if not self._svc.settings.limits.enabled:
+            return  # no offline service at all: refused below
+        ledger_time = self._svc.ledger_time
+        trouble = ledger_time.trouble()
+        if trouble is not None:
+            raise CheckoutRefused(
+                "the ledger cannot be reached and this terminal's clock "
+                + (
+                    "has not been checked against the ledger's"
+                    if trouble == "clock_unknown"
+                    else "is too far from the ledger's"
+                ),
+                code=trouble,
+            ) from cause
+        try:
+            check_token_time(claims, now=ledger_time.now())
+        except TokenError as exc:
+            raise CheckoutRefused(exc.message, code=exc.reason) from None
 
     async def identify_purchase_code(self, text: str) -> Household:
         self._expect(Stage.IDENTIFY)
@@ -583,8 +610,12 @@ class CheckoutSession:
             if self._nid_hash
             else {}
         )
+        ledger_time = svc.ledger_time
         return OfflineRequest(
-            now=now,
+            now=ledger_time.now(),
+            lane_now=ledger_time.lane_now(),
+            clock_offset=ledger_time.offset(),
+            token=self._claims,
             identity_kind=self._identity.kind.value,
             token_verified=self._claims is not None,
             token_allowance_rial=self._claims.offline_allowance_rial if self._claims else None,
