@@ -96,9 +96,15 @@ def measure_offset(
 
 
 def corrected(now: datetime, offset: ClockOffset | None) -> datetime | None:
-    """The ledger's time now, by the lane's clock and the measured offset; ``None`` if unknown."""
+    """The ledger's time now, by the lane's clock and the measured offset; ``None`` if unknown.
+
+    An offset no larger than its measurement's own uncertainty is no offset: the
+    clocks agree as far as can be told, and the lane's clock is kept.
+    """
     if offset is None:
         return None
+    if abs(offset.offset) <= offset.uncertainty:
+        return now
     return now + offset.offset
 
 

@@ -20,7 +20,9 @@ from pos_client.domain.clock import (
     corrected,
     measure_offset,
 )
-from pos_client.errors import StoreError
+from pos_client.domain.errors import TokenError
+from pos_client.domain.tokens import TokenClaims, check_token_time
+from pos_client.errors import CheckoutRefused, StoreError
 from pos_client.ports import Clock
 
 __all__ = ["CLOCK_META", "LedgerTime"]
@@ -101,3 +103,24 @@ class LedgerTime:
     def trouble(self) -> str | None:
         """``clock_unknown`` / ``clock_wrong`` / ``None`` (see :func:`clock_trouble`)."""
         return clock_trouble(self._clock.now(), self._offset)
+
+    def check_token_offline(self, claims: TokenClaims, *, cause: Exception) -> None:
+        """Without the ledger, judge a QR token's time here, if this clock can be trusted.
+
+        Raises ``CheckoutRefused`` (``clock_unknown`` / ``clock_wrong``, or the
+        token's ``token_expired`` / ``token_not_yet_valid`` at the ledger's time).
+        """
+        trouble = self.trouble()
+        if trouble is not None:
+            why = (
+                "has not been checked against the ledger's"
+                if trouble == "clock_unknown"
+                else "is too far from the ledger's"
+            )
+            raise CheckoutRefused(
+                f"the ledger cannot be reached and this terminal's clock {why}", code=trouble
+            ) from cause
+        try:
+            check_token_time(claims, now=self.now())
+        except TokenError as exc:
+            raise CheckoutRefused(exc.message, code=exc.reason) from None

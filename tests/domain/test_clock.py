@@ -27,6 +27,9 @@ def test_the_offset_is_measured_against_the_middle_of_the_round_trip() -> None:
     assert offset.measured_at == T + 2 * SECOND
     assert corrected(T + 10 * SECOND, offset) == T + timedelta(seconds=70.5)
     assert corrected(T, None) is None
+    # No larger than the measurement's own uncertainty: the clocks agree, nothing corrected.
+    agree = ClockOffset(timedelta(seconds=0.4), measured_at=T, uncertainty=timedelta(seconds=0.5))
+    assert corrected(T, agree) == T
 
 
 def test_a_slow_or_fast_clock_within_the_tolerance_is_trusted() -> None:

@@ -41,7 +41,7 @@ from pos_client.domain.redemption import (
     redemption_body,
 )
 from pos_client.domain.states import SaleStatus
-from pos_client.domain.tokens import TokenClaims, check_token_time, verify_token_signature
+from pos_client.domain.tokens import TokenClaims, verify_token_signature
 from pos_client.errors import (
     CheckoutError,
     CheckoutRefused,
@@ -134,9 +134,7 @@ class CheckoutSession:
     async def identify_token(self, text: str) -> Household:
         """A QR token: its signature and single use are checked here, before any request.
 
-        Its time window is the ledger's to judge while it answers (the lane's clock
-        may be a minute off); only when the ledger cannot be reached is it checked
-        here, against the lane's clock corrected by its measured offset.
+        Its time is the ledger's to judge; without the ledger, checked by its time here.
         """
         self._expect(Stage.IDENTIFY)
         svc = self._svc
@@ -159,7 +157,8 @@ class CheckoutSession:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         except LedgerUnavailable as exc:
             now = svc.clock.now()
-            self._check_token_time_offline(claims, exc)
+            if svc.settings.limits.enabled:  # (else refused below)
+                svc.ledger_time.check_token_offline(claims, cause=exc)
             cached = svc.store.cached_wallet(self._nid_hash) if self._nid_hash else None
             limit = timedelta(hours=svc.settings.limits.max_hours_since_contact)
             if cached is None or now - cached[1] > limit or not svc.settings.limits.enabled:
@@ -182,27 +181,6 @@ class CheckoutSession:
             self.stage = Stage.BASKET
             return self.household()
         return self._accept_wallet(identity, wallet)
-
-    def _check_token_time_offline(self, claims: TokenClaims, cause: Exception) -> None:
-        """Without the ledger, the lane judges the token's time, if it can trust its clock."""
-        if not self._svc.settings.limits.enabled:
-            return  # no offline service at all: refused below
-        ledger_time = self._svc.ledger_time
-        trouble = ledger_time.trouble()
-        if trouble is not None:
-            raise CheckoutRefused(
-                "the ledger cannot be reached and this terminal's clock "
-                + (
-                    "has not been checked against the ledger's"
-                    if trouble == "clock_unknown"
-                    else "is too far from the ledger's"
-                ),
-                code=trouble,
-            ) from cause
-        try:
-            check_token_time(claims, now=ledger_time.now())
-        except TokenError as exc:
-            raise CheckoutRefused(exc.message, code=exc.reason) from None
 
     async def identify_purchase_code(self, text: str) -> Household:
         self._expect(Stage.IDENTIFY)
