@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -429,6 +430,10 @@ ROUTES = [
 ]
 
 
+def _has_date(message: Any) -> bool:
+    return any(k.lower() == b"date" for k, _ in message.get("headers", []))
+
+
 class ClockDate:
     """Every answer's ``Date`` header from the sandbox's clock (which tests may move)."""
 
@@ -441,21 +446,34 @@ class ClockDate:
             await self.app(scope, receive, send)
             return
 
-        async def dated(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                stamp = email.utils.format_datetime(self.sandbox.clock.now(), usegmt=True)
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
-                message = {**message, "headers": [*headers, (b"date", stamp.encode("ascii"))]}
-            await send(message)
+        answered = False
 
-        await self.app(scope, receive, dated)
+        async def dated(message: Any) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.start" and not _has_date(message):
+                stamp = email.utils.format_datetime(self.sandbox.clock.now(), usegmt=True)
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"date", stamp.encode("ascii"))],
+                }
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+
+        try:
+            await self.app(scope, receive, dated)
+        except Exception:
+            if not answered:
+                raise
+            # The whole answer (a 500 problem document) is out: the connection stays usable.
+            logging.getLogger(__name__).exception("the sandbox ledger failed after answering")
 
 
 def create_app(sandbox: Sandbox) -> Starlette:
     """The Starlette app over a built sandbox (see :func:`.server.build_sandbox`)."""
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(ClockDate, sandbox=sandbox), Middleware(StrictTarget)],
+        middleware=[Middleware(StrictTarget)],
         exception_handlers={
             Problem: _on_problem,
             HTTPException: _on_http,
