@@ -40,6 +40,7 @@ from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
 from pos_client.services.group_names import group_names
+from pos_client.services.ledger_time import LedgerTime
 from pos_client.services.preferences import LanePreferences
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.records import Records
@@ -107,6 +108,8 @@ class Lane:
     receipts: ReceiptService = field(init=False)
     records: Records = field(init=False)
     preferences: LanePreferences = field(init=False)
+    #: The lane's clock against the ledger's (the services read its corrected time).
+    ledger_time: LedgerTime | None = None
 
     def receipt_printer(self) -> Printer:
         """The lane's printer (opened again if it could not be opened before).
@@ -224,7 +227,7 @@ def build_app(
     a missing, empty or other store is refused with a sentence
     (:class:`~pos_client.adapters.sqlite.StoreRefused`) unless ``new_store``.
     """
-    clock = clock or SystemClock()
+    lane_clock = clock or SystemClock()
     store = open_lane_store(
         config.store.path,
         config_path=config.source,
@@ -234,6 +237,9 @@ def build_app(
         lang=config.ui.language,
     )
     try:
+        # Every service reads the ledger's time: the lane's clock corrected by its offset.
+        ledger_time = LedgerTime(clock=lane_clock, store=None if read_only else store)
+        clock = ledger_time
         noted: list[float] = []
 
         def contact() -> None:
@@ -247,14 +253,17 @@ def build_app(
                 log.warning("could not record the last contact with the ledger")
 
         ledger = HttpLedger.from_config(
-            config.ledger, transport=transport, on_contact=None if read_only else contact
+            config.ledger,
+            transport=transport,
+            on_contact=None if read_only else contact,
+            on_server_time=ledger_time.observe_answer,
         )
         rules = RulesBook(store=store, config_keys=config.ledger.trusted_keys)
         # A request may be on its way for as long as the client waits for it, and a bit.
         grace = timedelta(seconds=config.ledger.connect_timeout + config.ledger.read_timeout + 2)
         app = Lane(
             config=config,
-            clock=clock,
+            clock=lane_clock,
             store=store,
             ledger=ledger,
             rules=rules,
@@ -264,6 +273,7 @@ def build_app(
                 store=store,
                 clock=clock,
                 rules=rules,
+                ledger_time=ledger_time,
                 terminal_id=config.terminal.id,
                 city=config.terminal.city,
                 offline=offline_limits(config),
@@ -293,6 +303,7 @@ def build_app(
             group_names=group_names("fa"),  # receipts are printed in Persian
         )
         app.records = Records(store=store, clock=clock)
+        app.ledger_time = ledger_time
         app.preferences = LanePreferences(store)
     except BaseException:
         store.close()

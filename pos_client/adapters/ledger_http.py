@@ -27,8 +27,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
+import time
 from collections.abc import Callable, Container, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -59,6 +60,8 @@ from pos_client.ports import CatalogDownload, SignedDocument
 __all__ = [
     "MAX_JSON_BYTES",
     "HttpLedger",
+    "ServerTimeListener",
+    "parse_http_date",
     "parse_retry_after",
 ]
 
@@ -67,6 +70,8 @@ _T = TypeVar("_T")
 
 #: Largest JSON answer read (a batch of 100 answers fits many times over).
 MAX_JSON_BYTES = 16 * 1024 * 1024
+#: The resolution of the ledger's time in a ``Date`` header or ``/v1/health``'s ``time``.
+SERVER_TIME_RESOLUTION = timedelta(seconds=1)
 #: Longest wait a Retry-After may ask for (seconds); longer values are clamped.
 MAX_RETRY_AFTER = 3600.0
 _JSON_TYPES = ("application/json", "application/problem+json")
@@ -94,6 +99,23 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+def parse_http_date(value: str | None) -> datetime | None:
+    """The time in a ``Date`` header (RFC 9110 IMF-fixdate, or the obsolete forms), or ``None``."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or not 2000 <= when.year <= 9000:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+#: Told the ledger's time at an answer: ``(server time, round trip in seconds, resolution)``.
+ServerTimeListener = Callable[[datetime, float, timedelta], object]
+
+
 def _check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -106,7 +128,8 @@ def _check_base_url(url: str) -> str:
 class _Answer:
     """A response read in full (bounded), with its status and headers."""
 
-    def __init__(self, response: httpx.Response, body: bytes) -> None:
+    def __init__(self, response: httpx.Response, body: bytes, round_trip: float = 0.0) -> None:
+        self.round_trip = round_trip
         self.status = response.status_code
         self.headers = response.headers
         self.body = body
@@ -145,10 +168,12 @@ class HttpLedger:
         read_timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         on_contact: Callable[[], None] | None = None,
+        on_server_time: ServerTimeListener | None = None,
     ) -> None:
         self.base_url = _check_base_url(base_url)
         host = urlsplit(self.base_url).hostname or ""
         self._on_contact = on_contact
+        self._on_server_time = on_server_time
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers={
@@ -172,6 +197,7 @@ class HttpLedger:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         on_contact: Callable[[], None] | None = None,
+        on_server_time: ServerTimeListener | None = None,
     ) -> HttpLedger:
         return cls(
             base_url=config.url,
@@ -180,6 +206,7 @@ class HttpLedger:
             read_timeout=config.read_timeout,
             transport=transport,
             on_contact=on_contact,
+            on_server_time=on_server_time,
         )
 
     async def aclose(self) -> None:
@@ -200,6 +227,15 @@ class HttpLedger:
             except Exception:
                 log.warning("could not record the last contact with the ledger", exc_info=True)
 
+    def _server_time(self, when: datetime | None, round_trip: float) -> None:
+        """Tell the listener the ledger's time at an answer (never fails the request)."""
+        if when is None or self._on_server_time is None:
+            return
+        try:
+            self._on_server_time(when, round_trip, SERVER_TIME_RESOLUTION)
+        except Exception:
+            log.warning("could not record the ledger's time", exc_info=True)
+
     async def _send(
         self,
         method: str,
@@ -214,10 +250,13 @@ class HttpLedger:
         request_headers = dict(headers or {})
         if body is not None:
             request_headers["Content-Type"] = "application/json"
+        started = time.monotonic()
         try:
             async with self._client.stream(
                 method, path, content=body, headers=request_headers
             ) as response:
+                round_trip = time.monotonic() - started
+                self._server_time(parse_http_date(response.headers.get("date")), round_trip)
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.aiter_bytes():
@@ -225,7 +264,7 @@ class HttpLedger:
                     if size > MAX_JSON_BYTES:
                         raise self._malformed(may_commit, what, "the answer is too large")
                     chunks.append(chunk)
-                return _Answer(response, b"".join(chunks))
+                return _Answer(response, b"".join(chunks), round_trip)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise LedgerUnavailable(f"{what}: the ledger cannot be reached") from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -313,9 +352,11 @@ class HttpLedger:
             raise LedgerUnavailable(f"{what}: the ledger is not ok")
         self._contact()
         try:
-            return parse_time(data.get("time"), "time") if data.get("time") else None
+            when = parse_time(data.get("time"), "time") if data.get("time") else None
         except ContractError:
             return None
+        self._server_time(when, answer.round_trip)
+        return when
 
     async def get_rules(self, *, etag: str | None = None) -> SignedDocument | None:
         """``GET /v1/rules``: the signed rule set, or ``None`` when unchanged (304)."""

@@ -12,6 +12,13 @@ in the order they are checked (the first that fails is the reason given):
 5. ``never_contacted`` / ``contact_too_old`` / ``clock_behind``: the last
    answer from the ledger is missing, older than the configured hours, or in
    the future (the clock was set back);
+5a. ``clock_unknown`` / ``clock_wrong``: the lane's offset from the ledger's
+   clock was never measured (or too long ago), or is larger than
+   :data:`~pos_client.domain.clock.CLOCK_TOLERANCE` (see
+   :func:`~pos_client.domain.clock.clock_trouble`); ``now`` is the lane's
+   clock corrected by that offset, the sale's ``created_at``;
+5b. ``token_out_of_time``: the QR token is not valid at ``now`` (the ledger
+   checks it at ``created_at``);
 6. ``hot_listed``: the household's national ID hash is on the rules' hot list;
 7. ``nothing_covered``: there is nothing for the purses to pay;
 8. ``program_not_offline``: a purse's programme does not allow offline
@@ -36,7 +43,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from pos_client.domain.clock import ClockOffset, clock_trouble
+from pos_client.domain.errors import TokenError
 from pos_client.domain.models import Purse, RuleSet
+from pos_client.domain.tokens import TokenClaims, check_token_time
 
 __all__ = [
     "CLOCK_SKEW",
@@ -81,6 +91,11 @@ class OfflineRequest:
     covered_by_program: Mapping[str, int] = field(default_factory=_empty)
     household_today_by_program: Mapping[str, int] = field(default_factory=_empty)
     outstanding_rial: int = 0
+    #: The lane's clock (uncorrected) and its measured offset from the ledger's: with the
+    #: defaults the caller vouches that ``now`` is the ledger's time.
+    lane_now: datetime | None = None
+    clock_offset: ClockOffset | None = None
+    token: TokenClaims | None = None  # the verified token's claims (for its time window)
 
     @property
     def covered_rial(self) -> int:
@@ -143,6 +158,21 @@ def decide_offline(request: OfflineRequest, limits: OfflineLimits) -> OfflineDec
             "contact_too_old",
             f"no answer from the ledger for over {limits.max_hours_since_contact} hours",
         )
+    if r.lane_now is not None:
+        trouble = clock_trouble(r.lane_now, r.clock_offset)
+        if trouble == "clock_unknown":
+            return OfflineDecision.refuse(
+                "clock_unknown", "the terminal's clock has not been checked against the ledger's"
+            )
+        if trouble is not None:
+            return OfflineDecision.refuse(
+                "clock_wrong", "the terminal's clock is too far from the ledger's"
+            )
+    if r.token is not None:
+        try:
+            check_token_time(r.token, now=r.now)
+        except TokenError as exc:
+            return OfflineDecision.refuse("token_out_of_time", exc.message)
     if r.nid_hash is None or r.nid_hash in r.rules.hot_list:
         return OfflineDecision.refuse("hot_listed", "the household may not be served offline")
     covered = r.covered_rial

@@ -42,10 +42,12 @@ __all__ = [
     "TOKEN_PREFIX",
     "TOKEN_VERSION",
     "TokenClaims",
+    "check_token_time",
     "looks_like_token",
     "parse_token",
     "sign_token",
     "verify_token",
+    "verify_token_signature",
 ]
 
 TOKEN_PREFIX = "KB1"  # noqa: S105 - a format tag, not a secret
@@ -188,27 +190,15 @@ def parse_token(text: str) -> TokenClaims:
     return _claims_from_payload(payload_part)
 
 
-def verify_token(
-    text: str,
-    *,
-    keys: Mapping[str, bytes],
-    now: datetime,
-    leeway_seconds: int = 60,
-) -> TokenClaims:
-    """The claims of a well-formed token signed by one of ``keys``, valid at ``now``.
+def verify_token_signature(text: str, *, keys: Mapping[str, bytes]) -> TokenClaims:
+    """The claims of a well-formed token signed by one of ``keys``; its time is NOT checked.
 
-    ``keys`` maps key ids to raw 32-byte Ed25519 public keys (the trusted rules
-    signing keys). Checks, in order: shape and payload (``token_malformed``),
-    the key id (``token_unknown_key``), the signature (``token_invalid``), then
-    time with ``leeway_seconds`` of clock skew either way: expired when
-    ``now >= exp + leeway`` (``token_expired``), not yet valid when
-    ``iat > now + leeway`` (``token_not_yet_valid``). ``now`` must be
-    timezone-aware.
+    What a lane checks online, where the ledger is the judge of a token's time
+    (see :func:`check_token_time`). ``keys`` maps key ids to raw 32-byte Ed25519
+    public keys (the trusted rules signing keys). Checks, in order: shape and
+    payload (``token_malformed``), the key id (``token_unknown_key``), the
+    signature (``token_invalid``).
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    if leeway_seconds < 0:
-        raise ValueError("leeway_seconds must not be negative")
     signed, payload_part, signature = _split(text)
     claims = _claims_from_payload(payload_part)
     public_key = keys.get(claims.kid)
@@ -220,11 +210,46 @@ def verify_token(
         valid = False
     if not valid:
         raise TokenError("token_invalid", "the token's signature does not match")
+    return claims
+
+
+def check_token_time(claims: TokenClaims, *, now: datetime, leeway_seconds: int = 60) -> None:
+    """Refuse a token outside its time window at ``now``, with ``leeway_seconds`` either way.
+
+    Expired when ``now >= exp + leeway`` (``token_expired``), not yet valid when
+    ``iat > now + leeway`` (``token_not_yet_valid``). ``now`` must be
+    timezone-aware and the judge's time (the ledger's, or the lane's corrected by
+    its measured offset).
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    if leeway_seconds < 0:
+        raise ValueError("leeway_seconds must not be negative")
     leeway = timedelta(seconds=leeway_seconds)
     if now >= claims.expires_at + leeway:
         raise TokenError("token_expired", "the token has expired")
     if claims.issued_at > now + leeway:
         raise TokenError("token_not_yet_valid", "the token is not valid yet")
+
+
+def verify_token(
+    text: str,
+    *,
+    keys: Mapping[str, bytes],
+    now: datetime,
+    leeway_seconds: int = 60,
+) -> TokenClaims:
+    """The claims of a well-formed token signed by one of ``keys``, valid at ``now``.
+
+    :func:`verify_token_signature`, then :func:`check_token_time` (the time
+    last). ``now`` must be timezone-aware.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    if leeway_seconds < 0:
+        raise ValueError("leeway_seconds must not be negative")
+    claims = verify_token_signature(text, keys=keys)
+    check_token_time(claims, now=now, leeway_seconds=leeway_seconds)
     return claims
 
 

@@ -33,7 +33,7 @@ import httpx
 import uvicorn
 
 from .admin import Admin
-from .app import create_app
+from .app import ClockDate, create_app
 from .books import Books
 from .catalog import Catalog
 from .clock import SandboxClock
@@ -226,6 +226,7 @@ def _config(app: Any, *, log_level: str, access_log: bool) -> uvicorn.Config:
         log_level=log_level,
         access_log=access_log,
         lifespan="off",
+        date_header=False,  # the app dates its answers by the sandbox clock (ClockDate)
         timeout_graceful_shutdown=5,
         http=ProblemH11Protocol,  # its "not HTTP" refusal is a problem document too
     )
@@ -361,7 +362,7 @@ def start_sandbox(
         sock = _bind(host, port)
         sandbox.url = _url(host, sock.getsockname()[1])
         sandbox.write_files()
-        app = ProblemGuard(FaultMiddleware(create_app(sandbox), sandbox.faults))
+        app = ProblemGuard(FaultMiddleware(ClockDate(create_app(sandbox), sandbox), sandbox.faults))
         server = uvicorn.Server(_config(app, log_level=log_level, access_log=False))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="sandbox-ledger", daemon=True
@@ -414,7 +415,7 @@ def serve(
         sandbox.write_files()
         if on_ready is not None:
             on_ready(sandbox)
-        app = ProblemGuard(FaultMiddleware(create_app(sandbox), sandbox.faults))
+        app = ProblemGuard(FaultMiddleware(ClockDate(create_app(sandbox), sandbox), sandbox.faults))
         server = uvicorn.Server(_config(app, log_level="info", access_log=True))
         server.run(sockets=[sock])
     finally:

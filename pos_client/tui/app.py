@@ -45,7 +45,7 @@ from .messages import ScanArrived, ScannerChanged, StatusRead
 from .rtl import RtlMode
 from .screens.base import PosScreen
 from .screens.identify import IdentifyScreen
-from .widgets.status import StatusBar, StatusView
+from .widgets.status import StatusBar, StatusView, clock_off_minutes
 
 __all__ = ["DemoGuide", "PosApp", "make_app"]
 
@@ -259,6 +259,7 @@ class PosApp(App[int]):
             log.warning("status could not be read: %s", exc.message)
             return
         now = self.now()
+        measured = lane.ledger_time.offset() if lane.ledger_time is not None else None
         online = self.online
         report = lane.forwarder.last_report
         if report is not None and report.unreachable and online:
@@ -272,6 +273,7 @@ class PosApp(App[int]):
             scanner=self.scanner_state,
             now=now,
             stuck_count=stuck,
+            clock_off_minutes=clock_off_minutes(measured.offset if measured else None),
         )
         self.post_message(StatusRead(view))
 

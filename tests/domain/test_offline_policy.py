@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pos_client.domain.clock import ClockOffset
 from pos_client.domain.models import OfflinePolicy, Program, ProgramKind, RuleSet
 from pos_client.domain.offline import OfflineLimits, OfflineRequest, decide_offline
+from pos_client.domain.tokens import TokenClaims
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 HOUSEHOLD = "a" * 64
@@ -137,3 +139,36 @@ def test_a_smaller_sale_is_never_refused_where_a_bigger_one_passes(
         and today + covered <= 5_000_000
         and outstanding + covered <= 20_000_000
     )
+
+
+# ------------------------------------------------- the lane's clock against the ledger's
+
+
+def test_offline_approval_refuses_an_unknown_or_wrong_clock() -> None:
+    base = OK
+    now = base.now
+    known = ClockOffset(timedelta(seconds=-65), measured_at=now)
+    assert decide_offline(replace(base, lane_now=now, clock_offset=known), LIMITS).allowed
+    unknown = decide_offline(replace(base, lane_now=now, clock_offset=None), LIMITS)
+    assert unknown.reason == "clock_unknown"
+    fast = ClockOffset(-timedelta(hours=1), measured_at=now)
+    wrong = decide_offline(replace(base, lane_now=now, clock_offset=fast), LIMITS)
+    assert wrong.reason == "clock_wrong"
+
+
+def test_offline_approval_refuses_a_token_out_of_its_time_at_the_ledgers_time() -> None:
+    base = OK
+    now = base.now
+    claims = TokenClaims(
+        v=1,
+        kid="k1",
+        national_id="0084575948",
+        jti="t-1",
+        issued_at=now - timedelta(minutes=10),
+        expires_at=now - timedelta(minutes=5),
+        offline_allowance_rial=3_000_000,
+    )
+    decision = decide_offline(replace(base, token=claims), LIMITS)
+    assert decision.reason == "token_out_of_time"
+    fresh = replace(claims, expires_at=now + timedelta(minutes=5))
+    assert decide_offline(replace(base, token=fresh), LIMITS).allowed

@@ -243,12 +243,15 @@ async def test_an_offline_sale_not_yet_forwarded_is_listed_then_reconciled_once_
 async def test_a_sale_forwarded_after_midnight_is_counted_on_the_ledgers_next_date(
     sandbox: RunningSandbox,
 ) -> None:
-    async with lane(sandbox) as app:
+    from .test_z_days import ShiftedClock, move  # (that module imports this one)
+
+    clock = ShiftedClock()
+    async with lane(sandbox, clock=clock) as app:
         offline, _ = await offline_sale(app, sandbox)
-        sandbox.advance_clock(24 * 3600)  # the ledger's day has turned when it arrives
+        today = app.reports.today()
+        move(sandbox, clock, 24 * 3600)  # the ledger's day has turned when it arrives
         report = await app.forwarder.sync(until_empty=True, timeout=30)
         assert report.approved == 1
-        today = app.reports.today()
         z = await app.reports.close_day(today)
     assert findings(z) == {offline.id: Finding.COUNTED_ON_ANOTHER_DATE}
     assert z.status == "explained"

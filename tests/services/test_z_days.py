@@ -18,7 +18,16 @@ from pos_client.services.reports import ReportError, sale_business_date, void_re
 from pos_client.tui.i18n import Texts
 from tests.support.cli import cli, run_json
 from tests.support.fakes import ShiftedClock
-from tests.support.lane import PASTA, SUGAR, lane, midnight, move, seconds_to, token_sale
+from tests.support.lane import (
+    PASTA,
+    SUGAR,
+    lane,
+    midnight,
+    move,
+    national_id,
+    seconds_to,
+    token_sale,
+)
 
 
 async def test_after_midnight_the_z_closes_the_day_with_sales_and_an_empty_day_only_if_asked(
@@ -104,12 +113,18 @@ async def test_an_online_sale_that_crossed_midnight_is_not_called_forwarded_late
 ) -> None:
     clock = ShiftedClock()
     async with lane(sandbox, clock=clock) as app:
-        # The ledger is 5 s past midnight; the lane's clock, 50 s behind it, is not yet there.
-        to_midnight = seconds_to(midnight()) + 5
-        sandbox.advance_clock(to_midnight)
-        clock.offset = timedelta(seconds=to_midnight - 50)
+        # Both clocks 50 s before midnight; the household is identified (the lane measures
+        # its clock against the ledger's then).
+        move(sandbox, clock, seconds_to(midnight()) - 50)
         day = app.reports.today()
-        sale, _ = await token_sale(app, sandbox, PASTA)
+        session = app.checkout.new_session()
+        await session.identify_token(sandbox.mint_token(national_id(sandbox, "kalabarg")))
+        session.scan(PASTA)
+        # The ledger's clock is then 5 s past midnight; the lane's, not yet there, has not
+        # heard of it since: the sale is sent on the lane's date and arrives on the next.
+        sandbox.advance_clock(55)
+        sale = await session.confirm()
+        session.acknowledge()
         assert sale.status == "approved"
         entry = app.store.redemption(sale.id or "")
         assert entry is not None and entry.business_date == day

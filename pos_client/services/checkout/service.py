@@ -43,6 +43,7 @@ from pos_client.services.checkout.values import (
 )
 from pos_client.services.delivery import NOT_RECEIVED, RESOLVE_MAX_PAUSE, AnswerNotSaved, Delivery
 from pos_client.services.forwarder import DEFAULT_ABANDON_GRACE, deliver_one, settle_abandoned
+from pos_client.services.ledger_time import LedgerTime
 from pos_client.services.redemptions import (
     SaleOutcome,
     new_redemption_id,
@@ -74,6 +75,7 @@ class CheckoutService:
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
         resolve_max_pause: float = RESOLVE_MAX_PAUSE,
         sale_budget: float = SALE_BUDGET,
+        ledger_time: LedgerTime | None = None,
     ) -> None:
         self.abandon_grace = abandon_grace
         self.resolve_max_pause = resolve_max_pause
@@ -83,6 +85,10 @@ class CheckoutService:
         self.ledger = ledger
         self.store = store
         self.clock = clock
+        #: The lane's clock against the ledger's (offline approval asks whether to trust it).
+        if ledger_time is None:
+            ledger_time = clock if isinstance(clock, LedgerTime) else LedgerTime(clock=clock)
+        self.ledger_time = ledger_time
         self.rules = rules
         self.settings = Settings(terminal_id=terminal_id, city=city, limits=offline)
         self.new_id = new_id

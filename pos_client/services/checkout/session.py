@@ -40,7 +40,7 @@ from pos_client.domain.redemption import (
     redemption_body,
 )
 from pos_client.domain.states import SaleStatus
-from pos_client.domain.tokens import TokenClaims, verify_token
+from pos_client.domain.tokens import TokenClaims, verify_token_signature
 from pos_client.errors import (
     CheckoutError,
     CheckoutRefused,
@@ -134,12 +134,11 @@ class CheckoutSession:
         return await self._identify_online(identity, what="a typed national ID")
 
     async def identify_token(self, text: str) -> Household:
-        """A QR token: its signature, expiry and single use are checked here, before any request."""
+        """A QR token: signature and single use checked here; its time is the ledger's to judge."""
         self._expect(Stage.IDENTIFY)
         svc = self._svc
-        now = svc.clock.now()
         try:
-            claims = verify_token(text.strip(), keys=svc.rules.trusted_keys(), now=now)
+            claims = verify_token_signature(text.strip(), keys=svc.rules.trusted_keys())
         except TokenError as exc:
             if exc.reason == "token_malformed":
                 raise CheckoutError(exc.message, code=exc.reason) from None
@@ -156,6 +155,9 @@ class CheckoutSession:
         except LedgerRejected as exc:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         except LedgerUnavailable as exc:
+            now = svc.clock.now()
+            if svc.settings.limits.enabled:  # (else refused below)
+                svc.ledger_time.check_token_offline(claims, cause=exc)
             cached = svc.store.cached_wallet(self._nid_hash) if self._nid_hash else None
             limit = timedelta(hours=svc.settings.limits.max_hours_since_contact)
             if cached is None or now - cached[1] > limit or not svc.settings.limits.enabled:
@@ -597,8 +599,12 @@ class CheckoutSession:
             if self._nid_hash
             else {}
         )
+        ledger_time = svc.ledger_time
         return OfflineRequest(
-            now=now,
+            now=ledger_time.now(),
+            lane_now=ledger_time.lane_now(),
+            clock_offset=ledger_time.offset(),
+            token=self._claims,
             identity_kind=self._identity.kind.value,
             token_verified=self._claims is not None,
             token_allowance_rial=self._claims.offline_allowance_rial if self._claims else None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
+from pos_client.domain.clock import CLOCK_TOLERANCE
 from pos_client.domain.contract import load_json, parse_rule_set
 from pos_client.domain.errors import ContractError
 from pos_client.domain.models import RuleSet
@@ -37,8 +38,9 @@ __all__ = [
     "judge_token",
 ]
 
-#: Clock differences from the ledger: a warning above the first, a failure above the second.
-CLOCK_WARN: Final = timedelta(minutes=2)
+#: Clock differences from the ledger: a warning above the first (the one tolerance the
+#: lane's offline approval and status line use too), a failure above the second.
+CLOCK_WARN: Final = CLOCK_TOLERANCE
 CLOCK_FAIL: Final = timedelta(hours=1)
 
 

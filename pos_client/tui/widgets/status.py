@@ -9,7 +9,7 @@ services); it does no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -18,11 +18,13 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from pos_client.domain.clock import CLOCK_TOLERANCE
+
 from ..i18n import Texts
 from ..rtl import RtlMode
 from .text import texts_of
 
-__all__ = ["StatusBar", "StatusView", "status_segments"]
+__all__ = ["StatusBar", "StatusView", "clock_off_minutes", "status_segments"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,16 @@ class StatusView:
     scanner: str = "none"  # connected | disconnected | connecting | none | keyboard
     now: datetime | None = None
     stuck_count: int = 0  # outbox items undecided for hours (see services.forwarder.stuck_items)
+    #: Minutes the lane's clock is off from the ledger's, when beyond the one tolerance
+    #: (:data:`pos_client.domain.clock.CLOCK_TOLERANCE`); ``None`` when within it or unknown.
+    clock_off_minutes: int | None = None
+
+
+def clock_off_minutes(offset: timedelta | None) -> int | None:
+    """The minutes to show for a measured offset, or ``None`` when within the tolerance."""
+    if offset is None or abs(offset) <= CLOCK_TOLERANCE:
+        return None
+    return max(1, round(abs(offset).total_seconds() / 60))
 
 
 def status_segments(view: StatusView, texts: Texts) -> list[tuple[str, str]]:
@@ -70,6 +82,9 @@ def status_segments(view: StatusView, texts: Texts) -> list[tuple[str, str]]:
     segments = [network, (queue, "status-queue" if view.queue_count else ""), rules, scanner]
     if view.stuck_count:
         segments.insert(2, (texts.t("status.stuck", count=view.stuck_count), "status-bad"))
+    if view.clock_off_minutes is not None:
+        clock = texts.t("status.clock_off", minutes=view.clock_off_minutes)
+        segments.insert(1, (clock, "status-bad"))
     return segments
 
 
