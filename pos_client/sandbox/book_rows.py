@@ -121,6 +121,38 @@ CREATE TABLE IF NOT EXISTS offline_approvals (
 );
 CREATE INDEX IF NOT EXISTS offline_approvals_by_day
     ON offline_approvals(terminal_id, household_ref, sale_date, program);
+-- What each terminal approved offline per household, day and programme, not voided: kept by
+-- the triggers below, so the per-day offline limit is one lookup, however busy the day.
+CREATE TABLE IF NOT EXISTS offline_day_totals (
+    terminal_id TEXT NOT NULL,
+    household_ref TEXT NOT NULL,
+    sale_date TEXT NOT NULL,
+    program TEXT NOT NULL,
+    approved_rial INTEGER NOT NULL,
+    PRIMARY KEY (terminal_id, household_ref, sale_date, program)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS offline_day_totals_add AFTER INSERT ON offline_approvals
+BEGIN
+    INSERT OR IGNORE INTO offline_day_totals
+        VALUES (NEW.terminal_id, NEW.household_ref, NEW.sale_date, NEW.program, 0);
+    UPDATE offline_day_totals SET approved_rial = approved_rial + NEW.approved_rial
+        WHERE terminal_id = NEW.terminal_id AND household_ref = NEW.household_ref
+        AND sale_date = NEW.sale_date AND program = NEW.program;
+END;
+CREATE TRIGGER IF NOT EXISTS offline_day_totals_void AFTER UPDATE OF voided_at ON redemptions
+    WHEN OLD.voided_at IS NULL AND NEW.voided_at IS NOT NULL
+BEGIN
+    UPDATE offline_day_totals SET approved_rial = approved_rial - (
+        SELECT o.approved_rial FROM offline_approvals o
+        WHERE o.redemption_id = NEW.id AND o.terminal_id = offline_day_totals.terminal_id
+        AND o.household_ref = offline_day_totals.household_ref
+        AND o.sale_date = offline_day_totals.sale_date AND o.program = offline_day_totals.program)
+    WHERE EXISTS (
+        SELECT 1 FROM offline_approvals o
+        WHERE o.redemption_id = NEW.id AND o.terminal_id = offline_day_totals.terminal_id
+        AND o.household_ref = offline_day_totals.household_ref
+        AND o.sale_date = offline_day_totals.sale_date AND o.program = offline_day_totals.program);
+END;
 CREATE TABLE IF NOT EXISTS rule_sets (
     seq INTEGER PRIMARY KEY,
     version TEXT NOT NULL UNIQUE,

@@ -373,13 +373,11 @@ class Tx:
     ) -> int:
         """What the terminal approved offline for the household on that day (not voided)."""
         row = self.conn.execute(
-            "SELECT COALESCE(SUM(o.approved_rial), 0) FROM offline_approvals o"
-            " JOIN redemptions r ON r.id = o.redemption_id"
-            " WHERE o.terminal_id = ? AND o.household_ref = ? AND o.sale_date = ?"
-            " AND o.program = ? AND r.voided_at IS NULL",
+            "SELECT approved_rial FROM offline_day_totals"
+            " WHERE terminal_id = ? AND household_ref = ? AND sale_date = ? AND program = ?",
             (terminal_id, household_ref, sale_date.isoformat(), program),
         ).fetchone()
-        return int(row[0])
+        return 0 if row is None else int(row[0])
 
     def effects_of(self, redemption_id: str) -> list[Effect]:
         rows = self.conn.execute(
