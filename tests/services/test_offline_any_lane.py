@@ -7,12 +7,14 @@ SQLite store: the ledger is "down" through the sandbox's faults.
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from pos_client.compose import App
+from pos_client.config import Config
 from pos_client.domain.national_id import national_id_hash
 from pos_client.domain.reconcile import Finding
 from pos_client.domain.redemption import body_mode
@@ -272,3 +274,42 @@ async def test_a_hot_listed_household_with_a_card_is_refused_offline(
         outcome = await session.confirm()
         assert outcome.status == "refused_offline" and outcome.reason == "hot_listed"
         sandbox.clear_faults()
+
+
+def _closed_port() -> int:
+    """A loopback port with nothing listening: connections to it are refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _unreachable(config: Config) -> Config:
+    """The same lane and store, with its ledger at an address where nothing answers."""
+    return replace(config, ledger=replace(config.ledger, url=f"http://127.0.0.1:{_closed_port()}/"))
+
+
+async def test_a_real_outage_refused_connections_then_the_drain_agrees(
+    sandbox: RunningSandbox,
+) -> None:
+    """Not a ledger that answers "busy": one that cannot be reached at all, then comes back."""
+    nid = national_id(sandbox, "kalabarg")
+    token = sandbox.mint_token(nid, version=2)
+    config = lane_config(sandbox)
+    async with lane(sandbox, config=config) as app:  # rules, catalog and the ledger's clock
+        assert never_seen(app, nid)
+    async with lane(sandbox, config=_unreachable(config), sync=False) as app:
+        outcome = await offline_milk(app, token)
+        assert (
+            outcome.status == "approved_offline" and outcome.offline_source == OFFLINE_SOURCE_CARD
+        )
+        assert outcome.covered_rial == MILK_3L
+    assert ledger_redemption(sandbox, outcome.id or "") is None
+    async with lane(sandbox, config=config) as app:  # the ledger is back
+        report = await app.forwarder.sync(until_empty=True, timeout=30)
+        assert report.remaining == 0 and report.approved == 1 and report.problems == 0
+        entry = app.store.redemption(outcome.id or "")
+        assert entry is not None and entry.status is S.APPROVED
+        z = await app.reports.close_day()
+    assert z.status == "agreed"
+    assert ledger_books(sandbox)["redemption_ids"] == [outcome.id]
+    assert ledger_redemption(sandbox, outcome.id or "")["status"] == "approved"
