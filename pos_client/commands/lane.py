@@ -72,6 +72,7 @@ def run_with_app(
 
 
 def emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=None, separators=(",", ":"))
-    sys.stdout.write("\n")
+    """One JSON value and a newline, in one write (``json.dump`` makes one per token)."""
+    text = json.dumps(value, ensure_ascii=False, indent=None, separators=(",", ":"))
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()

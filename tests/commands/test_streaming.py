@@ -153,6 +153,11 @@ def test_from_to_exports_the_business_dates_between_inclusive(lane_2000: str) ->
         assert code == 0, err
         assert sink.data is not None
         assert len(sink.data.splitlines()) == count, bounds
+    code, sink, err = run(
+        "journal", "export", "--config", lane_2000, "--from", "2026-01-05", "--to", "2026-01-04"
+    )  # fmt: skip
+    assert code == 2 and "--from 2026-01-05 is after --to 2026-01-04" in err
+    assert sink.data == b""
 
 
 def test_from_to_finds_a_row_written_after_the_clock_was_set_back(lane_2000: str) -> None:
