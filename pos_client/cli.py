@@ -2,7 +2,9 @@
 
 Exit codes: 0 success (a sale may go ahead), 1 declined or refused, 2 bad input
 or configuration, 3 an internal fault (reported in one sentence, never a
-traceback; the details go to the log).
+traceback; the details go to the log); 141 (128 + SIGPIPE, as a shell reports
+any program whose reader went away) when the reader of the output closed it
+(``| head``), saying nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +27,7 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_READER_GONE = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader of our output went away (``| head``): say nothing more.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_INTERNAL
+        return EXIT_READER_GONE
     except (ConfigError, DomainError) as exc:
         print(f"pos-client: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -11,12 +11,20 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from pos_client.compose import Lane, open_app
 from pos_client.config import CONFIG_ENV, Config, load_config
 
-__all__ = ["NEW_STORE_HELP", "add_config_option", "emit_json", "load", "run_with_app"]
+__all__ = [
+    "NEW_STORE_HELP",
+    "add_config_option",
+    "business_date_arg",
+    "emit_json",
+    "load",
+    "run_with_app",
+]
 
 #: ``--new-store``: what it does, as ``--help`` says it.
 NEW_STORE_HELP = (
@@ -34,6 +42,14 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         help=f"the lane's config file (default: ${CONFIG_ENV}, then the usual place)",
     )
     parser.add_argument("--new-store", action="store_true", help=NEW_STORE_HELP)
+
+
+def business_date_arg(text: str) -> date:
+    """A business date on the command line (``YYYY-MM-DD``, the Gregorian date the lane keeps)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -56,6 +72,7 @@ def run_with_app(
 
 
 def emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=None, separators=(",", ":"))
-    sys.stdout.write("\n")
+    """One JSON value and a newline, in one write (``json.dump`` makes one per token)."""
+    text = json.dumps(value, ensure_ascii=False, indent=None, separators=(",", ":"))
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()

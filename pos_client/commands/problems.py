@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.commands.lane import add_config_option, run_with_app
+from pos_client.commands.output import add_format_options, emit_rows, row_format
 from pos_client.compose import Lane
+from pos_client.ports import ProblemRecord
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -14,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = sub.add_parser("list", help="list open problems")
     add_config_option(listing)
     listing.add_argument("--all", action="store_true", help="include resolved ones")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    add_format_options(listing, what="problems")
     listing.set_defaults(handler=_list)
     resolve = sub.add_parser("resolve", help="mark a problem handled")
     add_config_option(resolve)
@@ -22,30 +25,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     resolve.set_defaults(handler=_resolve)
 
 
+def problem_json(p: ProblemRecord) -> dict[str, Any]:
+    """One problem as ``problems list --json`` prints it."""
+    return {
+        "seq": p.seq,
+        "redemption_id": p.redemption_id,
+        "kind": p.kind,
+        "collect_rial": p.collect_rial,
+        "detail": p.detail,
+        "created_at": p.created_at.isoformat(),
+        "resolved_at": p.resolved_at.isoformat() if p.resolved_at else None,
+    }
+
+
+def problem_line(p: ProblemRecord) -> str:
+    return f"#{p.seq} {p.kind}: {p.redemption_id} collect {p.collect_rial} Rial - {p.detail}"
+
+
 def _list(args: argparse.Namespace) -> int:
     async def work(lane: Lane) -> int:
-        rows = [
-            {
-                "seq": p.seq,
-                "redemption_id": p.redemption_id,
-                "kind": p.kind,
-                "collect_rial": p.collect_rial,
-                "detail": p.detail,
-                "created_at": p.created_at.isoformat(),
-                "resolved_at": p.resolved_at.isoformat() if p.resolved_at else None,
-            }
-            for p in lane.records.problems(include_resolved=args.all)
-        ]
-        if args.json:
-            emit_json(rows)
-        else:
-            for r in rows:
-                print(
-                    f"#{r['seq']} {r['kind']}: {r['redemption_id']} collect {r['collect_rial']}"
-                    f" Rial - {r['detail']}"
-                )
-            if not rows:
-                print("no problems")
+        emit_rows(
+            lane.records.problems(include_resolved=args.all),
+            row_format(args),
+            to_json=problem_json,
+            to_text=problem_line,
+            empty_text="no problems",
+        )
         return 0
 
     return run_with_app(args, work)

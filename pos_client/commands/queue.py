@@ -8,9 +8,12 @@ outbox is empty afterwards, 1 when something is left.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.commands.output import add_format_options, emit_rows, row_format
 from pos_client.compose import Lane
+from pos_client.ports import OutboxItem
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ):
         p = sub.add_parser(name, help=help_text)
         add_config_option(p)
-        p.add_argument("--json", action="store_true", help="print JSON")
+        if name == "list":
+            add_format_options(p, what="items")
+        else:
+            p.add_argument("--json", action="store_true", help="print JSON")
         if name == "sync":
             p.add_argument(
                 "--until-empty", action="store_true", help="retry until the outbox is empty"
@@ -32,32 +38,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         p.set_defaults(handler=handler)
 
 
+def outbox_json(item: OutboxItem) -> dict[str, Any]:
+    """One outbox item as ``queue list --json`` prints it."""
+    return {
+        "id": item.redemption_id,
+        "intent": item.intent,
+        "status": item.status.value,
+        "offline": item.offline,
+        "covered_rial": item.covered_rial,
+        "attempts": item.attempts,
+        "enqueued_at": item.enqueued_at.isoformat(),
+        "last_error": item.last_error,
+    }
+
+
+def outbox_line(item: OutboxItem) -> str:
+    return (
+        f"{item.redemption_id}  {item.intent:8} {item.status.value:17}"
+        f" {item.covered_rial:>12} Rial  attempts {item.attempts}"
+    )
+
+
 def _list(args: argparse.Namespace) -> int:
     async def work(lane: Lane) -> int:
-        items = lane.records.outbox()
-        rows = [
-            {
-                "id": i.redemption_id,
-                "intent": i.intent,
-                "status": i.status.value,
-                "offline": i.offline,
-                "covered_rial": i.covered_rial,
-                "attempts": i.attempts,
-                "enqueued_at": i.enqueued_at.isoformat(),
-                "last_error": i.last_error,
-            }
-            for i in items
-        ]
-        if args.json:
-            emit_json(rows)
-        else:
-            for r in rows:
-                print(
-                    f"{r['id']}  {r['intent']:8} {r['status']:17} {r['covered_rial']:>12} Rial"
-                    f"  attempts {r['attempts']}"
-                )
-            if not rows:
-                print("the outbox is empty")
+        emit_rows(
+            lane.records.outbox(),
+            row_format(args),
+            to_json=outbox_json,
+            to_text=outbox_line,
+            empty_text="the outbox is empty",
+        )
         return 0
 
     return run_with_app(args, work)

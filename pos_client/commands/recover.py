@@ -9,8 +9,10 @@ and ``--cancel-all`` do so for every one.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.commands.lane import add_config_option, run_with_app
+from pos_client.commands.output import add_format_options, emit_rows, row_format
 from pos_client.compose import Lane
 
 
@@ -22,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     action.add_argument("--cancel", metavar="ID", help="cancel this sale (void it if taken)")
     action.add_argument("--finish-all", action="store_true")
     action.add_argument("--cancel-all", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    add_format_options(parser, what="sales")
     parser.set_defaults(handler=_run)
 
 
@@ -43,17 +45,19 @@ def _run(args: argparse.Namespace) -> int:
                     results.append(await service.cancel_interrupted(redemption_id))
                 else:
                     results.append(await service.resolve_interrupted(redemption_id))
-        rows = [r.to_json() for r in results]
-        if args.json:
-            emit_json(rows)
-        else:
-            for r in rows:
-                print(
-                    f"{r['id']}  {r['status']:18} covered {r['covered_rial']} Rial"
-                    + (f"  ({r['reason']})" if r.get("reason") else "")
-                )
-            if not rows:
-                print("no interrupted sales")
+        emit_rows(
+            (r.to_json() for r in results),
+            row_format(args),
+            to_json=lambda row: row,
+            to_text=_line,
+            empty_text="no interrupted sales",
+        )
         return 0
 
     return run_with_app(args, work)
+
+
+def _line(row: dict[str, Any]) -> str:
+    return f"{row['id']}  {row['status']:18} covered {row['covered_rial']} Rial" + (
+        f"  ({row['reason']})" if row.get("reason") else ""
+    )

@@ -22,7 +22,12 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from pos_client.commands.lane import add_config_option, emit_json, run_with_app
+from pos_client.commands.lane import (
+    add_config_option,
+    business_date_arg,
+    emit_json,
+    run_with_app,
+)
 from pos_client.compose import Lane
 from pos_client.domain.reconcile import Finding, Line
 from pos_client.services.reports import XReport, ZReport
@@ -73,13 +78,6 @@ def _day(value: date | None) -> str:
     return "another date" if value is None else value.isoformat()
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _number(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"not a report number: {text!r}")
@@ -92,11 +90,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     x = sub.add_parser("x", help="the running totals of a business date")
     z = sub.add_parser("z", help="close a business date with a numbered, reconciled report")
     x.add_argument(
-        "--date", type=_date, metavar="YYYY-MM-DD", help="the business date (default: today)"
+        "--date",
+        type=business_date_arg,
+        metavar="YYYY-MM-DD",
+        help="the business date (default: today)",
     )
     z.add_argument(
         "--date",
-        type=_date,
+        type=business_date_arg,
         metavar="YYYY-MM-DD",
         help="the business date (default: the oldest open day with sales)",
     )

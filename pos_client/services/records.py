@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from pos_client.domain.models import Product
@@ -27,7 +27,9 @@ __all__ = ["OutboxSummary", "ProblemSale", "Records", "RecordsStore"]
 class RecordsStore(Protocol):
     """What :class:`Records` needs of the lane's store."""
 
-    def journal(self) -> Iterator[JournalEntry]: ...
+    def journal(
+        self, *, since: date | None = None, until: date | None = None
+    ) -> Iterator[JournalEntry]: ...
 
     def redemption(self, redemption_id: str) -> JournalEntry | None: ...
 
@@ -110,9 +112,17 @@ class Records:
 
     # ------------------------------------------------------------------ journal
 
-    def journal(self) -> Iterator[JournalEntry]:
-        """Every redemption in the order written (read in pages)."""
-        return self._store.journal()
+    def journal(
+        self, *, since: date | None = None, until: date | None = None
+    ) -> Iterator[JournalEntry]:
+        """Every redemption in the order written, read in pages as it is consumed.
+
+        ``since``/``until``: only those of these business dates (inclusive, either
+        may be left open). The one row source of every export: whatever keeps
+        journal rows (the live store, and any older rows kept elsewhere) is read
+        here, so an export never holds more than a page.
+        """
+        return self._store.journal(since=since, until=until)
 
     # ------------------------------------------------------------------ problems
 

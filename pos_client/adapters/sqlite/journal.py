@@ -102,6 +102,8 @@ _JOURNAL_COLUMNS = (
     " beneficiary_ref, display_name, token_jti, updated_at, intent"
 )
 _JOURNAL_FROM = " FROM journal"
+# Rows read at a time by :meth:`JournalTables.journal` (what an export holds at most).
+_PAGE = 500
 _INSERT_SALE = (
     "INSERT INTO journal(id, created_at, written_at, business_date, identity_kind, nid_hash,"
     " nid_masked, beneficiary_ref, display_name, token_jti, mode, body, basket, total_rial,"
@@ -256,16 +258,40 @@ class JournalTables:
             ).fetchone()
         return None if row is None else _entry(row)
 
-    def journal(self, *, since_seq: int = 0) -> Iterator[JournalEntry]:
-        """Every redemption in the order written (read in pages, not all at once)."""
+    def journal(
+        self, *, since_seq: int = 0, since: date | None = None, until: date | None = None
+    ) -> Iterator[JournalEntry]:
+        """Every redemption in the order written (read in pages, not all at once).
+
+        ``since``/``until``: only those of these business dates (inclusive).
+        The rows are read from the range's first row on (``journal_days``: the
+        first row of each date), so nothing written before the range is read;
+        a row of the range written later (a clock set back) is still found, as
+        the rows after the range are still looked at (their date only).
+        """
         last = since_seq
+        dates: tuple[str, ...]
+        where, dates = "seq > ?1", ()
+        if since is not None or until is not None:
+            dates = (
+                "0000-01-01" if since is None else since.isoformat(),
+                "9999-12-31" if until is None else until.isoformat(),
+            )
+            with self._db.read() as conn:
+                first = conn.execute(
+                    "SELECT MIN(first_seq) FROM journal_days WHERE business_date BETWEEN ? AND ?",
+                    dates,
+                ).fetchone()[0]
+            if first is None:
+                return
+            last = max(last, int(first) - 1)
+            # ``+``: the pages stay ranges of the table's own key, each from the last
+            # seq read, whatever index a date may have (one would sort every page).
+            where += " AND +business_date BETWEEN ?2 AND ?3"
+        sql = f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE {where} ORDER BY seq LIMIT {_PAGE}"
         while True:
             with self._db.read() as conn:
-                rows = conn.execute(
-                    f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE seq > ?"
-                    " ORDER BY seq LIMIT 500",
-                    (last,),
-                ).fetchall()
+                rows = conn.execute(sql, (last, *dates)).fetchall()
             if not rows:
                 return
             for row in rows:
