@@ -558,6 +558,14 @@ class JournalTables:
             ).fetchall()
         return [_entry(r) for r in rows]
 
+    def oldest_open(self) -> JournalEntry | None:
+        """The oldest open row (unseen, or in the outbox), if any: one lookup in their index."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE {_OPEN} ORDER BY seq LIMIT 1"
+            ).fetchone()
+        return None if row is None else _entry(row)
+
     def outbox_stats(self) -> dict[str, Any]:
         with self._db.read() as conn:
             rows = conn.execute(
