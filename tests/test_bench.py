@@ -12,6 +12,20 @@ import pytest
 
 from pos_client.bench.figures import Against, Figure, Goal, percentile, rate, render_table
 
+#: The history group's times (each a ratio of a long history's to a short one's).
+HISTORY_TIMES = {
+    f"history_{key}"
+    for key in (
+        "enqueue_p99",
+        "pick",
+        "status",
+        "checkpoint",
+        "x_today",
+        "x_past",
+        "queue",
+        "startup",
+    )
+}
 EXPECTED_KEYS = {
     "allocation_p99",
     "enqueue_p50_vs_bare",
@@ -29,6 +43,9 @@ EXPECTED_KEYS = {
     "rss_mb",
     "drain_rate_vs_limit",
     "drain_rate_vs_one_by_one",
+    *HISTORY_TIMES,
+    "history_export_peak",
+    "history_bytes_per_sale",
 }
 #: Figures that the issue gives a goal.
 WITH_GOALS = {
@@ -43,6 +60,8 @@ WITH_GOALS = {
     "startup_s",
     "rss_mb",
     "drain_rate_vs_limit",
+    *HISTORY_TIMES,
+    "history_export_peak",
 }
 
 
@@ -56,7 +75,7 @@ def quick_run() -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         [sys.executable, "-m", "pos_client.cli", "bench", "--quick", "--json"],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
     )
     try:
         data = json.loads(result.stdout)
@@ -141,6 +160,29 @@ def test_the_table_shows_every_figure(quick_run: Any) -> None:
     lines = table.splitlines()
     assert lines[0].split()[:2] == ["figure", "value"]
     assert len(lines) == 2 + len(data["figures"])
+
+
+def test_a_group_runs_alone_and_an_unknown_one_is_named() -> None:
+    command = [sys.executable, "-m", "pos_client.cli", "bench", "--quick", "--json"]
+    alone = subprocess.run(
+        [*command, "--group", "allocation"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    data = json.loads(alone.stdout)
+    assert {f["key"] for f in data["figures"]} == {"allocation_p99"}
+    assert "sandbox ledger" not in alone.stderr  # no ledger started for it
+    unknown = subprocess.run(
+        [sys.executable, "-m", "pos_client.cli", "bench", "--group", "histroy"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unknown.returncode == 2
+    assert "there is no figure group histroy; the groups are allocation," in unknown.stderr
+    assert "history" in unknown.stderr and not unknown.stdout
 
 
 # ---------------------------------------------------------------------- the arithmetic alone

@@ -4,9 +4,11 @@
 enqueue), then starts a sandbox ledger in a process of its own and measures,
 against it on loopback, the catalog load and lookups, an online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
-drain. A group that fails is reported (``errors``) and the others still run.
-``quick`` shrinks every count (a run of well under a minute) but keeps every
-figure.
+drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
+one). A group that fails is reported (``errors``) and the others still run.
+``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
+only for a group that needs it). ``quick`` shrinks every count (a run of well
+under a minute) but keeps every figure.
 
 Imports the standard library and the benchmark's own modules (which import
 the rest of the application as they need it).
@@ -20,16 +22,16 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, online, scan, startup
+from . import allocation, catalog, drain, enqueue, history, online, scan, startup
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
-__all__ = ["FULL", "QUICK", "Sizes", "run_bench"]
+__all__ = ["FULL", "GROUPS", "QUICK", "Sizes", "run_bench"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ class Sizes:
     startup_settle: float
     backlog: int
     one_by_one: int
+    history_small: int
+    history_large: int
+    history_rounds: int
 
 
 FULL = Sizes(
@@ -59,6 +64,9 @@ FULL = Sizes(
     startup_settle=1.0,
     backlog=10_000,
     one_by_one=1_000,
+    history_small=10_400,
+    history_large=300_000,
+    history_rounds=300,
 )
 QUICK = Sizes(
     allocation_runs=300,
@@ -71,7 +79,16 @@ QUICK = Sizes(
     startup_settle=0.5,
     backlog=1_000,
     one_by_one=200,
+    history_small=4_000,
+    history_large=24_000,
+    history_rounds=100,
 )
+
+
+#: The figure groups, in the order they run; those after "enqueue" and before "history"
+#: run against a sandbox ledger.
+GROUPS = ("allocation", "enqueue", "catalog", "online", "scan", "startup", "drain", "history")
+_LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
 
 
 def _say(text: str) -> None:
@@ -79,9 +96,15 @@ def _say(text: str) -> None:
 
 
 async def _groups(
-    root: Path, sizes: Sizes, figures: list[Figure], errors: list[dict[str, str]]
+    root: Path,
+    sizes: Sizes,
+    figures: list[Figure],
+    errors: list[dict[str, str]],
+    chosen: frozenset[str],
 ) -> None:
     async def group(name: str, work: Callable[[], Any]) -> None:
+        if name not in chosen:
+            return
         _say(f"{name}…")
         started = time.perf_counter()
         try:
@@ -98,6 +121,25 @@ async def _groups(
 
     await group("allocation", lambda: allocation.measure(runs=sizes.allocation_runs))
     await group("enqueue", lambda: enqueue.measure(root / "enqueue", rounds=sizes.enqueue_rounds))
+    if chosen & _LEDGER_GROUPS:
+        await _ledger_groups(root, sizes, group, errors)
+    await group(
+        "history",
+        lambda: history.measure(
+            root / "history",
+            small=sizes.history_small,
+            large=sizes.history_large,
+            rounds=sizes.history_rounds,
+        ),
+    )
+
+
+async def _ledger_groups(
+    root: Path,
+    sizes: Sizes,
+    group: Callable[[str, Callable[[], Any]], Any],
+    errors: list[dict[str, str]],
+) -> None:
     _say(f"starting a sandbox ledger with {sizes.products:,} products…")
     with contextlib.ExitStack() as stack:
         try:
@@ -147,14 +189,21 @@ async def _groups(
         )
 
 
-def run_bench(*, quick: bool) -> dict[str, Any]:
-    """Run every figure group; the machine-readable result (see :func:`figures.to_json`)."""
+def run_bench(*, quick: bool, groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the figure groups (``groups``: only those; default all); the result as JSON.
+
+    The result is what :func:`figures.to_json` makes. An unknown group name is a ``ValueError``.
+    """
     sizes = QUICK if quick else FULL
+    chosen = frozenset(GROUPS if not groups else groups)
+    unknown = sorted(chosen - set(GROUPS))
+    if unknown:
+        raise ValueError(f"no figure group {', '.join(unknown)}; there are {', '.join(GROUPS)}")
     figures: list[Figure] = []
     errors: list[dict[str, str]] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pos-client-bench-", ignore_cleanup_errors=True) as tmp:
-        asyncio.run(_groups(Path(tmp), sizes, figures, errors))
+        asyncio.run(_groups(Path(tmp), sizes, figures, errors, chosen))
     return to_json(
         figures,
         quick=quick,

@@ -8,18 +8,21 @@ the row) and the id index: the pages a bare one-row queue writes. Schema 2's
 separate outbox and event rows, AUTOINCREMENT counters and three indexes wrote
 three times as many (``pos-client bench`` measures it).
 
-- Open rows (unseen, or in the outbox) are found from the open mark
-  (``journal_marks.open_from``): every open row's seq is at or above it. New
-  rows are (seq is the largest so far plus one; journal rows are never
-  deleted), and two triggers lower the mark in the same statement when a row
-  below it opens again (a void of an old sale, say), so no code path can hide
-  a row from the forwarder. :meth:`JournalTables.raise_open_mark` raises the
-  mark to the oldest open row when the lane is idle; queries scan from the
-  mark (a range of the table's own key, :data:`_OPEN`), so a row left open for
-  long makes those scans longer, never wrong.
-- A business date's rows are found from ``journal_days`` (the seq of each
-  date's first row, written by a trigger with that row, once a day): every
-  row from there on, of that date, so a clock set back still finds them all.
+- Open rows (unseen, or in the outbox) are found by the partial index
+  ``journal_open`` (schema 5), which holds those rows and no others: every
+  query for them names its condition (:data:`_OPEN`), so SQLite reads only the
+  open rows, however old the oldest is and however long the journal. (Before
+  schema 5 they were found from an open mark, so one row left open for a
+  month made every scan run from it to the end of the journal.) The open mark
+  (``journal_marks.open_from``, kept by triggers: every open row's seq is at
+  or above it) is still kept, and :meth:`JournalTables.raise_open_mark` raises
+  it to the oldest open row, found by the same index, when the lane is idle.
+- A business date's rows are found from ``journal_runs`` (schema 5): the seq
+  of the first row of each run of rows of one date, written by a trigger when
+  a new row's date differs from the run before it (once a day; again when the
+  clock is set back or forward). A date's rows are the seq ranges of its runs,
+  each up to the next run's first row: found whole when the clock was set back,
+  without scanning to the end of the journal.
 - A row in the outbox keeps its body's exact bytes (the ledger compares a
   resent body byte for byte); the row that leaves the outbox (final) loses
   the household's identity from its body in the same statement
@@ -116,9 +119,23 @@ _SALE_REFUSALS: Mapping[str, Callable[[], Exception]] = {
         "token_used", "this token was already used on this terminal"
     )
 }
-# Where the open rows (unseen, or in the outbox) are: from the open mark on (see the
-# module docstring). A range of the table's own key: no index written per sale.
-_OPEN = "seq >= (SELECT open_from FROM journal_marks WHERE id = 1)"
+# The open rows (unseen, or in the outbox): the condition of the partial index
+# journal_open, named as it is there, so SQLite reads that index (see the module docstring).
+_OPEN = "(intent IS NOT NULL OR seen = 0)"
+# A date's rows: its runs' seq ranges, each up to the next run (see the module docstring).
+_ON_DATE = (
+    "SELECT {columns} FROM journal_runs r CROSS JOIN journal j"
+    " ON j.seq >= r.first_seq AND j.seq < COALESCE("
+    " (SELECT n.first_seq FROM journal_runs n WHERE n.first_seq > r.first_seq"
+    " ORDER BY n.first_seq LIMIT 1), 9223372036854775807)"
+    " WHERE r.business_date = ?1 AND j.business_date = ?1 ORDER BY j.seq"
+)
+# Before schema 5 (a store of an older schema opened read-only): from the date's first row on.
+_ON_DATE_BEFORE_RUNS = (
+    "SELECT {columns} FROM journal WHERE seq >="
+    " (SELECT first_seq FROM journal_days WHERE business_date = ?1)"
+    " AND business_date = ?1 ORDER BY seq"
+)
 # Into the outbox with ``intent`` (first enqueued when it first came in), due at once.
 _ENQUEUE = (
     "UPDATE journal SET intent = ?, enqueued_at = COALESCE(enqueued_at, ?),"
@@ -190,18 +207,11 @@ class JournalTables:
             if db.conn.in_transaction:
                 return False
             try:
-                if self._open_distance(db.conn) < slack:
-                    return False
+                if self._open_distance(db.conn) < slack or not self._mark_behind(db.conn):
+                    return False  # read first: no write transaction when the mark is right
                 with db.write() as conn:
-                    row = conn.execute("SELECT open_from FROM journal_marks WHERE id = 1")
-                    mark = int(row.fetchone()[0])
-                    oldest, last = conn.execute(
-                        "SELECT MIN(seq) FILTER (WHERE seen = 0 OR intent IS NOT NULL),"
-                        " MAX(seq) FROM journal WHERE seq >= ?",
-                        (mark,),
-                    ).fetchone()
-                    target = oldest if oldest is not None else (last or mark - 1) + 1
-                    if target <= mark:
+                    target = self._mark_behind(conn)
+                    if not target:
                         return False
                     conn.execute("UPDATE journal_marks SET open_from = ? WHERE id = 1", (target,))
             except (sqlite3.Error, StoreError) as exc:
@@ -210,8 +220,25 @@ class JournalTables:
         return True
 
     @staticmethod
+    def _mark_behind(conn: sqlite3.Connection) -> int:
+        """Where the open mark should rise to, if it is below the oldest open row (else 0).
+
+        The oldest open row is the first of the open rows' index (one lookup);
+        with none open, the mark goes past the last row.
+        """
+        mark = int(conn.execute("SELECT open_from FROM journal_marks WHERE id = 1").fetchone()[0])
+        row = conn.execute(
+            f"SELECT seq FROM journal WHERE {_OPEN} ORDER BY seq LIMIT 1"  # noqa: S608
+        ).fetchone()
+        if row is None:
+            row = conn.execute("SELECT COALESCE(MAX(seq), ?) + 1 FROM journal", (mark - 1,))
+            row = row.fetchone()
+        target = int(row[0])
+        return target if target > mark else 0
+
+    @staticmethod
     def _open_distance(conn: sqlite3.Connection) -> int:
-        """How many rows were written from the open mark on (a bound on what queries scan)."""
+        """How many rows were written from the open mark on."""
         row = conn.execute(
             "SELECT (SELECT COALESCE(MAX(seq), 0) FROM journal) - open_from + 1"
             " FROM journal_marks WHERE id = 1"
@@ -300,13 +327,18 @@ class JournalTables:
 
     def journal_on(self, business_date: date) -> list[JournalEntry]:
         """The redemptions made on ``business_date`` (the terminal's), in the order written."""
+        columns = ", ".join(f"j.{c.strip()}" for c in _JOURNAL_COLUMNS.split(","))
+        day = (business_date.isoformat(),)
         with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE seq >="  # noqa: S608
-                " (SELECT first_seq FROM journal_days WHERE business_date = ?1)"
-                " AND business_date = ?1 ORDER BY seq",
-                (business_date.isoformat(),),
-            ).fetchall()
+            try:
+                rows = conn.execute(_ON_DATE.format(columns=columns), day).fetchall()
+            except sqlite3.OperationalError:
+                if conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'journal_runs'"
+                ).fetchone():
+                    raise
+                sql = _ON_DATE_BEFORE_RUNS.format(columns=_JOURNAL_COLUMNS)
+                rows = conn.execute(sql, day).fetchall()
         return [_entry(r) for r in rows]
 
     def last_sale(self) -> JournalEntry | None:
@@ -551,6 +583,14 @@ class JournalTables:
                 f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE {_OPEN} AND seen = 0 ORDER BY seq"
             ).fetchall()
         return [_entry(r) for r in rows]
+
+    def oldest_open(self) -> JournalEntry | None:
+        """The oldest open row (unseen, or in the outbox), if any: one lookup in their index."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE {_OPEN} ORDER BY seq LIMIT 1"
+            ).fetchone()
+        return None if row is None else _entry(row)
 
     def outbox_stats(self) -> dict[str, Any]:
         with self._db.read() as conn:

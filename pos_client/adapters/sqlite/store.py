@@ -212,12 +212,13 @@ class SqliteStore(JournalTables, CatalogTables, MetaTables, ProblemTables):
 
     def _left_outbox(self) -> bool:
         """Whether a row left the outbox (its body scrubbed) since the WAL was last cut."""
+        # The last event only (one lookup by the table's key, never a count of the history).
         with self._db.read() as conn:
             row = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM journal_events WHERE seq > ?",
+                "SELECT seq FROM journal_events WHERE seq > ? ORDER BY seq DESC LIMIT 1",
                 (self._scrubbed_at_seq,),
             ).fetchone()
-        if not row[1]:
+        if row is None:
             return False
         self._scrubbed_at_seq = int(row[0])
         return True

@@ -1,5 +1,5 @@
 """The store check: opened read-only, what waits to be sent, problems, free disk space,
-a catalog that dropped a large share of the products.
+a catalog that dropped a large share of the products, a sale left open for over a day.
 
 :func:`gather_store` reads the facts (never writes); :func:`judge_store` judges
 them (pure, "now" handed in).
@@ -20,17 +20,27 @@ from typing import Any, Final, Protocol
 
 from pos_client.domain.errors import PosError
 from pos_client.domain.models import RuleSet
-from pos_client.ports import Intent, OutboxItem
+from pos_client.ports import Intent, JournalEntry, OutboxItem
 from pos_client.services.doctor.base import Check, Finding, Verdict, combine, when
 from pos_client.services.doctor.causes import cause
 from pos_client.services.doctor_texts import Lang, say
 from pos_client.services.forwarder import OWED_INTENTS, is_stuck
 from pos_client.services.refresh import CatalogWarning, RulesBook, last_catalog_warning
 
-__all__ = ["LOW_SPACE_BYTES", "DoctorStore", "StoreFacts", "gather_store", "judge_store"]
+__all__ = [
+    "LOW_SPACE_BYTES",
+    "OPEN_TOO_LONG",
+    "DoctorStore",
+    "OpenSale",
+    "StoreFacts",
+    "gather_store",
+    "judge_store",
+]
 
 #: Below this much free disk space the store check warns.
 LOW_SPACE_BYTES: Final = 100 * 1024 * 1024
+#: A sale still open (unseen, or without a final answer) this long is named by the store check.
+OPEN_TOO_LONG: Final = timedelta(days=1)
 
 
 class DoctorStore(Protocol):
@@ -43,6 +53,8 @@ class DoctorStore(Protocol):
     def catalog_state(self) -> tuple[str | None, str | None, int]: ...
 
     def outbox(self, *, intents: Iterable[Intent] | None = None) -> list[OutboxItem]: ...
+
+    def oldest_open(self) -> JournalEntry | None: ...
 
     def load_rules(self) -> tuple[bytes, str, str | None, datetime] | None: ...
 
@@ -59,6 +71,16 @@ class DoctorStore(Protocol):
     def learn_keys(self, keys: Mapping[str, bytes], *, at: datetime) -> None: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSale:
+    """The oldest sale still open: unseen by the cashier, or still owed an answer by the ledger."""
+
+    id: str
+    since: datetime
+    unseen: bool
+    intent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +111,7 @@ class StoreFacts:
     trusted_keys: Mapping[str, bytes] = field(default_factory=dict)
     catalog_warning: CatalogWarning | None = None
     owed_since: tuple[datetime, ...] = ()  # when each item owed to the ledger was enqueued
+    oldest_open: OpenSale | None = None
 
     @property
     def readable(self) -> bool:
@@ -218,6 +241,18 @@ def judge_store(
                 say(lang, "store.stuck.advice", config=config),
             )
         )
+    opened = facts.oldest_open
+    if opened is not None and now - opened.since > OPEN_TOO_LONG:
+        # An owed sale over the stuck bound is named by that finding already.
+        if opened.unseen or not (stuck and opened.intent in OWED_INTENTS):
+            kind = "store.open_unseen" if opened.unseen else "store.open_owed"
+            findings.append(
+                Finding(
+                    Verdict.WARNING,
+                    say(lang, kind, id=opened.id, since=when(opened.since, lang)),
+                    say(lang, kind + ".advice", config=config),
+                )
+            )
     return combine("store", findings, lang)
 
 
@@ -250,6 +285,7 @@ def gather_store(
         trusted = book.trusted_keys()
         dropped = last_catalog_warning(store)
         owed = tuple(item.enqueued_at for item in store.outbox(intents=OWED_INTENTS))
+        first = store.oldest_open()
     except PosError as exc:
         return StoreFacts(
             path=path, exists=True, writable=writable, folder=folder, error=exc.message
@@ -274,4 +310,9 @@ def gather_store(
         trusted_keys=trusted,
         catalog_warning=dropped,
         owed_since=owed,
+        oldest_open=None
+        if first is None
+        else OpenSale(
+            id=first.id, since=first.created_at, unseen=not first.seen, intent=first.intent
+        ),
     )
