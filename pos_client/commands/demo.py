@@ -214,7 +214,9 @@ def _run_demo(args: argparse.Namespace) -> int:
                     scale=f"virtual-scale://{lane_name}?weight={DEMO_GRAMS}",
                 ),
             )
-            guide, text = _guide(sandbox, lane_name, data, args.runtime_dir)
+            guide, text = _guide(
+                sandbox, lane_name, data, args.runtime_dir, ledger_url=config.ledger.url
+            )
             help_file = data / "demo-help.txt"
             _write_private(help_file, text)
             print(text, end="")
@@ -262,10 +264,20 @@ def _price_everything(sandbox: Any, lane: Lane) -> None:
 
 
 def _guide(
-    sandbox: Any, lane_name: str, data: Path, runtime_dir: str | None = None
+    sandbox: Any,
+    lane_name: str,
+    data: Path,
+    runtime_dir: str | None = None,
+    *,
+    ledger_url: str | None = None,
 ) -> tuple[Any, str]:
-    """What to try, for the help screen and for the terminal (one text for both)."""
-    from pos_client.tui.app import DemoGuide
+    """What to try, for the help screen and for the terminal (one text for both).
+
+    With ``ledger_url`` (the lane's ledger, which must be this sandbox) the screen
+    gets the training key that switches the sandbox ledger off and on again.
+    """
+    from pos_client.commands.training import SandboxOutage
+    from pos_client.tui.app import LEDGER_SWITCH_DISPLAY, DemoGuide
 
     households = {h["key"]: h for h in sandbox.info["households"]}
     products = sandbox.info.get("sample_products", [])
@@ -302,6 +314,7 @@ def _guide(
         ),
         purchase_codes=tuple(codes),
         otp_code=otp_code,
+        ledger_switch=SandboxOutage(sandbox, ledger_url) if ledger_url else None,
     )
     short = {
         "kalabarg": "Kalabarg tranches and donor credit for Rasht",
@@ -333,6 +346,9 @@ def _guide(
         f"   item: {prog} scale --lane {lane_name} GRAMS",
         "3. F2 shows the split over the credit, Enter confirms: receipt and QR code.",
         "   Enter starts the next sale. F1 help, Esc back, Ctrl-Q quits.",
+        f"4. {LEDGER_SWITCH_DISPLAY} switches the sandbox ledger off (and on again): while it is",
+        "   off, a sale is approved offline, from the household's card (its QR token);",
+        "   switch it on again and F5 sends the sales waiting to be sent.",
         "A QR token instead of a national ID, from another terminal:",
         f"     {commands[1]}",
         f"All this again: F1, or {data / 'demo-help.txt'}",
