@@ -1,9 +1,19 @@
-"""The beneficiary QR token ``KB1.<payload>.<signature>``: reading, checking, making.
+"""The beneficiary QR tokens ``KB1.<payload>.<signature>`` and ``KB2...``: read, check, make.
 
 As ``ledger-api.md`` defines it: both parts are unpadded base64url; ``payload``
 is the JSON object ``{"v":1,"kid":"k1","nid":"<national id>","jti":"<token id>",
 "iat":<unix>,"exp":<unix>,"off":<offline allowance, rial>}`` and ``signature``
 is Ed25519 over the ASCII bytes ``KB1.<payload>`` by a rules signing key.
+
+A KB2 token (``KB2.<payload>.<signature>``, signed the same way over
+``KB2.<payload>``) carries the same members with ``"v":2`` plus ``purses``: the
+signed snapshot of what the household may spend offline, each purse ``{"id",
+"program", "off"}`` (an amount purse, Rials) or ``{"id", "program", "ent":
+[{"group", "off_milli"}]}`` (a quantity purse), with ``city`` (null or text)
+and ``exp`` (unix). The tag, the payload's ``v`` and the presence of
+``purses`` must agree: a KB1 text saying ``v`` 2 or carrying purses, or a KB2
+saying ``v`` 1, is malformed. A KB2 payload over :data:`MAX_PAYLOAD_BYTES` is
+refused before it is read.
 
 Every refusal is a :class:`~pos_client.domain.errors.TokenError` whose
 ``reason`` is one of ``token_malformed``, ``token_unknown_key``,
@@ -22,7 +32,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -38,10 +48,15 @@ from pos_client.domain.signing import (
 )
 
 __all__ = [
+    "MAX_PAYLOAD_BYTES",
     "MAX_TOKEN_CHARS",
+    "MAX_TOKEN_PURSES",
     "TOKEN_PREFIX",
+    "TOKEN_PREFIXES",
     "TOKEN_VERSION",
     "TokenClaims",
+    "TokenEntitlement",
+    "TokenPurse",
     "check_token_time",
     "looks_like_token",
     "parse_token",
@@ -52,8 +67,34 @@ __all__ = [
 
 TOKEN_PREFIX = "KB1"  # noqa: S105 - a format tag, not a secret
 TOKEN_VERSION = 1
-#: Longest token text accepted (a real one is about 250 characters).
+#: The tag of each token version.
+TOKEN_PREFIXES: Mapping[int, str] = {1: "KB1", 2: "KB2"}
+_VERSION_OF_PREFIX = {prefix: version for version, prefix in TOKEN_PREFIXES.items()}
+#: Longest token text accepted (a real KB1 is about 250 characters, a KB2 with
+#: four purses about 650).
 MAX_TOKEN_CHARS = 2048
+#: Largest decoded payload accepted (the contract keeps a KB2 payload under 600 bytes).
+MAX_PAYLOAD_BYTES = 1024
+#: Most purses a KB2 token may carry.
+MAX_TOKEN_PURSES = 16
+#: Most entitlement groups one quantity purse of a token may carry.
+MAX_PURSE_ENTITLEMENTS = 16
+#: Largest offline amount of a purse (Rials) or quantity (thousandths) accepted:
+#: far above any programme limit, far below where arithmetic would overflow.
+MAX_OFFLINE_RIAL = 10**15
+_MAX_ID_CHARS = 64
+
+
+def _is_id(value: object) -> TypeGuard[str]:
+    """An id in a token (purse, programme, group, city): 1-64 printable characters, unpadded."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= _MAX_ID_CHARS
+        and value == value.strip()
+        and value.isprintable()
+    )
+
+
 #: Longest token id (``jti``) accepted.
 MAX_JTI_CHARS = 128
 #: Unix times a token may carry: 1970-01-01 up to 9999-12-31T23:59:59Z.
@@ -65,8 +106,39 @@ _REQUIRED = ("v", "kid", "nid", "jti", "iat", "exp", "off")
 
 
 @dataclass(frozen=True, slots=True)
+class TokenEntitlement:
+    """One entitlement group of a quantity purse in a KB2 token: what it may take offline."""
+
+    group: str
+    off_milli: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPurse:
+    """One purse of a KB2 token's snapshot.
+
+    An amount purse has ``off_rial`` (what it may pay offline) and no
+    entitlements; a quantity purse has ``entitlements`` and ``off_rial`` None.
+    """
+
+    id: str
+    program: str
+    expires_at: datetime
+    city: str | None = None
+    off_rial: int | None = None
+    entitlements: tuple[TokenEntitlement, ...] = ()
+
+    @property
+    def is_quantity(self) -> bool:
+        return self.off_rial is None
+
+
+@dataclass(frozen=True, slots=True)
 class TokenClaims:
-    """What a KB1 token says. Times are timezone-aware (UTC), whole seconds."""
+    """What a KB1 or KB2 token says. Times are timezone-aware (UTC), whole seconds.
+
+    ``purses`` is the KB2 snapshot (empty for KB1).
+    """
 
     v: int
     kid: str
@@ -75,19 +147,20 @@ class TokenClaims:
     issued_at: datetime
     expires_at: datetime
     offline_allowance_rial: int
+    purses: tuple[TokenPurse, ...] = ()
 
 
 def looks_like_token(text: str) -> bool:
-    """Whether ``text`` is meant as a KB1 token (starts ``KB1.``); says nothing of validity."""
-    return isinstance(text, str) and text.startswith(TOKEN_PREFIX + ".")
+    """Whether ``text`` is meant as a token (``KB1.`` or ``KB2.``); says nothing of validity."""
+    return isinstance(text, str) and any(text.startswith(p + ".") for p in TOKEN_PREFIXES.values())
 
 
 def _malformed(what: str) -> TokenError:
     return TokenError("token_malformed", f"the token is malformed: {what}")
 
 
-def _split(text: object) -> tuple[str, str, bytes]:
-    """``(signed part, payload part, signature bytes)`` of a token's text."""
+def _split(text: object) -> tuple[str, str, bytes, int]:
+    """``(signed part, payload part, signature bytes, version)`` of a token's text."""
     if not isinstance(text, str):
         raise _malformed("not text")
     if len(text) > MAX_TOKEN_CHARS:
@@ -95,9 +168,9 @@ def _split(text: object) -> tuple[str, str, bytes]:
     if not text.isascii():
         raise _malformed("not ASCII")
     parts = text.split(".")
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        raise _malformed(f"not {TOKEN_PREFIX}.<payload>.<signature>")
-    _, payload_part, signature_part = parts
+    if len(parts) != 3 or parts[0] not in _VERSION_OF_PREFIX:
+        raise _malformed("not KB1.<payload>.<signature> nor KB2.<payload>.<signature>")
+    prefix, payload_part, signature_part = parts
     if not payload_part or not signature_part:
         raise _malformed("an empty part")
     try:
@@ -106,7 +179,7 @@ def _split(text: object) -> tuple[str, str, bytes]:
         raise _malformed("the signature is not base64url") from None
     if len(signature) != SIGNATURE_BYTES:
         raise _malformed("the signature is not 64 bytes")
-    return f"{TOKEN_PREFIX}.{payload_part}", payload_part, signature
+    return f"{prefix}.{payload_part}", payload_part, signature, _VERSION_OF_PREFIX[prefix]
 
 
 def _reject_constant(name: str) -> Any:
@@ -131,11 +204,104 @@ def _strict_int(payload: Mapping[str, Any], key: str, *, low: int, high: int) ->
     return value
 
 
-def _claims_from_payload(payload_part: str) -> TokenClaims:
+def _unix_time(value: object, what: str) -> datetime:
+    if type(value) is not int:
+        raise _malformed(f"{what} is not an integer")
+    if not 0 <= value <= _MAX_UNIX:
+        raise _malformed(f"{what} is out of range")
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def _offline_amount(value: object, what: str) -> int:
+    if type(value) is not int:
+        raise _malformed(f"{what} is not an integer")
+    if not 0 <= value <= MAX_OFFLINE_RIAL:
+        raise _malformed(f"{what} is negative or too large")
+    return value
+
+
+def _entitlements(value: object, where: str) -> tuple[TokenEntitlement, ...]:
+    if not isinstance(value, list) or not value:
+        raise _malformed(f"{where} ent is not a list of groups")
+    if len(value) > MAX_PURSE_ENTITLEMENTS:
+        raise _malformed(f"{where} has too many groups")
+    result: list[TokenEntitlement] = []
+    seen: set[str] = set()
+    for item in value:
+        if not isinstance(item, dict):
+            raise _malformed(f"{where} has a group that is not an object")
+        group = item.get("group")
+        if not _is_id(group):
+            raise _malformed(f"{where} has a group without a valid name")
+        if group in seen:
+            raise _malformed(f"{where} names a group twice")
+        seen.add(group)
+        if "off_milli" not in item:
+            raise _malformed(f"{where} has a group without off_milli")
+        off = _offline_amount(item["off_milli"], f"{where} off_milli")
+        result.append(TokenEntitlement(group=group, off_milli=off))
+    return tuple(result)
+
+
+def _purse(value: object, index: int) -> TokenPurse:
+    where = f"purse {index + 1}"
+    if not isinstance(value, dict):
+        raise _malformed(f"{where} is not an object")
+    purse_id = value.get("id")
+    if not _is_id(purse_id):
+        raise _malformed(f"{where} has no valid id")
+    program = value.get("program")
+    if not _is_id(program):
+        raise _malformed(f"{where} has no valid program")
+    if "exp" not in value:
+        raise _malformed(f"{where} has no exp")
+    expires_at = _unix_time(value["exp"], f"{where} exp")
+    city = value.get("city")
+    if city == "":
+        city = None
+    if city is not None and not _is_id(city):
+        raise _malformed(f"{where} city is not null nor a city")
+    has_off, has_ent = "off" in value, "ent" in value
+    if has_off == has_ent:
+        raise _malformed(f"{where} must carry exactly one of off and ent")
+    if has_off:
+        return TokenPurse(
+            id=purse_id,
+            program=program,
+            expires_at=expires_at,
+            city=city,
+            off_rial=_offline_amount(value["off"], f"{where} off"),
+        )
+    return TokenPurse(
+        id=purse_id,
+        program=program,
+        expires_at=expires_at,
+        city=city,
+        entitlements=_entitlements(value["ent"], where),
+    )
+
+
+def _purses(value: object) -> tuple[TokenPurse, ...]:
+    if not isinstance(value, list):
+        raise _malformed("purses is not a list")
+    if len(value) > MAX_TOKEN_PURSES:
+        raise _malformed("too many purses")
+    purses = tuple(_purse(item, index) for index, item in enumerate(value))
+    ids = [purse.id for purse in purses]
+    if len(set(ids)) != len(ids):
+        raise _malformed("a purse id appears twice")
+    return purses
+
+
+def _claims_from_payload(payload_part: str, version: int) -> TokenClaims:
+    if version != TOKEN_VERSION and len(payload_part) > (MAX_PAYLOAD_BYTES * 4 + 2) // 3:
+        raise _malformed("the payload is too large")
     try:
         raw = b64url_decode(payload_part)
     except ContractError:
         raise _malformed("the payload is not base64url") from None
+    if version != TOKEN_VERSION and len(raw) > MAX_PAYLOAD_BYTES:
+        raise _malformed("the payload is too large")
     try:
         payload = json.loads(
             raw.decode("utf-8"),
@@ -150,7 +316,13 @@ def _claims_from_payload(payload_part: str) -> TokenClaims:
     if missing:
         raise _malformed("missing " + ", ".join(missing))
 
-    version = _strict_int(payload, "v", low=TOKEN_VERSION, high=TOKEN_VERSION)
+    said = _strict_int(payload, "v", low=1, high=max(TOKEN_PREFIXES))
+    if said != version:
+        raise _malformed(f"a {TOKEN_PREFIXES[version]} token whose payload says v={said}")
+    if version == TOKEN_VERSION and "purses" in payload:
+        raise _malformed("a KB1 token carries purses")
+    if version != TOKEN_VERSION and "purses" not in payload:
+        raise _malformed("missing purses")
     kid = payload["kid"]
     if not is_valid_kid(kid):
         raise _malformed("kid is not a key id")
@@ -169,6 +341,7 @@ def _claims_from_payload(payload_part: str) -> TokenClaims:
     if exp <= iat:
         raise _malformed("exp is not after iat")
     off = _strict_int(payload, "off", low=0, high=2**63 - 1)
+    purses = _purses(payload["purses"]) if version != TOKEN_VERSION else ()
     return TokenClaims(
         v=version,
         kid=kid,
@@ -177,6 +350,7 @@ def _claims_from_payload(payload_part: str) -> TokenClaims:
         issued_at=datetime.fromtimestamp(iat, tz=UTC),
         expires_at=datetime.fromtimestamp(exp, tz=UTC),
         offline_allowance_rial=off,
+        purses=purses,
     )
 
 
@@ -186,8 +360,8 @@ def parse_token(text: str) -> TokenClaims:
     Raises ``TokenError("token_malformed")``. Use :func:`verify_token` before
     trusting anything a token says.
     """
-    _, payload_part, _ = _split(text)
-    return _claims_from_payload(payload_part)
+    _, payload_part, _, version = _split(text)
+    return _claims_from_payload(payload_part, version)
 
 
 def verify_token_signature(text: str, *, keys: Mapping[str, bytes]) -> TokenClaims:
@@ -199,8 +373,8 @@ def verify_token_signature(text: str, *, keys: Mapping[str, bytes]) -> TokenClai
     payload (``token_malformed``), the key id (``token_unknown_key``), the
     signature (``token_invalid``).
     """
-    signed, payload_part, signature = _split(text)
-    claims = _claims_from_payload(payload_part)
+    signed, payload_part, signature, version = _split(text)
+    claims = _claims_from_payload(payload_part, version)
     public_key = keys.get(claims.kid)
     if public_key is None:
         raise TokenError("token_unknown_key", "the token is signed by a key this terminal lacks")
@@ -262,13 +436,36 @@ def _unix(moment: datetime, name: str) -> int:
     return delta.days * 86_400 + delta.seconds
 
 
+def _purse_json(purse: TokenPurse) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": purse.id, "program": purse.program}
+    if purse.off_rial is not None:
+        if purse.entitlements:
+            raise _malformed(f"purse {purse.id} has both off and entitlements")
+        item["off"] = purse.off_rial
+    else:
+        item["ent"] = [{"group": e.group, "off_milli": e.off_milli} for e in purse.entitlements]
+    item["city"] = purse.city
+    item["exp"] = _unix(purse.expires_at, "a purse's expires_at")
+    return item
+
+
 def sign_token(claims: TokenClaims, *, private_key: Ed25519PrivateKey) -> str:
     """The token text for ``claims`` signed by ``private_key`` (for the sandbox and tests).
 
-    The payload is compact JSON with the keys in the contract's order. Claims
-    that :func:`parse_token` would refuse raise ``TokenError("token_malformed")``.
+    The payload is compact JSON with the keys in the contract's order; a KB2
+    token when ``claims.v`` is 2 (with its purses, at least one), else KB1. Claims that
+    :func:`parse_token` would refuse raise ``TokenError("token_malformed")``.
     """
-    payload = {
+    prefix = TOKEN_PREFIXES.get(claims.v)
+    if prefix is None:
+        raise _malformed("v is not a token version")
+    if claims.v == TOKEN_VERSION and claims.purses:
+        raise _malformed("a KB1 token cannot carry purses")
+    if claims.v != TOKEN_VERSION and not claims.purses:
+        # Readers take a KB2 without purses (nothing to spend offline); a writer
+        # with nothing to snapshot issues a KB1.
+        raise _malformed("a KB2 token carries at least one purse")
+    payload: dict[str, Any] = {
         "v": claims.v,
         "kid": claims.kid,
         "nid": claims.national_id,
@@ -277,11 +474,13 @@ def sign_token(claims: TokenClaims, *, private_key: Ed25519PrivateKey) -> str:
         "exp": _unix(claims.expires_at, "expires_at"),
         "off": claims.offline_allowance_rial,
     }
+    if claims.v != TOKEN_VERSION:
+        payload["purses"] = [_purse_json(purse) for purse in claims.purses]
     try:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         raise _malformed("claims cannot be written as JSON") from None
-    signed = f"{TOKEN_PREFIX}.{b64url_encode(body.encode('utf-8'))}"
+    signed = f"{prefix}.{b64url_encode(body.encode('utf-8'))}"
     text = f"{signed}.{b64url_encode(sign_bytes(signed.encode('ascii'), private_key=private_key))}"
     parse_token(text)  # the same checks a reader makes: never issue what is refused
     return text
