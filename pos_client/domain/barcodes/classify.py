@@ -73,7 +73,7 @@ AIM_SYMBOLOGIES: Final[Mapping[str, str]] = MappingProxyType(
 #: GS1-128, GS1 DataMatrix, GS1 QR, GS1 DataBar, GS1 DotCode, GS1 Aztec.
 GS1_SYMBOLOGIES: Final = frozenset({"]C1", "]d2", "]Q3", "]e0", "]J1", "]z1"})
 
-_TOKEN_RE: Final = re.compile(r"KB1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_TOKEN_RE: Final = re.compile(r"KB[12]\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 # ---- AIM ----------------------------------------------------------------------------
@@ -234,9 +234,9 @@ def _classify(
         raise _Refusal("empty", "nothing was scanned")
     if symbology is not None and symbology[1] not in AIM_SYMBOLOGIES:
         raise _Refusal("unsupported_symbology", f"unknown symbology {symbology}")
-    if text.startswith("KB1."):
+    if text.startswith(("KB1.", "KB2.")):
         if _TOKEN_RE.fullmatch(text) is None:
-            raise _Refusal("malformed_token", "a token is KB1.<payload>.<signature>")
+            raise _Refusal("malformed_token", "a token is KB1.<payload>.<signature> or KB2.…")
         return TokenScan(raw=raw, symbology=symbology, token=text)
     if _looks_like_gs1(symbology, payload, text):
         return gs1_scan(raw, symbology, text)
