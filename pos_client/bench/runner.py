@@ -1,8 +1,8 @@
 """One benchmark run: every figure group in turn, in a temporary folder removed afterwards.
 
-:func:`run_bench` measures the in-process figures (allocation, durable
-enqueue), then starts a sandbox ledger in a process of its own and measures,
-against it on loopback, the catalog load and lookups, an online redemption,
+:func:`run_bench` measures the in-process figures (allocation, a KB2 token
+checked offline, durable enqueue), then starts a sandbox ledger in a process
+of its own and measures, against it on loopback, the catalog load and lookups, an online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
 drain. A group that fails is reported (``errors``) and the others still run.
 ``quick`` shrinks every count (a run of well under a minute) but keeps every
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, online, scan, startup
+from . import allocation, catalog, drain, enqueue, offline_token, online, scan, startup
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
@@ -97,6 +97,7 @@ async def _groups(
             _say(f"{name} done in {time.perf_counter() - started:.1f} s")
 
     await group("allocation", lambda: allocation.measure(runs=sizes.allocation_runs))
+    await group("offline_token", lambda: offline_token.measure(runs=sizes.allocation_runs))
     await group("enqueue", lambda: enqueue.measure(root / "enqueue", rounds=sizes.enqueue_rounds))
     _say(f"starting a sandbox ledger with {sizes.products:,} products…")
     with contextlib.ExitStack() as stack:
