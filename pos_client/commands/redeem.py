@@ -2,7 +2,7 @@
 
 ::
 
-    pos-client redeem (--national-id ID --otp-challenge C --otp CODE | --token KB1...
+    pos-client redeem (--national-id ID --otp-challenge C --otp CODE | --token KB1...|KB2...
                        | --purchase-code 12345678) --basket FILE.json [--json]
 
 Each secret may instead come from a private file or standard input
@@ -51,6 +51,7 @@ from pos_client.errors import (
     StoreError,
 )
 from pos_client.services.checkout import CheckoutError, CheckoutRefused, CheckoutSession
+from pos_client.services.checkout.offline_token import FROM_CARD_SENTENCE, OFFLINE_SOURCE_CARD
 from pos_client.services.refresh import DocumentRefused
 
 EXIT_OK = 0
@@ -211,15 +212,16 @@ async def _redeem(
                 " run `pos-client recover`",
             )
             return EXIT_REFUSED, result, None
-    return (
-        EXIT_OK if outcome.goes_ahead else EXIT_REFUSED,
-        outcome.to_json(),
-        session,
-    )
+    result = outcome.to_json()
+    if outcome.offline_source == OFFLINE_SOURCE_CARD:
+        result["offline_note"] = FROM_CARD_SENTENCE
+    return EXIT_OK if outcome.goes_ahead else EXIT_REFUSED, result, session
 
 
 def _human(result: dict[str, Any]) -> str:
     parts = [f"{result['status']}"]
+    if result.get("offline_note"):
+        parts.append(result["offline_note"])
     if result.get("id"):
         parts.append(f"id {result['id']}")
     parts.append(f"covered {result['covered_rial']} Rial")

@@ -5,8 +5,9 @@
   it listens and where ``sandbox.json`` is. A ``--host`` beyond loopback is
   refused unless ``--allow-remote-sandbox`` is given (the ``/sandbox/*``
   endpoints take no authentication), and then warned about.
-- ``pos-client sandbox token NATIONAL_ID --data DIR [--ttl SECONDS]`` prints a
-  fresh KB1 token for a household and shows it as a QR code in the terminal.
+- ``pos-client sandbox token NATIONAL_ID --data DIR [--ttl SECONDS] [--v2]`` prints a
+  fresh KB1 token (KB2 with ``--v2``: with the snapshot of the household's purses
+  that lets any lane serve it offline) and shows it as a QR code in the terminal.
 
 The catalog size and seed are fixed when DIR is first made; leave them out later.
 """
@@ -52,13 +53,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION")
     token = actions.add_parser(
         "token",
-        help="print a fresh KB1 token for a household and show its QR code",
-        description="Print a fresh KB1 token for a household and show its QR code.",
+        help="print a fresh KB1 (or KB2) token for a household and show its QR code",
+        description="Print a fresh KB1 (or KB2) token for a household and show its QR code.",
     )
     token.add_argument("national_id", help="the household's national ID")
     token.add_argument("--data", dest="token_data", type=Path, help="the sandbox's data directory")
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default a day)")
     token.add_argument("--no-qr", action="store_true", help="print the token only")
+    token.add_argument(
+        "--v2",
+        action="store_true",
+        help="a KB2 token: it carries what the household may spend offline, for any lane",
+    )
     token.set_defaults(handler=_run_token)
 
 
@@ -108,6 +114,7 @@ def _run_token(args: argparse.Namespace) -> int:
     import qrcode
 
     from pos_client.sandbox.datadir import INFO_FILE
+    from pos_client.sandbox.problems import Problem
     from pos_client.sandbox.server import build_sandbox
 
     data = args.token_data or args.data
@@ -123,7 +130,12 @@ def _run_token(args: argparse.Namespace) -> int:
         raise ConfigError("--ttl must be a positive number of seconds", key="ttl")
     sandbox = build_sandbox(Path(data))
     try:
-        minted = sandbox.admin.mint_token(national_id, ttl_seconds=args.ttl)
+        minted = sandbox.admin.mint_token(
+            national_id, ttl_seconds=args.ttl, version=2 if args.v2 else 1
+        )
+    except Problem as exc:
+        print(f"pos-client sandbox token: {exc.detail}", file=sys.stderr)
+        return 1
     finally:
         sandbox.close()
     token = minted["token"]

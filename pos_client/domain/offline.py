@@ -29,7 +29,10 @@ in the order they are checked (the first that fails is the reason given):
 11. ``over_daily_limit``: the lane's limit per household per business day;
 12. ``over_outstanding_limit``: everything approved offline and not yet
     forwarded on this terminal, plus this sale;
-13. ``over_token_allowance`` / ``over_wallet_allowance``: the token's own
+13. ``over_purse_allowance``: a KB2 token's snapshot, purse by purse: a
+    purse that pays must be in it and pay at most its ``off`` (an amount
+    purse) or take at most its groups' ``off_milli`` (a quantity purse);
+14. ``over_token_allowance`` / ``over_wallet_allowance``: the token's own
     ``off`` allowance and the wallet's ``offline_allowance_rial``.
 
 All amounts are what the purses would pay (the covered Rials); what the
@@ -96,6 +99,10 @@ class OfflineRequest:
     lane_now: datetime | None = None
     clock_offset: ClockOffset | None = None
     token: TokenClaims | None = None  # the verified token's claims (for its time window)
+    #: What each purse would pay (Rials) and take (thousandths, quantity purses), by purse id:
+    #: bounded by a KB2 token's snapshot.
+    covered_by_purse: Mapping[str, int] = field(default_factory=_empty)
+    taken_milli_by_purse: Mapping[str, int] = field(default_factory=_empty)
 
     @property
     def covered_rial(self) -> int:
@@ -127,6 +134,31 @@ def offline_purses(purses: Sequence[Purse], rules: RuleSet | None) -> tuple[Purs
         return ()
     allowed = {p.id for p in rules.programs if p.offline.allowed}
     return tuple(purse for purse in purses if purse.program in allowed)
+
+
+def _over_purse_allowance(r: OfflineRequest) -> OfflineDecision | None:
+    """A purse paying beyond what a KB2 token's snapshot lets it pay offline."""
+    assert r.token is not None
+    snapshot = {purse.id: purse for purse in r.token.purses}
+    paying = {k for k, v in r.covered_by_purse.items() if v > 0}
+    paying |= {k for k, v in r.taken_milli_by_purse.items() if v > 0}
+    for purse_id in sorted(paying):
+        purse = snapshot.get(purse_id)
+        if purse is None:
+            return OfflineDecision.refuse(
+                "over_purse_allowance", "a purse that the QR token does not carry would pay"
+            )
+        if purse.off_rial is not None:
+            over = r.covered_by_purse.get(purse_id, 0) > purse.off_rial
+        else:
+            allowed_milli = sum(e.off_milli for e in purse.entitlements)
+            over = r.taken_milli_by_purse.get(purse_id, 0) > allowed_milli
+        if over:
+            return OfflineDecision.refuse(
+                "over_purse_allowance",
+                f"over the offline allowance the QR token gives purse {purse_id}",
+            )
+    return None
 
 
 def decide_offline(request: OfflineRequest, limits: OfflineLimits) -> OfflineDecision:
@@ -212,6 +244,10 @@ def decide_offline(request: OfflineRequest, limits: OfflineLimits) -> OfflineDec
         return OfflineDecision.refuse(
             "over_outstanding_limit", "too much is waiting to be sent from this terminal"
         )
+    if r.token is not None and r.token.v >= 2:
+        refusal = _over_purse_allowance(r)
+        if refusal is not None:
+            return refusal
     if r.token_allowance_rial is None or covered > r.token_allowance_rial:
         return OfflineDecision.refuse(
             "over_token_allowance", "over the offline allowance the QR token carries"

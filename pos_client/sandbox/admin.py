@@ -1,7 +1,7 @@
 """Sandbox-only conveniences behind ``/sandbox/`` (not part of the contract).
 
 What a real ledger does out of band, done here on request so that people and
-tests can play every part: mint a KB1 token or a purchase code for a
+tests can play every part: mint a KB1 or KB2 token or a purchase code for a
 household (the household's phone app does that), read the code of an OTP
 challenge (the real ledger texts it), put a household on the hot list or take
 it off, publish a new catalog version, and move the sandbox clock.
@@ -16,16 +16,61 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pos_client.domain.tokens import TokenClaims, sign_token
+from pos_client.domain.models import Purse
+from pos_client.domain.tokens import TokenClaims, TokenEntitlement, TokenPurse, sign_token
 
 from .books import PurchaseCodeRow
 from .clock import to_rfc3339
+from .demo import PROGRAMS
 from .parts import SandboxParts
 from .problems import problem
-from .wallets import strict_national_id
+from .wallets import load_purses, strict_national_id, visible
 
 PURCHASE_CODE_LIFETIME = timedelta(minutes=30)
 DEFAULT_TOKEN_TTL = timedelta(hours=24)
+#: The purses a KB2 token's snapshot carries at most (the payload stays under 600 bytes).
+MAX_SNAPSHOT_PURSES = 4
+
+
+def snapshot_purses(purses: tuple[Purse, ...], *, now: datetime) -> tuple[TokenPurse, ...]:
+    """What each purse may spend offline, as the purses stand at ``now``.
+
+    Only purses inside their validity window, of a programme that allows offline
+    approval, with something left; an amount purse's ``off`` is its balance,
+    never above the programme's offline limits per sale and per household per
+    day; a quantity purse's groups carry what remains of them.
+    """
+    programs = {p.id: p for p in PROGRAMS}
+    snapshot: list[TokenPurse] = []
+    for purse in purses:
+        program = programs.get(purse.program)
+        if program is None or not program.offline.allowed or not purse.is_valid_at(now):
+            continue
+        if purse.expires_at is None:
+            continue  # a token's purse always says until when
+        expires_at = purse.expires_at.replace(microsecond=0)
+        if purse.entitlements:
+            groups = tuple(
+                TokenEntitlement(e.group, e.remaining_milli)
+                for e in purse.entitlements
+                if e.remaining_milli > 0
+            )
+            if groups:
+                snapshot.append(
+                    TokenPurse(purse.id, purse.program, expires_at, purse.city, entitlements=groups)
+                )
+            continue
+        policy = program.offline
+        off = min(
+            purse.balance_rial,
+            policy.max_rial_per_transaction,
+            policy.max_rial_per_beneficiary_per_day,
+        )
+        if off > 0:
+            snapshot.append(
+                TokenPurse(purse.id, purse.program, expires_at, purse.city, off_rial=off)
+            )
+    return tuple(snapshot[:MAX_SNAPSHOT_PURSES])
 
 
 class Admin(SandboxParts):
@@ -36,24 +81,42 @@ class Admin(SandboxParts):
         ttl_seconds: int | None = None,
         offline_allowance_rial: int | None = None,
         issued_at: datetime | None = None,
+        version: int = 1,
     ) -> dict[str, Any]:
-        """A fresh signed KB1 token for ``national_id`` (any valid ID, known or not)."""
+        """A fresh signed token for ``national_id``.
+
+        KB1 (``version`` 1) for any valid ID, known or not; KB2 (``version`` 2)
+        for a known household, with the snapshot of its purses as they stand
+        (see :func:`snapshot_purses`): ``404 beneficiary_not_found`` for an
+        unknown one, ``409 nothing_offline`` when none of its purses may be spent
+        offline (a KB1 serves it online).
+        """
         national_id = strict_national_id(national_id)
+        if version not in (1, 2):
+            raise problem("invalid_request", "version is 1 or 2")
         now = (issued_at or self.clock.now()).replace(microsecond=0)
+        purses: tuple[TokenPurse, ...] = ()
         with self.books.read() as tx:
             household = tx.household_by_national_id(national_id)
+            if version == 2:
+                if household is None:
+                    raise problem("beneficiary_not_found", "no household has that national ID")
+                purses = snapshot_purses(visible(load_purses(tx, household.ref, now=now)), now=now)
+        if version == 2 and not purses:
+            raise problem("nothing_offline", "nothing this household holds may be spent offline")
         allowance = offline_allowance_rial
         if allowance is None:
             allowance = household.offline_allowance_rial if household is not None else 0
         ttl = DEFAULT_TOKEN_TTL if ttl_seconds is None else timedelta(seconds=ttl_seconds)
         claims = TokenClaims(
-            v=1,
+            v=version,
             kid=self.signer.kid,
             national_id=national_id,
             jti=str(uuid.uuid4()),
             issued_at=now,
             expires_at=now + ttl,
             offline_allowance_rial=allowance,
+            purses=purses,
         )
         token = sign_token(claims, private_key=self.signer.private_key)
         return {
@@ -62,6 +125,7 @@ class Admin(SandboxParts):
             "issued_at": to_rfc3339(claims.issued_at),
             "expires_at": to_rfc3339(claims.expires_at),
             "offline_allowance_rial": allowance,
+            "version": version,
         }
 
     def mint_purchase_code(self, national_id: str) -> dict[str, Any]:

@@ -262,7 +262,9 @@ async def sandbox_info(request: Request) -> Response:
 
 async def sandbox_tokens(request: Request) -> Response:
     fields = await _admin_fields(
-        request, required=("national_id",), optional=("ttl_seconds", "offline_allowance_rial")
+        request,
+        required=("national_id",),
+        optional=("ttl_seconds", "offline_allowance_rial", "version"),
     )
     ttl = fields.integer("ttl_seconds", low=1, high=10**8) if fields.has("ttl_seconds") else None
     off = (
@@ -270,10 +272,14 @@ async def sandbox_tokens(request: Request) -> Response:
         if fields.has("offline_allowance_rial")
         else None
     )
+    version = fields.integer("version", low=1, high=2) if fields.has("version") else 1
     admin = _sandbox(request).admin
     document = await run_in_threadpool(
         lambda: admin.mint_token(
-            fields.text("national_id"), ttl_seconds=ttl, offline_allowance_rial=off
+            fields.text("national_id"),
+            ttl_seconds=ttl,
+            offline_allowance_rial=off,
+            version=version,
         )
     )
     return _json(201, dump_json(document))

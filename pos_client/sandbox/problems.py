@@ -30,6 +30,7 @@ TITLES: Mapping[str, tuple[int, str]] = {
     "method_not_allowed": (405, "Method not allowed"),
     "idempotency_conflict": (409, "The id was used before with a different body"),
     "not_voidable": (409, "The redemption cannot be voided"),
+    "nothing_offline": (409, "Nothing this household holds may be spent offline"),
     "payload_too_large": (413, "The request body is too large"),
     "unsupported_media_type": (415, "The request body must be application/json"),
     "invalid_national_id": (422, "The national ID is not valid"),

@@ -99,6 +99,8 @@ class SaleOutcome:
     masked_id: str | None = None
     display_name: str | None = None
     offline: bool = False
+    #: ``household_card``: approved offline from the snapshot a KB2 token carries.
+    offline_source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``redeem --json`` object (no national ID, no token)."""
@@ -116,6 +118,7 @@ class SaleOutcome:
             "receipt_code": self.receipt_code,
             "approved_at": None if self.approved_at is None else self.approved_at.isoformat(),
             "offline": self.offline,
+            "offline_source": self.offline_source,
             "allocations": [
                 {
                     "line": a.line,

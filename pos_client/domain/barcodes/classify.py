@@ -236,7 +236,7 @@ def _classify(
         raise _Refusal("unsupported_symbology", f"unknown symbology {symbology}")
     if text.startswith(("KB1.", "KB2.")):
         if _TOKEN_RE.fullmatch(text) is None:
-            raise _Refusal("malformed_token", "a token is KB1.<payload>.<signature> or KB2.…")
+            raise _Refusal("malformed_token", "a token is KB1.<payload>.<signature> (or KB2)")
         return TokenScan(raw=raw, symbology=symbology, token=text)
     if _looks_like_gs1(symbology, payload, text):
         return gs1_scan(raw, symbology, text)

@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pos_client.domain.allocation import allocate
@@ -24,7 +24,7 @@ from pos_client.domain.barcodes import (
     classify_scan,
 )
 from pos_client.domain.bounds import check_basket, check_quantity_milli, check_unit_price
-from pos_client.domain.contract import parse_wallet, wallet_to_wire
+from pos_client.domain.contract import wallet_to_wire
 from pos_client.domain.errors import ContractError, TokenError
 from pos_client.domain.models import AllocationPlan, BasketLine, RuleSet, Unit, Wallet
 from pos_client.domain.money import line_amount, round_half_up_div
@@ -50,6 +50,11 @@ from pos_client.errors import (
     UnknownOutcome,
 )
 from pos_client.ports import NewRedemption
+from pos_client.services.checkout.offline_token import (
+    OFFLINE_SOURCE_CARD,
+    offline_wallet_for_token,
+    purse_totals,
+)
 from pos_client.services.checkout.recheck import LineChange, catalog_changed, recheck_lines
 from pos_client.services.checkout.values import (
     SLOW_SHARE,
@@ -94,6 +99,7 @@ class CheckoutSession:
         self._wallet: Wallet | None = None
         self._wallet_as_of: datetime | None = None
         self._offline_wallet = False
+        self._from_card = False  # the offline wallet is a KB2 token's snapshot
         self._challenge: OtpChallenge | None = None
         self._otp: OtpAnswer | None = None
         self._lines: list[BasketLine] = []
@@ -155,28 +161,14 @@ class CheckoutSession:
         except LedgerRejected as exc:
             raise CheckoutRefused(exc.message, code=exc.code) from None
         except LedgerUnavailable as exc:
-            now = svc.clock.now()
-            if svc.settings.limits.enabled:  # (else refused below)
-                svc.ledger_time.check_token_offline(claims, cause=exc)
-            cached = svc.store.cached_wallet(self._nid_hash) if self._nid_hash else None
-            limit = timedelta(hours=svc.settings.limits.max_hours_since_contact)
-            if cached is None or now - cached[1] > limit or not svc.settings.limits.enabled:
-                raise CheckoutRefused(
-                    "the ledger cannot be reached and this household's balance is not known here",
-                    code="ledger_unavailable",
-                ) from exc
-            try:
-                wallet = parse_wallet(json.loads(cached[0]))
-            except (ContractError, ValueError):
-                raise CheckoutRefused(
-                    "the ledger cannot be reached", code="ledger_unavailable"
-                ) from exc
+            served = offline_wallet_for_token(svc, claims, self._nid_hash, cause=exc)
             # A token is checked on the terminal: no texted code, whatever the wallet saved
             # from an earlier national-ID inquiry said (that belonged to that identity).
             self._identity = identity
             self._requires_otp = False
             self._ledger_slow = True
-            self._set_wallet(wallet, offline=True, as_of=cached[1])
+            self._from_card = served.from_token
+            self._set_wallet(served.wallet, offline=True, as_of=served.as_of)
             self.stage = Stage.BASKET
             return self.household()
         return self._accept_wallet(identity, wallet)
@@ -283,6 +275,7 @@ class CheckoutSession:
             offline=self._offline_wallet,
             wallet_as_of=self._wallet_as_of,
             offline_allowance_rial=w.offline_allowance_rial,
+            from_card=self._from_card,
         )
 
     # ------------------------------------------------------------------ basket
@@ -562,6 +555,8 @@ class CheckoutSession:
 
     def _finish(self, outcome: SaleOutcome) -> SaleOutcome:
         outcome = replace(outcome, purses_before=self._wallet.purses if self._wallet else ())
+        if self._from_card and outcome.offline:
+            outcome = replace(outcome, offline_source=OFFLINE_SOURCE_CARD)
         self.outcome = outcome
         self._unsaved = self._svc.unsaved.pop(outcome.id or "", None)
         self.stage = Stage.UNKNOWN if outcome.status is SaleStatus.UNKNOWN else Stage.DONE
@@ -600,6 +595,7 @@ class CheckoutSession:
             else {}
         )
         ledger_time = svc.ledger_time
+        paid, taken = purse_totals(self.plan())
         return OfflineRequest(
             now=ledger_time.now(),
             lane_now=ledger_time.lane_now(),
@@ -615,6 +611,8 @@ class CheckoutSession:
             covered_by_program=self._covered_by_program(),
             household_today_by_program=today,
             outstanding_rial=svc.store.outstanding_offline_rial(),
+            covered_by_purse=paid,
+            taken_milli_by_purse=taken,
         )
 
     async def resolve(self, *, progress: Progress | None = None) -> SaleOutcome:

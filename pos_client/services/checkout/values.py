@@ -77,6 +77,8 @@ class Household:
     offline: bool  # the wallet is the one saved earlier: the ledger cannot be reached
     wallet_as_of: datetime | None
     offline_allowance_rial: int | None
+    #: The offline wallet is the snapshot a KB2 token carries ("from the household's card").
+    from_card: bool = False
 
 
 @dataclass(frozen=True, slots=True)
