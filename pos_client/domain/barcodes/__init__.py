@@ -5,7 +5,7 @@ a code letter, a modifier: ``]E0`` EAN-13/UPC-A, ``]C1`` GS1-128, ``]Q3`` GS1
 QR, ...). :func:`classify_scan` turns it into one frozen value:
 
 - :class:`NationalIdScan`: a national ID with a valid check digit;
-- :class:`TokenScan`: a beneficiary token of the shape ``KB1.<b64url>.<b64url>`` (or ``KB2.``)
+- :class:`TokenScan`: a beneficiary token of the shape ``KB1.<b64url>.<b64url>``
   (its signature is checked elsewhere);
 - :class:`PurchaseCodeScan`: an 8-digit single-use purchase code;
 - :class:`ProductScan`: a GTIN-8/12/13/14 with a valid check digit, in the
