@@ -98,6 +98,32 @@ async def test_a_sale_while_the_ledger_is_off_is_approved_offline_then_sent(sand
     assert settlement(sandbox)["count"] == 1
 
 
+async def test_a_household_never_seen_here_shops_with_its_kb2_token_while_the_ledger_is_off(
+    sandbox, lane
+):
+    """What the demo shows a newcomer: F12, the household's KB2 QR token, an offline sale."""
+    app = training_app(sandbox, lane)
+    nid = sandbox.household("kalabarg")["national_id"]
+    token = sandbox.mint_token(nid, version=2)  # /sandbox/ answers while the ledger is off
+    milk = product(sandbox, "milk-lowfat")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await switch_ledger(pilot, off=True)
+        await scan(pilot, token)
+        assert isinstance(app.screen, BasketScreen), message(app)
+        await scan(pilot, milk["gtin"])
+        result = await review_and_confirm(pilot)
+        assert result.outcome.status == "approved_offline", message(app)
+        assert result.outcome.offline_source == "household_card"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "the idle screen")
+        await switch_ledger(pilot, off=False)
+        await pilot.press("f5")
+        await settle(pilot)
+        await until(pilot, lambda: app.status.queue_count == 0, "the queue emptied")
+    books = settlement(sandbox)
+    assert books["count"] == 1 and books["covered_rial"] == result.outcome.covered_rial
+
+
 def settlement_count(sandbox: RunningSandbox) -> int | None:
     try:
         return int(settlement(sandbox)["count"])
