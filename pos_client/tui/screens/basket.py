@@ -68,7 +68,9 @@ class BasketScreen(PosScreen[None]):
                 parts.append(purse_label(purse, texts))
             else:
                 parts.append(f"{purse_label(purse, texts)}: {purse_balance(purse, texts)}")
-        if self.household.offline and self.household.wallet_as_of is not None:
+        if self.household.from_card:
+            parts.append(texts.t("status.from_card"))
+        elif self.household.offline and self.household.wallet_as_of is not None:
             parts.append(texts.t("status.offline"))
         return " · ".join(parts) if parts else texts.t("wallet.none")
 

@@ -120,6 +120,8 @@ class ResultScreen(PosScreen[None]):
         if reason:
             notes.append(reason)
         if outcome.status == "approved_offline":
+            if outcome.offline_source == "household_card":
+                notes.append(texts.t("result.from_card"))
             notes.append(texts.t("result.offline_note"))
         elif outcome.status == "refused_offline":
             notes.append(texts.t("result.refused_note"))
