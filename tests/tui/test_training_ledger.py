@@ -114,6 +114,7 @@ async def test_a_household_never_seen_here_shops_with_its_kb2_token_while_the_le
         result = await review_and_confirm(pilot)
         assert result.outcome.status == "approved_offline", message(app)
         assert result.outcome.offline_source == "household_card"
+        assert app.texts.t("result.from_card") in texts_of_screen(app)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, IdentifyScreen), "the idle screen")
         await switch_ledger(pilot, off=False)
