@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ HISTORY_TIMES = {
 }
 EXPECTED_KEYS = {
     "allocation_p99",
+    "offline_token_p99",
     "enqueue_p50_vs_bare",
     "enqueue_p99_vs_bare",
     "enqueue_p50_vs_peer",
@@ -50,6 +52,7 @@ EXPECTED_KEYS = {
 #: Figures that the issue gives a goal.
 WITH_GOALS = {
     "allocation_p99",
+    "offline_token_p99",
     "enqueue_p50_vs_bare",
     "enqueue_p99_vs_bare",
     "enqueue_p50_vs_peer",
@@ -218,3 +221,16 @@ def test_without_the_peer_installed_the_enqueue_group_says_what_to_install(
     with pytest.raises(RuntimeError, match=r"pip install 'pos-client\[bench\]'"):
         enqueue.measure(tmp_path / "enqueue", rounds=10)
     assert not (tmp_path / "enqueue" / "lane.sqlite").exists()  # nothing opened before it
+
+
+def test_the_offline_token_figure_verifies_a_kb2_token_and_builds_its_wallet() -> None:
+    from pos_client.bench import offline_token
+    from pos_client.bench.world import household_purses
+
+    (figure,) = offline_token.measure(runs=20)
+    assert figure.key == "offline_token_p99" and figure.unit == "ms"
+    assert figure.goal is not None and figure.goal.threshold == 2.0  # the allocation's budget
+    assert figure.value > 0 and figure.against.value > 0 and figure.samples == 20
+    # The token carried every purse of the household; the wallet built from it is not empty.
+    assert figure.details["purses"] == len(household_purses(datetime.now(UTC)))
+    assert 0 < figure.details["purses_offline"] <= figure.details["purses"]

@@ -1,8 +1,9 @@
 """One benchmark run: every figure group in turn, in a temporary folder removed afterwards.
 
-:func:`run_bench` measures the in-process figures (allocation, durable
-enqueue), then starts a sandbox ledger in a process of its own and measures,
-against it on loopback, the catalog load and lookups, an online redemption,
+:func:`run_bench` measures the in-process figures (allocation, a KB2 token
+checked offline, durable enqueue), then starts a sandbox ledger in a process of
+its own and measures, against it on loopback, the catalog load and lookups, an
+online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
 one). A group that fails is reported (``errors``) and the others still run.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, history, online, scan, startup
+from . import allocation, catalog, drain, enqueue, history, offline_token, online, scan, startup
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
@@ -87,7 +88,17 @@ QUICK = Sizes(
 
 #: The figure groups, in the order they run; those after "enqueue" and before "history"
 #: run against a sandbox ledger.
-GROUPS = ("allocation", "enqueue", "catalog", "online", "scan", "startup", "drain", "history")
+GROUPS = (
+    "allocation",
+    "offline_token",
+    "enqueue",
+    "catalog",
+    "online",
+    "scan",
+    "startup",
+    "drain",
+    "history",
+)
 _LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
 
 
@@ -120,6 +131,7 @@ async def _groups(
             _say(f"{name} done in {time.perf_counter() - started:.1f} s")
 
     await group("allocation", lambda: allocation.measure(runs=sizes.allocation_runs))
+    await group("offline_token", lambda: offline_token.measure(runs=sizes.allocation_runs))
     await group("enqueue", lambda: enqueue.measure(root / "enqueue", rounds=sizes.enqueue_rounds))
     if chosen & _LEDGER_GROUPS:
         await _ledger_groups(root, sizes, group, errors)

@@ -214,7 +214,9 @@ def _run_demo(args: argparse.Namespace) -> int:
                     scale=f"virtual-scale://{lane_name}?weight={DEMO_GRAMS}",
                 ),
             )
-            guide, text = _guide(sandbox, lane_name, data, args.runtime_dir)
+            guide, text = _guide(
+                sandbox, lane_name, data, args.runtime_dir, ledger_url=config.ledger.url
+            )
             help_file = data / "demo-help.txt"
             _write_private(help_file, text)
             print(text, end="")
@@ -262,10 +264,20 @@ def _price_everything(sandbox: Any, lane: Lane) -> None:
 
 
 def _guide(
-    sandbox: Any, lane_name: str, data: Path, runtime_dir: str | None = None
+    sandbox: Any,
+    lane_name: str,
+    data: Path,
+    runtime_dir: str | None = None,
+    *,
+    ledger_url: str | None = None,
 ) -> tuple[Any, str]:
-    """What to try, for the help screen and for the terminal (one text for both)."""
-    from pos_client.tui.app import DemoGuide
+    """What to try, for the help screen and for the terminal (one text for both).
+
+    With ``ledger_url`` (the lane's ledger, which must be this sandbox) the screen
+    gets the training key that switches the sandbox ledger off and on again.
+    """
+    from pos_client.commands.training import SandboxOutage
+    from pos_client.tui.app import LEDGER_SWITCH_DISPLAY, DemoGuide
 
     households = {h["key"]: h for h in sandbox.info["households"]}
     products = sandbox.info.get("sample_products", [])
@@ -280,9 +292,13 @@ def _guide(
     scan = f"{prog} scan --lane {lane_name}"
     if runtime_dir:
         scan += f" --runtime-dir {shlex.quote(runtime_dir)}"
+    kb2_token = None
+    with contextlib.suppress(Exception):  # a convenience: the demo runs without it
+        kb2_token = str(sandbox.mint_token(nid, version=2))
     commands = [
         f"{scan} {chosen[0]['gtin'] if chosen else '6260000000019'}",
         f'{scan} "$({prog} sandbox token {nid} --data {sandbox_dir} --no-qr)"',
+        f'{scan} "$({prog} sandbox token {nid} --data {sandbox_dir} --v2 --no-qr)"',
     ]
     tried = [
         (households[key]["description"], households[key]["national_id"])
@@ -302,6 +318,7 @@ def _guide(
         ),
         purchase_codes=tuple(codes),
         otp_code=otp_code,
+        ledger_switch=SandboxOutage(sandbox, ledger_url) if ledger_url else None,
     )
     short = {
         "kalabarg": "Kalabarg tranches and donor credit for Rasht",
@@ -335,9 +352,53 @@ def _guide(
         "   Enter starts the next sale. F1 help, Esc back, Ctrl-Q quits.",
         "A QR token instead of a national ID, from another terminal:",
         f"     {commands[1]}",
+        *_offline_lines(LEDGER_SWITCH_DISPLAY, kb2_token, commands[2], first),
         f"All this again: F1, or {data / 'demo-help.txt'}",
     ]
     return guide, "\n".join(lines) + "\n"
+
+
+def _offline_lines(
+    switch_key: str, token: str | None, fresh: str, household: dict[str, Any]
+) -> list[str]:
+    """Step 4 of the demo: the ledger switched off, a household served from its KB2 token.
+
+    The token is printed as text and, when the terminal is wide enough, as a QR
+    code (a scanner pointed at the screen reads it; so does a phone's camera).
+    """
+    lines = [
+        f"4. {switch_key} switches the sandbox ledger off (and on again). While it is off, a",
+        "   household never seen at this lane shops with its KB2 QR token, which carries",
+        "   what it may spend offline: the sale is approved offline, from the household's",
+        "   card. Switch the ledger on again and F5 sends it.",
+    ]
+    if token is not None:
+        from pos_client.domain.national_id import mask_national_id
+
+        masked = mask_national_id(str(household["national_id"]))
+        lines.append(f"   A KB2 token of household {masked} (each token is used once):")
+        qr = _terminal_qr(token, shutil.get_terminal_size((80, 24)).columns)
+        lines += qr if qr else ["   (a wider terminal shows it as a QR code here)"]
+        lines.append(token)
+    lines += ["   A fresh KB2 token, from another terminal:", f"     {fresh}"]
+    return lines
+
+
+def _terminal_qr(text: str, columns: int) -> list[str]:
+    """``text`` as a QR code in text (two rows a line), or nothing when it is wider than
+    ``columns``."""
+    import io
+
+    import qrcode
+
+    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(text)
+    code.make(fit=True)
+    if code.modules_count + 2 * code.border > columns:
+        return []
+    out = io.StringIO()
+    code.print_ascii(out=out, invert=True)
+    return out.getvalue().splitlines()
 
 
 def _program() -> str:

@@ -444,7 +444,8 @@ def _purse_json(purse: TokenPurse) -> dict[str, Any]:
         item["off"] = purse.off_rial
     else:
         item["ent"] = [{"group": e.group, "off_milli": e.off_milli} for e in purse.entitlements]
-    item["city"] = purse.city
+    if purse.city is not None:  # absent is null: a shorter payload, a smaller QR code
+        item["city"] = purse.city
     item["exp"] = _unix(purse.expires_at, "a purse's expires_at")
     return item
 

@@ -47,7 +47,7 @@ from .screens.base import PosScreen
 from .screens.identify import IdentifyScreen
 from .widgets.status import StatusBar, StatusView, clock_off_minutes
 
-__all__ = ["DemoGuide", "PosApp", "make_app"]
+__all__ = ["LEDGER_SWITCH_DISPLAY", "LEDGER_SWITCH_KEY", "DemoGuide", "PosApp", "make_app"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 STATUS_INTERVAL = 2.0
 HEARTBEAT_INTERVAL = 15.0
 REFRESH_INTERVAL = 600.0
+#: Training only: the key that switches the demo's sandbox ledger off and on again.
+LEDGER_SWITCH_KEY = "f12"
+LEDGER_SWITCH_DISPLAY = "F12"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,9 @@ class DemoGuide:
     ``households``: (what it is, national ID) pairs; ``products``: (name, GTIN,
     price in Rials); ``commands``: shell lines to type in another terminal.
     ``purchase_codes``: single-use codes to try; ``otp_code``: reads the texted
-    code of a challenge (sandbox only).
+    code of a challenge (sandbox only). ``ledger_switch``: switches the demo's own
+    sandbox ledger unreachable (``True``) or back (``False``); with it, and only in
+    training mode, the screen binds :data:`LEDGER_SWITCH_KEY` to it.
     """
 
     lane_name: str
@@ -74,6 +79,7 @@ class DemoGuide:
     products: tuple[tuple[str, str, int], ...] = ()
     purchase_codes: tuple[str, ...] = ()
     otp_code: Callable[[str], Awaitable[str | None]] | None = field(default=None, repr=False)
+    ledger_switch: Callable[[bool], Awaitable[None]] | None = field(default=None, repr=False)
 
 
 class PosApp(App[int]):
@@ -124,6 +130,16 @@ class PosApp(App[int]):
         self.scale: Scale | None = None
         self._stop = asyncio.Event()
         self.sending = False  # a sale is being sent (or asked for by id) at the counter
+        #: Training only: the demo's sandbox ledger is switched off from this screen.
+        self.ledger_switched_off = False
+        self._switching_ledger = False
+        if self.ledger_switch() is not None:
+            self.bind(
+                LEDGER_SWITCH_KEY,
+                "switch_ledger",
+                description="key.switch_ledger",
+                key_display=LEDGER_SWITCH_DISPLAY,
+            )
         self.set_class(texts.persian, "-rtl")
 
     # ------------------------------------------------------------------ start and stop
@@ -264,6 +280,8 @@ class PosApp(App[int]):
         report = lane.forwarder.last_report
         if report is not None and report.unreachable and online:
             online = False
+        if self.ledger_switched_off:
+            online = False
         view = StatusView(
             online=online,
             queue_count=len(pending),
@@ -274,6 +292,7 @@ class PosApp(App[int]):
             now=now,
             stuck_count=stuck,
             clock_off_minutes=clock_off_minutes(measured.offset if measured else None),
+            ledger_switched_off=self.ledger_switched_off,
         )
         self.post_message(StatusRead(view))
 
@@ -375,6 +394,48 @@ class PosApp(App[int]):
         dialog = ConfirmDialog(self.texts.t("app.quit_while_sending"))
         dialog.quitting = True
         await self.push_screen(dialog, callback=answered)
+
+    def ledger_switch(self) -> Callable[[bool], Awaitable[None]] | None:
+        """The training switch of the demo's sandbox ledger; ``None`` outside training."""
+        if not self.training or self.guide is None:
+            return None
+        return self.guide.ledger_switch
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_ledger" and self.ledger_switch() is None:
+            return False  # not a key outside training mode
+        return True
+
+    def action_switch_ledger(self) -> None:
+        """Training: switch the sandbox ledger off, or on again (one press, one switch)."""
+        switch = self.ledger_switch()
+        if switch is None or self._switching_ledger:
+            self.bell()
+            return
+        self._switching_ledger = True
+        self._switch_ledger(switch, not self.ledger_switched_off)
+
+    @work(group="training-ledger", exit_on_error=False)
+    async def _switch_ledger(self, switch: Callable[[bool], Awaitable[None]], down: bool) -> None:
+        texts = self.texts
+        try:
+            await switch(down)
+        except Exception:  # a training aid only: say so, never a traceback
+            log.warning("the training ledger could not be switched", exc_info=True)
+            self.notify(texts.line("training.switch_failed"), severity="error")
+            return
+        finally:
+            self._switching_ledger = False
+        self.ledger_switched_off = down
+        if down:
+            self.online = False
+            self.notify(texts.line("training.ledger_off", switch=LEDGER_SWITCH_DISPLAY))
+        else:
+            self.online = None  # the heartbeat (or the next call) tells
+            self.notify(texts.line("training.ledger_on", sync="F5"))
+            if self.background:
+                self.heartbeat()
+        self.read_status()
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

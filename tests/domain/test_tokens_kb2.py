@@ -102,8 +102,8 @@ def test_kb2_payload_is_the_contract_json() -> None:
     payload = json.loads(b64url_decode(token.split(".")[1]))
     assert payload["v"] == 2
     assert payload["purses"] == [
-        {"id": "pu_1", "program": "kalabarg", "off": 3_000_000, "city": None,
-         "exp": int(PURSE_EXP.timestamp())},
+        {"id": "pu_1", "program": "kalabarg", "off": 3_000_000,
+         "exp": int(PURSE_EXP.timestamp())},  # no city: written as absent, read as null
         {"id": "pu_2", "program": "yasna", "ent": [{"group": "diaper-s3", "off_milli": 1000}],
          "city": "rasht", "exp": int(PURSE_EXP.timestamp())},
     ]  # fmt: skip

@@ -67,6 +67,12 @@ class HelpScreen(PosScreen[None]):
         yield BidiText(texts.t("help.demo.scan"))
         # Shell commands are Latin text: always left to right, never reordered.
         yield BidiText("\n".join(texts.code(c) for c in guide.commands), classes="commands")
+        if guide.ledger_switch is not None:
+            from ..app import LEDGER_SWITCH_DISPLAY
+
+            yield BidiText(
+                texts.t("help.demo.ledger_switch", switch=LEDGER_SWITCH_DISPLAY, sync="F5")
+            )
         if guide.households:
             yield BidiText(texts.t("help.demo.households"))
             yield BidiText(

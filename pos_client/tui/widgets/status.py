@@ -42,6 +42,8 @@ class StatusView:
     #: Minutes the lane's clock is off from the ledger's, when beyond the one tolerance
     #: (:data:`pos_client.domain.clock.CLOCK_TOLERANCE`); ``None`` when within it or unknown.
     clock_off_minutes: int | None = None
+    #: Training only: the demo's sandbox ledger is switched off from the screen.
+    ledger_switched_off: bool = False
 
 
 def clock_off_minutes(offset: timedelta | None) -> int | None:
@@ -53,7 +55,9 @@ def clock_off_minutes(offset: timedelta | None) -> int | None:
 
 def status_segments(view: StatusView, texts: Texts) -> list[tuple[str, str]]:
     """The bar's parts in reading order, each ``(logical text, style class)``."""
-    if view.online is None:
+    if view.ledger_switched_off:
+        network = ("● " + texts.t("status.ledger_switched_off"), "status-offline")
+    elif view.online is None:
         network = (texts.t("status.checking"), "status-checking")
     elif view.online:
         network = ("● " + texts.t("status.online"), "status-online")
