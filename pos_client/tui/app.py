@@ -64,8 +64,10 @@ class DemoGuide:
 
     ``households``: (what it is, national ID) pairs; ``products``: (name, GTIN,
     price in Rials); ``commands``: shell lines to type in another terminal.
-    ``purchase_codes``: single-use codes to try; ``otp_code``: reads the texted
-    code of a challenge (sandbox only).
+    ``purchase_codes``: single-use codes to try; ``purchase_code``: mints a
+    fresh one (sandbox only; codes expire and are used up, so the help shows
+    fresh ones each time it opens); ``otp_code``: reads the texted code of a
+    challenge (sandbox only).
     """
 
     lane_name: str
@@ -74,6 +76,7 @@ class DemoGuide:
     products: tuple[tuple[str, str, int], ...] = ()
     purchase_codes: tuple[str, ...] = ()
     otp_code: Callable[[str], Awaitable[str | None]] | None = field(default=None, repr=False)
+    purchase_code: Callable[[], Awaitable[str | None]] | None = field(default=None, repr=False)
 
 
 class PosApp(App[int]):
