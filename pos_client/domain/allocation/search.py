@@ -214,9 +214,11 @@ class _QuantitySearch:
         of those lines, pooled over all their remaining entitlements, most
         expensive first, plus half a Rial of rounding per line. A line can get
         at most: whole units from each purse (pieces), or what one purse holds
-        (weighed lines, and nothing more once covered). With ``upto``, pair
-        ``n`` is not yet applied and gives at most ``upto``: the bound then
-        holds for every choice of pair ``n`` up to ``upto``.
+        (weighed lines, and nothing more once covered); and from a purse whose
+        programme has a per-transaction maximum, no more than what is left of
+        that maximum pays for (room only shrinks deeper in the search). With
+        ``upto``, pair ``n`` is not yet applied and gives at most ``upto``: the
+        bound then holds for every choice of pair ``n`` up to ``upto``.
         """
         p = self.p
         rest = p.pairs[n:]
@@ -229,8 +231,12 @@ class _QuantitySearch:
             give = budget[key]
             if m == 0 and upto is not None:
                 give = min(give, upto)
-            if p.lines[pair.line].unit is Unit.PIECE:
+            line = p.lines[pair.line]
+            if line.unit is Unit.PIECE:
                 give -= give % 1000
+            room = self.room[pair.purse.program]
+            if room is not None:  # what is left of its programme's maximum pays for no more
+                give = _max_quantity_within(line, give, room)
             reach.setdefault(pair.line, []).append(give)
         extra: dict[int, int] = {}
         for i, gives in reach.items():
