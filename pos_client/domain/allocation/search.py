@@ -21,10 +21,12 @@ from .coverage import _coverable_milli, _max_quantity_within, quantity_amount
 if TYPE_CHECKING:
     from .plan import _Pair, _Problem
 
-__all__ = ["COARSE_POINTS", "SEARCH_LIMIT"]
+__all__ = ["COARSE_LIMIT", "COARSE_POINTS", "SEARCH_LIMIT"]
 
-#: Steps after which the quantity search keeps the best split found so far (see :mod:`.plan`).
-SEARCH_LIMIT = 10_000
+#: Steps after which the exact pass keeps the best split found so far (see :mod:`.plan`).
+SEARCH_LIMIT = 20_000
+#: Steps of the coarse first pass: it only finds a good split for the bound to work with.
+COARSE_LIMIT = 1_000
 #: Weights tried per weighed line in the quantity search's first, coarse pass.
 COARSE_POINTS = 16
 
@@ -161,8 +163,8 @@ class _QuantitySearch:
         if self.best_key is not None and self.best_key == self.ceiling:
             return  # the best found already meets the bound for the whole search
         self.steps += 1
-        if self.steps > SEARCH_LIMIT:
-            self.cut_short = True
+        if self.steps > (COARSE_LIMIT if self.coarse else SEARCH_LIMIT):
+            self.cut_short = self.cut_short or not self.coarse  # the exact pass did not finish
             return
         if n == len(p.pairs):
             self._evaluate()
