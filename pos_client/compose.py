@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -381,7 +381,7 @@ def build_doctor(
 
         return open_driver(url, runtime_dir=runtime_dir)
 
-    language = "en" if (lang or config.ui.language) == "en" else "fa"
+    language: Literal["fa", "en"] = "en" if (lang or config.ui.language) == "en" else "fa"
     store_path, config_path = config.store.path, config.source
     return Doctor(
         config,
