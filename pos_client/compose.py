@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -381,11 +381,17 @@ def build_doctor(
 
         return open_driver(url, runtime_dir=runtime_dir)
 
+    language: Literal["fa", "en"] = "en" if (lang or config.ui.language) == "en" else "fa"
+    store_path, config_path = config.store.path, config.source
     return Doctor(
         config,
-        lang="en" if (lang or config.ui.language) == "en" else "fa",
+        lang=language,
         clock=clock or SystemClock(),
         open_ledger=lambda: HttpLedger.from_config(config.ledger, transport=transport),
-        open_store=lambda: SqliteStore.open(config.store.path, read_only=True),
+        # the lane's own store, as run and redeem check it; read-only: nothing adopted or written
+        check_store=lambda: check_lane_store(store_path, config_path=config_path, lang=language),
+        open_store=lambda: open_lane_store(
+            store_path, config_path=config_path, read_only=True, lang=language
+        ),
         devices=devices or DeviceOpeners(open_scanner, open_printer, open_scale),
     )

@@ -77,6 +77,19 @@ MAX_RETRY_AFTER = 3600.0
 _JSON_TYPES = ("application/json", "application/problem+json")
 
 
+def _item_retry_after(item: dict[str, object]) -> float | None:
+    """The ``Retry-After`` of a batch item (its ``headers`` member, names in any case)."""
+    headers = item.get("headers")
+    if not isinstance(headers, dict):
+        return None
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == "retry-after":
+            if type(value) is int:  # tolerant: a number of seconds as a JSON number
+                value = str(value)
+            return parse_retry_after(value) if isinstance(value, str) else None
+    return None
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date)."""
     if value is None:
@@ -536,14 +549,20 @@ class HttpLedger:
                 return BatchItemResult(id=redemption_id, kind="unknown")
             return BatchItemResult(id=redemption_id, kind="answer", answer=answer)
         if status == 429:
-            return BatchItemResult(id=redemption_id, kind="not_processed")
+            return BatchItemResult(
+                id=redemption_id, kind="not_processed", retry_after=_item_retry_after(item)
+            )
         if 400 <= status < 500:
             try:
                 problem = parse_problem(body, http_status=status)
             except ContractError:
                 return BatchItemResult(id=redemption_id, kind="unknown")
             return BatchItemResult(id=redemption_id, kind="rejected", problem=problem)
-        return BatchItemResult(id=redemption_id, kind="unknown")
+        return BatchItemResult(
+            id=redemption_id,
+            kind="unknown",
+            retry_after=_item_retry_after(item) if status == 503 else None,
+        )
 
     async def void_redemption(self, redemption_id: str) -> VoidAnswer:
         """``POST /v1/redemptions/{id}/void`` with ``Idempotency-Key: void-<id>``."""

@@ -277,6 +277,7 @@ def _guide(
     gets the training key that switches the sandbox ledger off and on again.
     """
     from pos_client.commands.training import SandboxOutage
+    from pos_client.sandbox.admin import PURCHASE_CODE_LIFETIME
     from pos_client.tui.app import LEDGER_SWITCH_DISPLAY, DemoGuide
 
     households = {h["key"]: h for h in sandbox.info["households"]}
@@ -287,6 +288,7 @@ def _guide(
     codes = []
     with contextlib.suppress(Exception):  # a convenience: the demo runs without them
         codes = [sandbox.mint_purchase_code(nid) for _ in range(3)]
+    minutes = int(PURCHASE_CODE_LIFETIME.total_seconds() // 60)
     sandbox_dir = shlex.quote(str(sandbox.data_dir))
     prog = _program()
     scan = f"{prog} scan --lane {lane_name}"
@@ -309,6 +311,10 @@ def _guide(
     async def otp_code(challenge_id: str) -> str | None:
         return await asyncio.to_thread(sandbox.otp_code, challenge_id)
 
+    async def purchase_code() -> str | None:
+        # Purchase codes expire and are used up: the help (F1) mints fresh ones as it opens.
+        return await asyncio.to_thread(sandbox.mint_purchase_code, nid)
+
     guide = DemoGuide(
         lane_name=lane_name,
         commands=tuple(commands),
@@ -319,6 +325,7 @@ def _guide(
         purchase_codes=tuple(codes),
         otp_code=otp_code,
         ledger_switch=SandboxOutage(sandbox, ledger_url) if ledger_url else None,
+        purchase_code=purchase_code,
     )
     short = {
         "kalabarg": "Kalabarg tranches and donor credit for Rasht",
@@ -339,6 +346,7 @@ def _guide(
         "   then the verification code the screen shows you, and Enter.",
         "   Or a single-use purchase code (no code to type): "
         + (", ".join(codes[:2]) if codes else "-"),
+        f"   (each works once, for {minutes} minutes; F1 shows fresh ones)",
         "2. Scan products: type the barcode and Enter, or from another terminal",
         f"     {scan} 6260000000019",
     ]

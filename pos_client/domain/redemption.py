@@ -386,12 +386,14 @@ class BatchItemResult:
     ``kind``: ``answer`` (a final answer in ``answer``), ``rejected`` (a
     problem document in ``problem``: nothing changed), ``unknown`` (a 5xx or a
     malformed item: resolve by id), ``not_processed`` (429: send again later).
+    ``retry_after``: seconds the item's ``Retry-After`` asks to wait (429 / 503).
     """
 
     id: str
     kind: Literal["answer", "rejected", "unknown", "not_processed"]
     answer: RedemptionAnswer | None = None
     problem: ProblemDocument | None = None
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -478,16 +478,28 @@ class Ledger(SandboxParts):
         return Answer(200, stored.response)
 
     def batch(self, terminal: TerminalRow, items: Sequence[Any]) -> Answer:
-        """Each item exactly as if sent alone, in order, each in its own transaction."""
+        """Each item exactly as if sent alone, in order, each in its own transaction.
+
+        An item answered 429 or 503 (e.g. ``too_many_attempts`` for a purchase
+        code while the terminal is throttled) carries the ``Retry-After`` it
+        would have had alone, in the item's ``headers`` member.
+        """
         results = []
         for item in items:
+            headers: dict[str, str] = {}
             try:
                 request = parse_redemption(item, "redemption")
                 answer = self.redeem(terminal, request)
                 status, body = answer.status, json.loads(answer.body)
             except Problem as exc:
                 status, body = exc.status, exc.document()
-            results.append({"id": item_id(item), "status_code": status, "body": body})
+                if status in (429, 503) and "Retry-After" in exc.headers:
+                    headers["Retry-After"] = exc.headers["Retry-After"]
+            result: dict[str, Any] = {"id": item_id(item), "status_code": status}
+            if headers:
+                result["headers"] = headers
+            result["body"] = body
+            results.append(result)
         return Answer(200, dump_json({"results": results}))
 
     # ------------------------------------------------------------------ void

@@ -19,11 +19,13 @@ For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 - ``hold`` items belong to a sale at the counter and are never touched here.
 
 Failures back off exponentially with full jitter, never sooner than a
-``Retry-After``; ``401``/``403`` stop the forwarder until a person fixes the
-token. Nothing is ever dropped: an item leaves the outbox only with a final
-answer or as a problem for a person. Nor does it loop silently: an item still
-undecided after ``stuck_after`` (see :func:`stuck_items`) gets a ``stuck``
-problem saying what to do, and shows on the status line and in ``doctor``.
+``Retry-After`` (of the whole request, or of a batch item the ledger answered
+``429``: its ``headers`` member, the longest of a batch's); ``401``/``403``
+stop the forwarder until a person fixes the token. Nothing is ever dropped: an
+item leaves the outbox only with a final answer or as a problem for a person.
+Nor does it loop silently: an item still undecided after ``stuck_after`` (see
+:func:`stuck_items`) gets a ``stuck`` problem saying what to do, and shows on
+the status line and in ``doctor``.
 
 Imports the standard library, the domain, the ports and the project's errors.
 """
@@ -574,6 +576,7 @@ class Forwarder:
         ]
         await asyncio.to_thread(_record_all, self.store, answers, self.clock, report)
         not_processed = False
+        waits: list[float] = []  # what the items left for later asked to wait (Retry-After)
         for result in results:
             item_id = result.id
             if result.kind == "answer":
@@ -594,9 +597,13 @@ class Forwarder:
             elif result.kind == "not_processed":
                 self.store.mark_not_received(item_id)
                 not_processed = True
+                if result.retry_after is not None:
+                    waits.append(result.retry_after)
             # unknown: stays "sent"; the next pass asks by id.
         if not_processed:
-            raise LedgerUnavailable("the ledger asked to slow down")
+            raise LedgerUnavailable(
+                "the ledger asked to slow down", retry_after=max(waits) if waits else None
+            )
 
     async def sync(self, *, until_empty: bool = False, timeout: float | None = None) -> DrainReport:
         """Drain on demand: one pass, or passes with backoff until empty (or ``timeout``)."""

@@ -67,8 +67,10 @@ class DemoGuide:
 
     ``households``: (what it is, national ID) pairs; ``products``: (name, GTIN,
     price in Rials); ``commands``: shell lines to type in another terminal.
-    ``purchase_codes``: single-use codes to try; ``otp_code``: reads the texted
-    code of a challenge (sandbox only). ``ledger_switch``: switches the demo's own
+    ``purchase_codes``: single-use codes to try; ``purchase_code``: mints a
+    fresh one (sandbox only; codes expire and are used up, so the help shows
+    fresh ones each time it opens); ``otp_code``: reads the texted code of a
+    challenge (sandbox only). ``ledger_switch``: switches the demo's own
     sandbox ledger unreachable (``True``) or back (``False``); with it, and only in
     training mode, the screen binds :data:`LEDGER_SWITCH_KEY` to it.
     """
@@ -80,6 +82,7 @@ class DemoGuide:
     purchase_codes: tuple[str, ...] = ()
     otp_code: Callable[[str], Awaitable[str | None]] | None = field(default=None, repr=False)
     ledger_switch: Callable[[bool], Awaitable[None]] | None = field(default=None, repr=False)
+    purchase_code: Callable[[], Awaitable[str | None]] | None = field(default=None, repr=False)
 
 
 class PosApp(App[int]):

@@ -142,20 +142,26 @@ class CheckoutFlow(AfterSale):
             await self.app.pop_screen()
 
     def go_idle(self, *, fresh: bool = False) -> None:
-        """Back to the idle screen; the sale (if any) is forgotten."""
+        """Back to the idle screen; the sale (if any) is forgotten.
+
+        The sale's screens leave at once, not in a worker: keys typed right after
+        (the next household's digits) reach the idle screen, not the screen leaving.
+        """
         self._forget()
+        while len(self.app.screen_stack) > 1:
+            self.app.pop_screen()  # the stack changes now; the old screen goes in the background
+        if not fresh:
+            return
 
-        async def back() -> None:
-            await self._idle()
-            if fresh:  # the language or the layout changed: build the idle screen again
-                from .screens.base import PosScreen
+        async def rebuild() -> None:  # the language or the layout changed: build it again
+            from .screens.base import PosScreen
 
-                screen = self.app.screen
-                await screen.recompose()
-                if isinstance(screen, PosScreen):
-                    screen.on_mount()
+            screen = self.app.screen
+            await screen.recompose()
+            if isinstance(screen, PosScreen):
+                screen.on_mount()
 
-        self.app.run_worker(back(), group="navigation", exit_on_error=False)
+        self.app.run_worker(rebuild(), group="navigation", exit_on_error=False)
 
     def _forget(self) -> None:
         self._scans.clear()

@@ -197,3 +197,37 @@ def test_attempts_stamped_a_moment_later_by_another_thread_still_count() -> None
     assert caught.value.code == "too_many_attempts"
     with pytest.raises(Problem):  # and the ten are still there, not pruned away
         throttle.check("T-0001", later)
+
+
+def test_a_throttled_batch_item_carries_its_retry_after(sandbox: RunningSandbox) -> None:
+    """A batch item answered 429 says when to try again, as the request alone would have."""
+    nid = sandbox.household("kalabarg")["national_id"]
+    right = sandbox.mint_purchase_code(nid)
+    rice = product(sandbox, category="rice")
+    tranche = purse_id(sandbox, "kalabarg", "kalabarg")
+    with sandbox.client() as client:
+        rules = rules_version(client)
+        for _ in range(MAX_FAILURES):
+            assert _inquire(client, _wrong_code(right)).status_code == 422
+        by_code = redemption(
+            beneficiary={"purchase_code": right},
+            lines=[line(rice)],
+            allocations=[{"line": 0, "purse_id": tranche, "amount_rial": 1}],
+            rules=rules,
+        )
+        by_id = redemption(
+            beneficiary={"national_id": nid},
+            lines=[line(rice)],
+            allocations=[{"line": 0, "purse_id": tranche, "amount_rial": 1}],
+            rules=rules,
+        )
+        alone = post(client, by_code)
+        answer = client.post("/v1/redemptions/batch", json={"redemptions": [by_code, by_id]})
+        assert answer.status_code == 200, answer.text
+        throttled, other = answer.json()["results"]
+        assert throttled["status_code"] == 429
+        assert throttled["body"]["code"] == "too_many_attempts"
+        wait = int(throttled["headers"]["Retry-After"])
+        assert 1 <= wait <= 60
+        assert abs(wait - int(alone.headers["retry-after"])) <= 1
+        assert "headers" not in other  # only what has a Retry-After carries one

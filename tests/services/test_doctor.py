@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 
 from drivers.scanner import VirtualScannerPort, send_to_lane
 from drivers.scanner.virtual import scanner_link
+from pos_client.adapters.sqlite import StoreRefused, open_lane_store
+from pos_client.adapters.sqlite.identity import identity_path
 from pos_client.cli import main
 from pos_client.compose import build_app, build_doctor
 from pos_client.config import load_config
@@ -30,6 +32,7 @@ from pos_client.domain.contract import parse_rule_set
 from pos_client.domain.national_id import national_id_check_digit
 from pos_client.domain.signing import b64url_encode, public_key_bytes
 from pos_client.locale import placeholders, read_catalog
+from pos_client.ports import NewRedemption
 from pos_client.sandbox.server import RunningSandbox, start_sandbox
 from pos_client.services.doctor import (
     Check,
@@ -589,6 +592,73 @@ def test_a_damaged_store_fails(sandbox: RunningSandbox, capsys: pytest.CaptureFi
     assert "damaged" in check["detail"]
     assert "backup" in check["advice"]
     assert by_name(report)["catalog"]["verdict"] == "warning"
+
+
+@pytest.mark.parametrize("swap", ["another", "older", "missing", "empty"])
+def test_a_store_that_is_not_the_lanes_fails_and_nothing_is_adopted(
+    sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str], swap: str
+) -> None:
+    """What ``run`` and ``redeem`` refuse, the doctor reports; it writes nothing."""
+    config = lane_config(sandbox)
+    store = load_config(config).store.path
+    identity = identity_path(store, config)
+    with open_lane_store(store, config_path=config, lang="en") as lane_store:  # the lane's own
+        lane_store.set_meta("note", "kept")
+    kept = identity.read_bytes()
+    code, report = doctor(capsys, config, "--lang", "en")
+    assert by_name(report)["store"]["verdict"] == "ok"
+    if swap == "another":
+        other = sandbox.data_dir / "other.sqlite"
+        with open_lane_store(other, config_path=sandbox.data_dir / "other.toml", lang="en"):
+            pass
+        shutil.copyfile(other, store)
+    elif swap == "older":
+        backup = sandbox.data_dir / "backup.sqlite"
+        shutil.copyfile(store, backup)
+        with open_lane_store(store, config_path=config, lang="en") as lane_store:
+            lane_store.record_new_redemption(_sale("later"), at=NOW)  # a sale the copy lacks
+        kept = identity.read_bytes()
+        shutil.copyfile(backup, store)
+    elif swap == "missing":
+        store.unlink()
+    else:
+        store.write_bytes(b"")
+    before = store.read_bytes() if store.exists() else None
+    for lang, words in (("en", "--new-store"), ("fa", "--new-store")):
+        code, report = doctor(capsys, config, "--lang", lang)
+        assert code == 1
+        check = by_name(report)["store"]
+        assert check["verdict"] == "failed", check
+        assert words in check["detail"] and "--new-store" in check["advice"]
+    code, text = doctor_text(capsys, config, "--lang", "en")
+    reason = {
+        "another": "not this lane's store",
+        "older": "older than the one this lane last used",
+        "missing": "is missing",
+        "empty": "is empty",
+    }[swap]
+    assert reason in text
+    # Nothing adopted or written: the identity file and the store are as they were.
+    assert identity.read_bytes() == kept
+    assert (store.read_bytes() if store.exists() else None) == before
+    with pytest.raises(StoreRefused):
+        open_lane_store(store, config_path=config, lang="en")
+
+
+def _sale(rid: str) -> NewRedemption:
+    return NewRedemption(
+        id=rid,
+        created_at=NOW,
+        business_date=NOW.date(),
+        identity_kind="token",
+        mode="online",
+        body=b'{"id":"%s"}' % rid.encode(),
+        basket="{}",
+        total_rial=1000,
+        covered_rial=1000,
+        payable_rial=0,
+        token_jti=f"jti-{rid}",
+    )
 
 
 # --------------------------------------------------------------------------- the judges

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 
@@ -9,9 +10,11 @@ import pytest
 
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import StoreError
-from pos_client.ports import SystemClock
+from pos_client.ports import NewRedemption, SystemClock
 from pos_client.sandbox.server import RunningSandbox
+from pos_client.sandbox.throttle import MAX_FAILURES
 from pos_client.services.forwarder import Forwarder
+from tests.sandbox.support import line, product, purse_id, redemption, rules_version
 from tests.support.lane import MILK_1L, lane, lane_config, ledger_books, national_id
 
 
@@ -170,3 +173,55 @@ async def test_a_failure_recording_answers_leaves_the_next_batch_to_be_asked_by_
         assert all(app.store.redemption(i).status is S.APPROVED for i in ids)  # type: ignore[union-attr]
     counted = ledger_books(sandbox)["redemption_ids"]
     assert all(counted.count(i) == 1 for i in ids)
+
+
+async def test_a_batch_item_refused_for_now_is_sent_again_no_sooner_than_its_retry_after(
+    sandbox: RunningSandbox,
+) -> None:
+    """A 429 item of a batch (a purchase code while the terminal is throttled) waits its turn."""
+    nid = national_id(sandbox, "kalabarg")
+    code = sandbox.mint_purchase_code(nid)
+    rice = product(sandbox, category="rice")
+    async with lane(sandbox) as app:
+        with sandbox.client() as client:
+            body = redemption(
+                beneficiary={"purchase_code": code},
+                lines=[line(rice)],
+                allocations=[
+                    {
+                        "line": 0,
+                        "purse_id": purse_id(sandbox, "kalabarg", "kalabarg"),
+                        "amount_rial": 1,
+                    }
+                ],
+                rules=rules_version(client),
+            )
+            for n in range(MAX_FAILURES):  # the terminal guessed wrong ten times
+                wrong = f"{(int(code) + 1 + n) % 100_000_000:08d}"
+                answer = client.post("/v1/wallet-inquiries", json={"purchase_code": wrong})
+                assert answer.status_code == 422
+        now = app.clock.now()
+        app.store.record_new_redemption(
+            NewRedemption(
+                id=body["id"],
+                created_at=now,
+                business_date=now.date(),
+                identity_kind="purchase_code",
+                mode="online",
+                body=json.dumps(body).encode(),
+                basket="{}",
+                total_rial=body["lines"][0]["amount_rial"],
+                covered_rial=1,
+                payable_rial=body["lines"][0]["amount_rial"] - 1,
+            ),
+            at=now,
+        )
+        app.store.set_intent(body["id"], "deliver", at=now, note="test")
+        report = await app.forwarder.drain_once()
+        assert report.error and report.remaining == 1
+        assert report.retry_after is not None and 1 <= report.retry_after <= 60
+        assert all(not item.sent for item in app.store.outbox())  # never processed there
+        assert app.forwarder.backoff(report.retry_after) >= report.retry_after
+        sandbox.advance_clock(61)
+        later = await app.forwarder.drain_once()
+        assert later.remaining == 0 and later.approved == 1, later

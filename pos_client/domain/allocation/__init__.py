@@ -55,12 +55,13 @@ from .coverage import (
     quantity_group,
 )
 from .plan import DONOR_PROGRAM, LineCoverage, allocate, line_coverage
-from .search import COARSE_POINTS, SEARCH_LIMIT
+from .search import COARSE_LIMIT, COARSE_POINTS, SEARCH_LIMIT
 from .settle import AppliedAllocation, Settlement, settle_allocations
 
 __all__ = [
     "CATEGORY_NOT_ALLOWED",
     "CITY_MISMATCH",
+    "COARSE_LIMIT",
     "COARSE_POINTS",
     "DONOR_PROGRAM",
     "INSUFFICIENT_BALANCE",

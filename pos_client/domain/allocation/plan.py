@@ -56,16 +56,17 @@ Algorithm
       packages); a pair with nothing after it competing simply takes all it
       can; weighed lines get a coarse first pass (``COARSE_POINTS`` weights
       each) that finds a good split for the bound to work with.
-   The search is exhaustive, hence optimal, except in one case: if a pass
-   needs more than ``SEARCH_LIMIT`` steps it keeps the best split found by
-   then. That takes many lines competing for more free entitlement than
-   remains, above all three or more weighed (kg / l) lines, each with
-   thousands of possible weights: in such a constructed case (3 lines of
-   ~1.2 M Rial/kg, 1.5 kg each, 2 kg free) the result was 839,331 Rial
-   payable against the optimum 837,000, in about a quarter of a second. Free
-   packages in practice are pieces (diapers, formula), a few per basket, and
-   the search stays far below the limit. The property tests compare every
-   case with an integer program.
+   The search is exhaustive, hence optimal, except in one case: if the
+   exact pass needs more than ``SEARCH_LIMIT`` steps it keeps the best split
+   found by then (the coarse pass stops after ``COARSE_LIMIT`` steps; that
+   costs no exactness, only a weaker start for the bound). The bound counts
+   what each purse can still give: its entitlement, what is left of the line,
+   and what is left of its programme's per-transaction maximum; without the
+   last, a purse of a capped programme looked able to free what it could not
+   pay for, and a contested basket of four lines (three weighed) ran out of
+   steps 390 Rials from the optimum. Free packages in practice are pieces
+   (diapers, formula), a few per basket, and the search stays far below the
+   limit; the property tests compare every case with an integer program.
 3. With the quantities fixed, the min-cost flow of step 1 gives the amounts.
 
 Cost (CPython 3.11): a 50-line basket over 6 purses takes about 0.4 ms

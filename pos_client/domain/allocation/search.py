@@ -21,10 +21,12 @@ from .coverage import _coverable_milli, _max_quantity_within, quantity_amount
 if TYPE_CHECKING:
     from .plan import _Pair, _Problem
 
-__all__ = ["COARSE_POINTS", "SEARCH_LIMIT"]
+__all__ = ["COARSE_LIMIT", "COARSE_POINTS", "SEARCH_LIMIT"]
 
-#: Steps after which the quantity search keeps the best split found so far (see :mod:`.plan`).
-SEARCH_LIMIT = 10_000
+#: Steps after which the exact pass keeps the best split found so far (see :mod:`.plan`).
+SEARCH_LIMIT = 20_000
+#: Steps of the coarse first pass: it only finds a good split for the bound to work with.
+COARSE_LIMIT = 1_000
 #: Weights tried per weighed line in the quantity search's first, coarse pass.
 COARSE_POINTS = 16
 
@@ -161,8 +163,8 @@ class _QuantitySearch:
         if self.best_key is not None and self.best_key == self.ceiling:
             return  # the best found already meets the bound for the whole search
         self.steps += 1
-        if self.steps > SEARCH_LIMIT:
-            self.cut_short = True
+        if self.steps > (COARSE_LIMIT if self.coarse else SEARCH_LIMIT):
+            self.cut_short = self.cut_short or not self.coarse  # the exact pass did not finish
             return
         if n == len(p.pairs):
             self._evaluate()
@@ -214,9 +216,11 @@ class _QuantitySearch:
         of those lines, pooled over all their remaining entitlements, most
         expensive first, plus half a Rial of rounding per line. A line can get
         at most: whole units from each purse (pieces), or what one purse holds
-        (weighed lines, and nothing more once covered). With ``upto``, pair
-        ``n`` is not yet applied and gives at most ``upto``: the bound then
-        holds for every choice of pair ``n`` up to ``upto``.
+        (weighed lines, and nothing more once covered); and from a purse whose
+        programme has a per-transaction maximum, no more than what is left of
+        that maximum pays for (room only shrinks deeper in the search). With
+        ``upto``, pair ``n`` is not yet applied and gives at most ``upto``: the
+        bound then holds for every choice of pair ``n`` up to ``upto``.
         """
         p = self.p
         rest = p.pairs[n:]
@@ -229,8 +233,12 @@ class _QuantitySearch:
             give = budget[key]
             if m == 0 and upto is not None:
                 give = min(give, upto)
-            if p.lines[pair.line].unit is Unit.PIECE:
+            line = p.lines[pair.line]
+            if line.unit is Unit.PIECE:
                 give -= give % 1000
+            room = self.room[pair.purse.program]
+            if room is not None:  # what is left of its programme's maximum pays for no more
+                give = _max_quantity_within(line, give, room)
             reach.setdefault(pair.line, []).append(give)
         extra: dict[int, int] = {}
         for i, gives in reach.items():

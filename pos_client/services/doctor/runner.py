@@ -61,12 +61,14 @@ class Doctor:
         open_store: Callable[[], DoctorStore],
         devices: DeviceOpeners,
         scanner_open_seconds: float = SCANNER_OPEN_SECONDS,
+        check_store: Callable[[], object] | None = None,
     ) -> None:
         self.config = config
         self.lang: Lang = lang
         self.clock = clock
         self._open_ledger = open_ledger
         self._open_store = open_store
+        self._check_store = check_store
         self.devices = devices
         self.scanner_open_seconds = scanner_open_seconds
 
@@ -100,6 +102,7 @@ class Doctor:
             Path(self.config.store.path),
             open_store=self._open_store,
             config_keys=self.config.ledger.trusted_keys,
+            check_store=self._check_store,
         )
 
     def check_store(self, facts: StoreFacts) -> Check:

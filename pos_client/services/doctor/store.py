@@ -1,5 +1,11 @@
-"""The store check: opened read-only, what waits to be sent, problems, free disk space,
-a catalog that dropped a large share of the products, a sale left open for over a day.
+"""The store check: the lane's own store (not missing, another or an older copy), opened
+read-only, what waits to be sent, problems, free disk space, a catalog that dropped a
+large share of the products, a sale left open for over a day.
+
+The store must be the one the lane had, as ``run`` and ``redeem`` check it
+(its identity file beside the config): a missing, empty, other or older store
+is a failed check with the sentence the lane would say. The doctor adopts
+nothing and writes no identity file: it only reports.
 
 :func:`gather_store` reads the facts (never writes); :func:`judge_store` judges
 them (pure, "now" handed in).
@@ -20,6 +26,7 @@ from typing import Any, Final, Protocol
 
 from pos_client.domain.errors import PosError
 from pos_client.domain.models import RuleSet
+from pos_client.errors import StoreRefused
 from pos_client.ports import Intent, JournalEntry, OutboxItem
 from pos_client.services.doctor.base import Check, Finding, Verdict, combine, when
 from pos_client.services.doctor.causes import cause
@@ -90,7 +97,9 @@ class StoreFacts:
     ``trusted_keys``: the signing keys the lane trusts now (its config's and
     those the rule set in force announces; never a withdrawn one).
     ``catalog_warning``: the last catalog taken that dropped a large share of
-    the products, if the lane holds one.
+    the products, if the lane holds one. ``refused``: the store at the path is
+    not the lane's (missing though the lane had one, empty, another or an older
+    copy); the sentence the lane says when it refuses to start.
     """
 
     path: Path
@@ -112,10 +121,11 @@ class StoreFacts:
     catalog_warning: CatalogWarning | None = None
     owed_since: tuple[datetime, ...] = ()  # when each item owed to the ledger was enqueued
     oldest_open: OpenSale | None = None
+    refused: str | None = None
 
     @property
     def readable(self) -> bool:
-        return self.exists and self.error is None
+        return self.exists and self.error is None and self.refused is None
 
 
 def _parse_time(text: object) -> datetime | None:
@@ -146,6 +156,13 @@ def judge_store(
     """The store's verdict from what was found (pure)."""
     path = str(facts.path)
     folder = str(facts.folder or facts.path.parent)
+    if facts.refused is not None:
+        return Check(
+            "store",
+            Verdict.FAILED,
+            say(lang, "store.refused", message=facts.refused),
+            say(lang, "store.refused.advice", config=config),
+        )
     if not facts.exists:
         if not facts.writable:
             return Check(
@@ -257,10 +274,24 @@ def judge_store(
 
 
 def gather_store(
-    path: Path, *, open_store: Callable[[], DoctorStore], config_keys: Mapping[str, bytes]
+    path: Path,
+    *,
+    open_store: Callable[[], DoctorStore],
+    config_keys: Mapping[str, bytes],
+    check_store: Callable[[], object] | None = None,
 ) -> StoreFacts:
-    """Open the store read-only and read what the checks need (never writes)."""
+    """Open the store read-only and read what the checks need (never writes).
+
+    ``check_store`` raises :class:`~pos_client.errors.StoreRefused` when the
+    path holds no store, or an empty one, though the lane had one; ``open_store``
+    raises it for another or an older store. Either is a refused store.
+    """
     folder = _nearest_folder(path)
+    if check_store is not None:
+        try:
+            check_store()
+        except StoreRefused as exc:
+            return StoreFacts(path=path, exists=path.exists(), folder=folder, refused=exc.message)
     if not path.exists():
         writable = os.access(folder, os.W_OK | os.X_OK)
         return StoreFacts(path=path, exists=False, writable=writable, folder=folder)
@@ -271,6 +302,10 @@ def gather_store(
         free = None
     try:
         store = open_store()
+    except StoreRefused as exc:
+        return StoreFacts(
+            path=path, exists=True, writable=writable, folder=folder, refused=exc.message
+        )
     except PosError as exc:
         return StoreFacts(
             path=path, exists=True, writable=writable, folder=folder, error=exc.message

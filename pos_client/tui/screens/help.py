@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -15,6 +16,9 @@ from .identify import IdentifyScreen
 from .result import ResultScreen
 
 __all__ = ["HelpScreen", "keys_text"]
+
+#: Fresh purchase codes the training help shows.
+PURCHASE_CODES_SHOWN = 2
 
 
 def keys_text(screen_class: type, texts: object, app: object) -> str:
@@ -78,9 +82,11 @@ class HelpScreen(PosScreen[None]):
             yield BidiText(
                 "\n".join(f"{texts.code(nid)}  {what}" for what, nid in guide.households)
             )
-        if guide.purchase_codes:
+        if guide.purchase_codes or guide.purchase_code is not None:
             yield BidiText(texts.t("help.demo.purchase_codes"))
-            yield BidiText("  ".join(texts.code(code) for code in guide.purchase_codes))
+            # Codes expire and are used up: fresh ones are minted as the help opens.
+            shown = () if guide.purchase_code is not None else guide.purchase_codes
+            yield BidiText(self._codes(shown), id="demo-codes")
         if guide.products:
             yield BidiText(texts.t("help.demo.products"))
             yield BidiText(
@@ -89,6 +95,26 @@ class HelpScreen(PosScreen[None]):
                     for name, gtin, price in guide.products
                 )
             )
+
+    def _codes(self, codes: Sequence[str]) -> str:
+        return "  ".join(self.texts.code(code) for code in codes) or "…"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        guide = self.pos.guide
+        mint = getattr(guide, "purchase_code", None) if self.pos.training else None
+        if mint is None:
+            return
+
+        async def fresh() -> list[str]:
+            codes = [await mint() for _ in range(PURCHASE_CODES_SHOWN)]
+            return [code for code in codes if code]
+
+        def show(codes: list[str]) -> None:
+            for node in self.query("#demo-codes").results(BidiText):
+                node.text = self._codes(codes)
+
+        self.run_service(fresh, done=show, failed=lambda _: show([]), group="demo-codes")
 
     def action_close(self) -> None:
         self.dismiss(None)
