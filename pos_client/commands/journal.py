@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from pos_client.commands.journal_archive import add_archive_action
 from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.compose import Lane
 from pos_client.ports import JournalEntry
@@ -18,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_config_option(export)
     export.add_argument("--json", action="store_true", help="print a JSON array")
     export.set_defaults(handler=_export)
+    add_archive_action(sub)
 
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:
