@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from pos_client.domain.models import Product
@@ -28,6 +28,10 @@ class RecordsStore(Protocol):
     """What :class:`Records` needs of the lane's store."""
 
     def journal(self) -> Iterator[JournalEntry]: ...
+
+    def journal_between(
+        self, first: date | None = None, last: date | None = None
+    ) -> Iterator[JournalEntry]: ...
 
     def redemption(self, redemption_id: str) -> JournalEntry | None: ...
 
@@ -110,9 +114,15 @@ class Records:
 
     # ------------------------------------------------------------------ journal
 
-    def journal(self) -> Iterator[JournalEntry]:
-        """Every redemption in the order written (read in pages)."""
-        return self._store.journal()
+    def journal(
+        self, first: date | None = None, last: date | None = None
+    ) -> Iterator[JournalEntry]:
+        """The redemptions of business dates ``first`` to ``last`` (``None``: every one).
+
+        In the order written, read a page at a time: those moved to the monthly
+        archives first merged with the live store's by seq, as if never moved.
+        """
+        return self._store.journal_between(first, last)
 
     # ------------------------------------------------------------------ problems
 

@@ -536,7 +536,8 @@ class ArchiveTables(JournalTables):
                     conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                     conn.execute("VACUUM")
                 else:
-                    conn.execute(f"PRAGMA incremental_vacuum({max(0, int(pages))})").fetchall()
+                    # As a script: a plain execute steps the pragma once (one page).
+                    conn.executescript(f"PRAGMA incremental_vacuum({max(1, int(pages))});")
                 after = int(conn.execute("PRAGMA page_count").fetchone()[0])
             except sqlite3.Error as exc:
                 log.warning("the space of %s was not given back: %s", self.path, exc)
