@@ -65,9 +65,7 @@ class Retention:
         With ``[retention] archive = false`` nothing is archived (the dry run
         still says what would be).
         """
-        archive = self.store.archive_before(
-            self.cutoff(), dry_run=dry_run or not self.archive
-        )
+        archive = self.store.archive_before(self.cutoff(), dry_run=dry_run or not self.archive)
         if dry_run:
             return RetentionRun(archive=archive)
         packed = 0

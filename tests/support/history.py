@@ -46,9 +46,7 @@ def sell(store: SqliteStore, at: datetime, *, lines: int = 6, final: bool = True
         allocations=allocations,
         purses_after=household_purses(at),
     )
-    store.set_status(
-        new.id, RedemptionStatus.APPROVED, at=at, answer=answer, leave_outbox=True
-    )
+    store.set_status(new.id, RedemptionStatus.APPROVED, at=at, answer=answer, leave_outbox=True)
     store.mark_seen(new.id)
     return new.id
 

@@ -99,6 +99,7 @@ _MAY_ARCHIVE = """
 """
 _NAMES = tuple(name.strip() for name in _JOURNAL_COLUMNS.split(","))
 _TEXT_DOCUMENTS = ("basket", "answer")
+_ID, _DATE, _UPDATED_AT = (_NAMES.index(n) for n in ("id", "business_date", "updated_at"))
 
 
 def archive_dir(store_path: Path) -> Path:
@@ -211,9 +212,7 @@ class ArchiveTables(JournalTables):
                 code="archive_damaged",
             ) from None
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise StoreError(
-                f"{path} is not a pos-client archive manifest", code="archive_damaged"
-            )
+            raise StoreError(f"{path} is not a pos-client archive manifest", code="archive_damaged")
         try:
             return {month: _MonthFile(**entry) for month, entry in data["months"].items()}
         except (KeyError, TypeError, AttributeError):
@@ -365,7 +364,10 @@ class ArchiveTables(JournalTables):
                     path.unlink()
 
     def _live_month(self, month: str, cut: str) -> Iterator[tuple[int, str, str, bytes]]:
-        """``(seq, updated_at, business date, line)`` of each row of ``month`` that may move, by seq, in pages."""
+        """``(seq, updated_at, date, line)`` of each row of ``month`` that may move, by seq.
+
+        Read a page at a time.
+        """
         last = 0
         columns = ", ".join(f"j.{n}" for n in _NAMES)
         while True:
@@ -376,7 +378,7 @@ class ArchiveTables(JournalTables):
                     f" ORDER BY j.seq LIMIT {_PAGE}",
                     (cut, last, month),
                 ).fetchall()
-                ids = [r[_NAMES.index("id")] for r in rows]
+                ids = [r[_ID] for r in rows]
                 events: dict[str, list[list[str]]] = {i: [] for i in ids}
                 if ids:
                     marks = ",".join("?" * len(ids))
@@ -389,10 +391,8 @@ class ArchiveTables(JournalTables):
             if not rows:
                 return
             for row in rows:
-                rid = row[_NAMES.index("id")]
-                seq = int(row[0])
-                updated_at, day = row[_NAMES.index("updated_at")], row[_NAMES.index("business_date")]
-                yield seq, updated_at, day, _row_json(_NAMES, row, events[rid])
+                rid, updated_at = row[_ID], row[_UPDATED_AT]
+                yield int(row[0]), updated_at, row[_DATE], _row_json(_NAMES, row, events[rid])
             last = int(rows[-1][0])
 
     def _old_month(self, entry: _MonthFile | None) -> Iterator[tuple[int, str, str, bytes]]:
@@ -457,7 +457,8 @@ class ArchiveTables(JournalTables):
         """Delete the rows written out, in one transaction, if they still may move, unchanged."""
         with self._db.write() as conn:
             conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS archived (seq INTEGER PRIMARY KEY, updated_at TEXT)"
+                "CREATE TEMP TABLE IF NOT EXISTS archived"
+                " (seq INTEGER PRIMARY KEY, updated_at TEXT)"
             )
             conn.execute("DELETE FROM temp.archived")
             conn.executemany("INSERT INTO temp.archived(seq, updated_at) VALUES (?, ?)", written)

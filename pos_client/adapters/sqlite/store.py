@@ -13,9 +13,10 @@ a sale wait for the disk:
 - ``<path stem>.catalog.sqlite``: the approved products, keyed by GTIN.
 
 :class:`SqliteStore` is made of the parts by table family: :mod:`.journal`
-(journal and outbox; :mod:`.archive` its monthly archives), :mod:`.catalog` (catalog and prices), :mod:`.meta`
-(meta, wallets, rules and keys), :mod:`.problems` (problems and Z reports); the
-schema and its migrations are :mod:`.schema`; one file's connection is
+(journal and outbox; :mod:`.archive`, its monthly archives), :mod:`.catalog`
+(catalog and prices), :mod:`.meta` (meta, wallets, rules and keys),
+:mod:`.problems` (problems and Z reports); the schema and its migrations are
+:mod:`.schema`; one file's connection is
 :class:`~pos_client.adapters.sqlite.db.Db`. A redemption enters the journal and
 the outbox in one transaction before it is sent; it leaves the outbox only with
 a final status. :meth:`SqliteStore.batch` makes several writes one transaction
