@@ -81,22 +81,32 @@ _FORMAT_VERSION = 1
 QUICK_VACUUM_BYTES = 64 * 1024 * 1024
 _PAGE = 500
 
-# A row that may move to an archive (see the module docstring); ``?1`` is the cut-off date.
-_MAY_ARCHIVE = """
-    j.business_date < ?1
+# Rows written before the cut-off date's first row: a range of the table's own key, so a
+# daily run reads the old rows only (a row dated back by a clock set back, written later,
+# stays live: never archived is always safe). ``?1`` is the cut-off date.
+_OLD = """
+    j.seq < COALESCE(
+        (SELECT MIN(first_seq) FROM journal_days WHERE business_date >= ?1),
+        (SELECT MAX(seq) FROM journal) + 1
+    )
+    AND j.business_date < ?1
+"""
+# A row that may move to an archive (see the module docstring). The subqueries do not
+# depend on the row: each is made once per statement.
+_MAY_ARCHIVE = (
+    _OLD  # noqa: S608 - constant text
+    + """
     AND j.intent IS NULL
     AND j.seen = 1
     AND j.status IN ('approved', 'partially_approved', 'declined', 'voided')
     AND j.seq < (SELECT MAX(seq) FROM journal)
     AND j.id IS NOT (SELECT redemption_id FROM journal_events ORDER BY seq DESC LIMIT 1)
-    AND NOT EXISTS (
-        SELECT 1 FROM problems p WHERE p.redemption_id = j.id AND p.resolved_at IS NULL
-    )
-    AND EXISTS (
-        SELECT 1 FROM z_reports z WHERE z.business_date = j.business_date
-        AND z.status IN ('agreed', 'explained')
+    AND j.id NOT IN (SELECT redemption_id FROM problems WHERE resolved_at IS NULL)
+    AND j.business_date IN (
+        SELECT business_date FROM z_reports WHERE status IN ('agreed', 'explained')
     )
 """
+)
 _NAMES = tuple(name.strip() for name in _JOURNAL_COLUMNS.split(","))
 _TEXT_DOCUMENTS = ("basket", "answer")
 _ID, _DATE, _UPDATED_AT = (_NAMES.index(n) for n in ("id", "business_date", "updated_at"))
@@ -193,6 +203,8 @@ class ArchiveTables(JournalTables):
 
     _db: Db
     path: Path
+    #: The manifest as last read, with the file's identity then (read again once it changed).
+    _manifest_seen: tuple[tuple[int, int, int], dict[str, _MonthFile]] | None = None
 
     @property
     def archive_dir(self) -> Path:
@@ -202,6 +214,22 @@ class ArchiveTables(JournalTables):
 
     def _manifest(self) -> dict[str, _MonthFile]:
         path = self.archive_dir / MANIFEST
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return {}
+        except OSError:
+            st = None
+        key = None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)
+        if key is not None and self._manifest_seen is not None and self._manifest_seen[0] == key:
+            return dict(self._manifest_seen[1])
+        months = self._read_manifest(path)
+        if key is not None:
+            self._manifest_seen = (key, dict(months))
+        return months
+
+    @staticmethod
+    def _read_manifest(path: Path) -> dict[str, _MonthFile]:
         try:
             data = json.loads(path.read_bytes())
         except FileNotFoundError:
@@ -330,13 +358,25 @@ class ArchiveTables(JournalTables):
         """
         cut = cutoff.isoformat()
         with self._db.read() as conn:
-            movable = conn.execute(
-                "SELECT substr(j.business_date, 1, 7), COUNT(*) FROM journal j"  # noqa: S608
-                f" WHERE {_MAY_ARCHIVE} GROUP BY 1 ORDER BY 1",
+            # The rows that may move, found in one pass over the old rows; each month's
+            # are then read by seq from here (the temporary table is this connection's).
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS movable"
+                " (seq INTEGER PRIMARY KEY, month TEXT NOT NULL)"
+            )
+            conn.execute("CREATE INDEX IF NOT EXISTS temp.movable_by_month ON movable(month, seq)")
+            conn.execute("DELETE FROM temp.movable")
+            conn.execute(
+                "INSERT INTO temp.movable(seq, month)"  # noqa: S608
+                f" SELECT j.seq, substr(j.business_date, 1, 7) FROM journal j WHERE {_MAY_ARCHIVE}",
                 (cut,),
+            )
+            movable = conn.execute(
+                "SELECT month, COUNT(*) FROM temp.movable GROUP BY month ORDER BY month"
             ).fetchall()
             older = conn.execute(
-                "SELECT COUNT(*) FROM journal WHERE business_date < ?", (cut,)
+                f"SELECT COUNT(*) FROM journal j WHERE {_OLD}",  # noqa: S608
+                (cut,),
             ).fetchone()
         by_month = {str(m): int(n) for m, n in movable}
         kept = int(older[0]) - sum(by_month.values())
@@ -373,9 +413,9 @@ class ArchiveTables(JournalTables):
         while True:
             with self._db.read() as conn:
                 rows = conn.execute(
-                    f"SELECT {columns} FROM journal j WHERE j.seq > ?2"  # noqa: S608
-                    f" AND substr(j.business_date, 1, 7) = ?3 AND {_MAY_ARCHIVE}"
-                    f" ORDER BY j.seq LIMIT {_PAGE}",
+                    f"SELECT {columns} FROM temp.movable m JOIN journal j ON j.seq = m.seq"  # noqa: S608
+                    f" WHERE m.month = ?3 AND m.seq > ?2 AND {_MAY_ARCHIVE}"
+                    f" ORDER BY m.seq LIMIT {_PAGE}",
                     (cut, last, month),
                 ).fetchall()
                 ids = [r[_ID] for r in rows]

@@ -23,6 +23,7 @@ from tests.support.history import close_day, exported, fill_days, sell
 
 FIRST = date(2025, 1, 1)
 CUTOFF = date(2026, 1, 1)
+NOW = datetime(2026, 1, 20, 9, tzinfo=UTC)
 
 
 def mode(path: Path) -> int:
@@ -168,7 +169,8 @@ def test_an_archive_that_cannot_be_written_removes_nothing(
 
 def test_a_damaged_archive_is_reported_and_never_read(tmp_path: Path) -> None:
     with SqliteStore.open(tmp_path / "lane.sqlite") as store:
-        fill_days(store, date(2025, 5, 30), 4)
+        late = fill_days(store, date(2025, 5, 30), 4)[0]
+        store.add_problem(late, "void_refused", at=NOW, collect_rial=0, detail="x")
         sell(store, datetime(2026, 1, 20, 8, tzinfo=UTC))
         store.archive_before(CUTOFF)
         folder = tmp_path / "lane.archive"
@@ -185,8 +187,8 @@ def test_a_damaged_archive_is_reported_and_never_read(tmp_path: Path) -> None:
             store.journal_on(date(2025, 5, 31))
         assert len(store.journal_on(date(2025, 6, 1))) == 2  # another month still reads
         # A month that would be written again from a damaged file: nothing is deleted.
-        late = sell(store, datetime(2025, 5, 31, 9, tzinfo=UTC))
-        sell(store, datetime(2026, 1, 21, 8, tzinfo=UTC))
+        (problem,) = store.problems()
+        store.resolve_problem(problem.seq, at=NOW)
         with pytest.raises(StoreError):
             store.archive_before(CUTOFF)
         assert late in {e.id for e in store.journal()}
