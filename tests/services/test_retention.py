@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from pos_client.adapters.store import SqliteStore
 from pos_client.sandbox.server import RunningSandbox
+from pos_client.services.retention import Retention
 from tests.support.cli import cli
+from tests.support.fakes import StoppedClock
 from tests.support.history import exported, fill_days, sell
 from tests.support.lane import lane, lane_config
 from tests.support.waiting import eventually_async
@@ -77,3 +80,33 @@ def test_journal_archive_says_what_it_moves_and_export_is_unchanged(
     assert export_after.stdout == export_before.stdout
     again = cli("journal", "archive", "--config", config)
     assert "nothing to archive" in again.stdout
+
+
+def test_the_policy_keeps_keep_days_and_archive_false_moves_nothing(tmp_path: Path) -> None:
+    now = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    with SqliteStore.open(tmp_path / "lane.sqlite") as store:
+        fill_days(store, date(2025, 12, 1), 60)  # 1 December to 29 January
+        sell(store, now)
+        kept = Retention(store=store, clock=StoppedClock(now), keep_days=60, archive=False)
+        assert kept.cutoff() == date(2025, 12, 31)
+        run = kept.run()
+        assert run.archive.dry_run and dict(run.archive.months) == {"2025-12": 60}
+        assert store.archived_months() == {}
+        policy = Retention(store=store, clock=StoppedClock(now), keep_days=60)
+        assert dict(policy.run().archive.months) == {"2025-12": 60}
+        live = [e.business_date for e in store.journal()]
+        assert min(live) == date(2025, 12, 31) and len(live) == 2 * 30 + 1  # 31 Dec to 29 Jan
+
+
+def test_a_row_written_later_under_an_old_date_stays_live(tmp_path: Path) -> None:
+    # A clock set back: the row's date is old, but it was written after newer rows.
+    with SqliteStore.open(tmp_path / "lane.sqlite") as store:
+        fill_days(store, date(2025, 5, 1), 2)
+        sell(store, datetime(2026, 1, 20, 8, tzinfo=UTC))
+        late = sell(store, datetime(2025, 5, 2, 9, tzinfo=UTC))
+        sell(store, datetime(2026, 1, 21, 8, tzinfo=UTC))
+        before = exported(store.journal())
+        run = store.archive_before(date(2026, 1, 1))
+        assert run.rows == 4 and late in {e.id for e in store.journal()}
+        assert exported(store.journal_between()) == before
+        assert len(store.journal_on(date(2025, 5, 2))) == 3
