@@ -2,9 +2,10 @@
 
 Rows older than ``[retention] keep_days`` that may move go to the monthly
 archives beside the store (see :mod:`pos_client.services.retention`);
-``--dry-run`` says what would move and changes nothing. Run here, a store made
-before incremental vacuum is also converted (once; it takes a while on a big
-store, so the lane itself does it only for a small one).
+``--dry-run`` says what would move and changes nothing. ``--compact`` also
+packs every older row and gives every free page back, converting a store made
+before incremental vacuum (once; it holds the store a while on a big one, so
+run it with the lane closed; the lane itself converts only a small store).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def add_archive_action(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     add_config_option(archive)
     archive.add_argument("--dry-run", action="store_true", help="say what would move; move none")
+    archive.add_argument(
+        "--compact",
+        action="store_true",
+        help="also give all free space back now (run it with the lane closed)",
+    )
     archive.add_argument("--json", action="store_true", help="print a JSON object")
     archive.set_defaults(handler=_archive)
 
@@ -40,7 +46,7 @@ def run_json(run: RetentionRun) -> dict[str, object]:
 
 def _archive(args: argparse.Namespace) -> int:
     async def work(lane: Lane) -> int:
-        run = lane.retention.run(dry_run=args.dry_run, convert=not args.dry_run)
+        run = lane.retention.run(dry_run=args.dry_run, compact=args.compact and not args.dry_run)
         if args.json:
             emit_json(run_json(run))
             return 0

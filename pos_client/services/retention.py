@@ -28,10 +28,13 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Retention", "RetentionRun"]
 
-#: Rows written before schema 6 packed per idle pass (one short transaction each).
+#: Rows written before schema 6 packed in one short transaction.
+PACK_PAGE = 500
+#: Rows packed by a daily run (an idle pass packs one page; the command, all).
 PACK_PER_PASS = 2_000
-#: Free pages given back per idle pass.
+#: Free pages given back per idle pass (the command gives back every one).
 VACUUM_PAGES = 2_000
+ALL_PAGES = 1 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,41 +57,56 @@ class Retention:
         self.keep_days = keep_days
         self.archive = archive
         self._ran_on: date | None = None
+        self._all_packed = False
 
     def cutoff(self) -> date:
         """The first business date whose rows stay in the store, whatever they are."""
         return business_date(self.clock.now()) - timedelta(days=self.keep_days)
 
-    def run(self, *, dry_run: bool = False, convert: bool = False) -> RetentionRun:
-        """Archive what may move now; ``convert`` also turns an older store to incremental vacuum.
+    def run(self, *, dry_run: bool = False, compact: bool = False) -> RetentionRun:
+        """Archive what may move now, then pack older rows and give freed space back.
 
-        With ``[retention] archive = false`` nothing is archived (the dry run
-        still says what would be).
+        ``compact`` (the command's ``--compact``) packs every row written
+        before schema 6, gives every free page back, and converts a store made
+        before incremental vacuum (a ``VACUUM``: it holds the store for a while,
+        best run with the lane closed). With ``[retention] archive = false``
+        nothing is archived (the run says what would be).
         """
         archive = self.store.archive_before(self.cutoff(), dry_run=dry_run or not self.archive)
         if dry_run:
             return RetentionRun(archive=archive)
         packed = 0
         while True:
-            done = self.store.pack_old_rows(limit=500)
+            done = self.store.pack_old_rows(limit=PACK_PAGE)
             packed += done
-            if not done or (not convert and packed >= PACK_PER_PASS):
+            if not done or (not compact and packed >= PACK_PER_PASS):
                 break
-        pages = self.store.give_space_back(pages=VACUUM_PAGES, convert=convert)
+        pages = self.store.give_space_back(
+            pages=ALL_PAGES if compact else VACUUM_PAGES, convert=compact
+        )
         return RetentionRun(archive=archive, packed=packed, pages_freed=pages)
 
+    def tidy(self) -> RetentionRun | None:
+        """An idle pass's share between daily runs: a page of older rows packed, space back."""
+        packed = 0 if self._all_packed else self.store.pack_old_rows(limit=PACK_PAGE)
+        self._all_packed = packed == 0
+        self.store.give_space_back(pages=VACUUM_PAGES)
+        return None
+
     async def at_idle(self) -> RetentionRun | None:
-        """Run once per business day, in a worker thread; never raises (housekeeping)."""
+        """The daily run once per business day, else :meth:`tidy`; in a worker thread.
+
+        Housekeeping: it never raises; returns the daily run's result when it ran.
+        """
         today = business_date(self.clock.now())
-        if self._ran_on == today:
-            return None
+        daily = self._ran_on != today
         self._ran_on = today
         try:
-            result = await asyncio.to_thread(self.run)
+            result = await asyncio.to_thread(self.run if daily else self.tidy)
         except PosError as exc:
             log.warning("retention did not run: %s", exc.message)
             return None
-        if result.archive.rows:
+        if result is not None and result.archive.rows:
             log.info(
                 "archived %d rows of %s", result.archive.rows, ", ".join(result.archive.months)
             )

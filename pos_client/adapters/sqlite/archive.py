@@ -387,10 +387,11 @@ class ArchiveTables(JournalTables):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot make the archive folder {folder}: {exc.strerror}") from None
-        self._remove_strays()
         moved: dict[str, int] = {}
-        for month in by_month:
-            moved[month] = self._archive_month(month, cut)
+        with _only_one(folder):
+            self._remove_strays()
+            for month in by_month:
+                moved[month] = self._archive_month(month, cut)
         return ArchiveRun(cutoff=cutoff, months=moved, kept_live=kept, dry_run=False)
 
     def _remove_strays(self) -> None:
@@ -576,6 +577,8 @@ class ArchiveTables(JournalTables):
                         return 0
                     conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                     conn.execute("VACUUM")
+                elif int(conn.execute("PRAGMA freelist_count").fetchone()[0]) == 0:
+                    return 0
                 else:
                     # As a script: a plain execute steps the pragma once (one page).
                     conn.executescript(f"PRAGMA incremental_vacuum({max(1, int(pages))});")
@@ -584,6 +587,28 @@ class ArchiveTables(JournalTables):
                 log.warning("the space of %s was not given back: %s", self.path, exc)
                 return 0
         return max(0, before - after)
+
+
+@contextlib.contextmanager
+def _only_one(folder: Path) -> Iterator[None]:
+    """One archiving run at a time per store (the lane at idle, the command): a file lock."""
+    try:
+        import fcntl
+    except ImportError:  # not on this platform: the two are rare to meet
+        yield
+        return
+    fd = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreError(
+                "another pos-client is archiving this store now; try again in a while",
+                code="archive_busy",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _once_by_seq(entries: Iterable[JournalEntry]) -> Iterator[JournalEntry]:

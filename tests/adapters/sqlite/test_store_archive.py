@@ -57,7 +57,7 @@ def test_a_year_archived_exports_the_same_rows_byte_for_byte(tmp_path: Path) -> 
         assert exported(store.journal_between()) == before
     folder = tmp_path / "lane.archive"
     files = sorted(p.name for p in folder.iterdir())
-    assert files == sorted([MANIFEST, *(f"2025-{m:02d}.1.jsonl.gz" for m in range(1, 13))])
+    assert files == sorted([".lock", MANIFEST, *(f"2025-{m:02d}.1.jsonl.gz" for m in range(1, 13))])
     assert mode(folder) == 0o700
     assert all(mode(folder / name) == 0o600 for name in files)
     with SqliteStore.open(tmp_path / "lane.sqlite") as store:  # read again after a restart
@@ -113,7 +113,7 @@ def test_rows_owed_open_unseen_or_unreconciled_stay_live_and_join_their_month_la
         assert problem not in {e.id for e in store.journal()}
         assert store.archived_months() == {"2025-02": 2}
         names = sorted(p.name for p in (tmp_path / "lane.archive").iterdir())
-        assert names == ["2025-02.2.jsonl.gz", MANIFEST]  # the old file went
+        assert names == [".lock", "2025-02.2.jsonl.gz", MANIFEST]  # the old file went
         assert exported(store.journal_between()) == before
 
 
@@ -162,7 +162,7 @@ def test_an_archive_that_cannot_be_written_removes_nothing(
         monkeypatch.undo()
         assert exported(store.journal()) == before
         assert store.archived_months() == {}
-        assert [p.name for p in (tmp_path / "lane.archive").iterdir()] == []  # no stray file
+        assert [p.name for p in (tmp_path / "lane.archive").iterdir()] == [".lock"]  # no stray file
         assert store.archive_before(CUTOFF).rows == 6
         assert exported(store.journal_between()) == before
 
@@ -221,3 +221,19 @@ def test_the_last_row_stays_live_so_no_seq_is_used_twice(tmp_path: Path) -> None
         new = sell(store, datetime.combine(date(2026, 1, 20), time(8), tzinfo=UTC))
         entry = store.redemption(new)
         assert entry is not None and entry.seq == last + 1
+
+
+def test_one_archiving_run_at_a_time(tmp_path: Path) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    with SqliteStore.open(tmp_path / "lane.sqlite") as store:
+        fill_days(store, date(2025, 5, 1), 2)
+        sell(store, datetime(2026, 1, 20, 8, tzinfo=UTC))
+        folder = tmp_path / "lane.archive"
+        folder.mkdir(mode=0o700)
+        with (folder / ".lock").open("w") as other:  # another program archiving now
+            fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+            with pytest.raises(StoreError) as caught:
+                store.archive_before(CUTOFF)
+            assert caught.value.code == "archive_busy"
+            assert len(list(store.journal())) == 5 and store.archived_months() == {}
+        assert store.archive_before(CUTOFF).rows == 4
