@@ -480,6 +480,10 @@ class ArchiveTables(JournalTables):
                 f"the archive of {month} could not be written ({exc.strerror});"
                 " nothing was removed from the store"
             ) from None
+        except BaseException:  # a damaged old file, say: no half-written file is left
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
         months[month] = _MonthFile(
             file=name,
             sha256=_file_sha256(folder / name),
