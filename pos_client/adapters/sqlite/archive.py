@@ -529,6 +529,10 @@ class ArchiveTables(JournalTables):
         """Pack up to ``limit`` final rows written before schema 6 (see :mod:`.packing`)."""
         if self._db.read_only:
             return 0
+        with self._db.read() as conn:  # nothing left to pack (the usual case): no write at all
+            row = conn.execute("SELECT 1 FROM meta WHERE key = ?", (PACKED_BELOW_KEY,))
+            if row.fetchone() is None:
+                return 0
         with self._db.write() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (PACKED_BELOW_KEY,))
             found = row.fetchone()
