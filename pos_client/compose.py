@@ -46,6 +46,7 @@ from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.records import Records
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
+from pos_client.services.retention import Retention
 
 if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
@@ -107,6 +108,7 @@ class Lane:
     devices: bool = False  # whether the lane may use its devices (``build_app(devices=True)``)
     receipts: ReceiptService = field(init=False)
     records: Records = field(init=False)
+    retention: Retention = field(init=False)
     preferences: LanePreferences = field(init=False)
     #: The lane's clock against the ledger's (the services read its corrected time).
     ledger_time: LedgerTime | None = None
@@ -303,6 +305,14 @@ def build_app(
             group_names=group_names("fa"),  # receipts are printed in Persian
         )
         app.records = Records(store=store, clock=clock)
+        app.retention = Retention(
+            store=store,
+            clock=clock,
+            keep_days=config.retention.keep_days,
+            archive=config.retention.archive,
+        )
+        if not read_only:
+            app.forwarder.idle_work.append(app.retention.at_idle)
         app.ledger_time = ledger_time
         app.preferences = LanePreferences(store)
     except BaseException:

@@ -10,6 +10,7 @@
                 max_outstanding_rial, max_hours_since_contact
     [ui]        language, currency, rtl
     [devices]   scanners, printer, scale
+    [retention] keep_days, archive
 
 Everything is parsed with :mod:`tomllib` into frozen dataclasses (the
 ``[offline]`` limits straight into the domain's
@@ -62,6 +63,7 @@ __all__ = [
     "ConfigFileError",
     "DevicesConfig",
     "LedgerConfig",
+    "RetentionConfig",
     "StoreConfig",
     "TerminalConfig",
     "UiConfig",
@@ -114,6 +116,22 @@ class StoreConfig:
     path: Path
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    """How long the live store keeps a sale's full row before it moves to a monthly archive.
+
+    ``keep_days``: full rows of this many days stay in the store (the programme's
+    audit period); older final ones are archived beside it, never deleted
+    (``archive = false``: none are).
+    """
+
+    keep_days: int = 400
+    archive: bool = True
+
+
+#: The fewest days ``[retention] keep_days`` may keep (a closed month is reconciled by then).
+MIN_KEEP_DAYS = 35
+
 #: ``[offline]`` when the config leaves it (or some of its keys) out.
 DEFAULT_OFFLINE: OfflineLimits = OfflineLimits(
     enabled=True,
@@ -146,6 +164,7 @@ class Config:
     offline: OfflineLimits = DEFAULT_OFFLINE
     ui: UiConfig = UiConfig()
     devices: DevicesConfig = DevicesConfig()
+    retention: RetentionConfig = RetentionConfig()
     source: Path | None = None  # the file it was read from
 
 
@@ -409,7 +428,7 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Validate decoded TOML into a :class:`Config` (``ConfigError`` names the bad key)."""
-    known = ("terminal", "ledger", "store", "offline", "ui", "devices")
+    known = ("terminal", "ledger", "store", "offline", "ui", "devices", "retention")
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section (misspelt?)", key=unknown[0])
@@ -498,6 +517,13 @@ def parse_config(
             raise d.fail("scanners", "must hold device URLs such as virtual://lane-1")
     d.finish()
 
+    r = _table(data, "retention", required=False)
+    retention = RetentionConfig(
+        keep_days=r.integer("keep_days", default=400, low=MIN_KEEP_DAYS, high=36_500),
+        archive=r.boolean("archive", default=True),
+    )
+    r.finish()
+
     return Config(
         terminal=terminal,
         ledger=ledger,
@@ -505,6 +531,7 @@ def parse_config(
         offline=offline,
         ui=ui,
         devices=devices,
+        retention=retention,
         source=source,
     )
 
@@ -550,6 +577,10 @@ rtl = "app"                   # app | terminal
 scanners = []                 # device URLs, e.g. ["virtual://lane-1"]
 printer = ""                  # e.g. "dummy://"; "" for none
 scale = ""                    # "" for none
+
+[retention]
+keep_days = 400               # full rows kept in the store; older final ones go to monthly archives
+archive = true
 """
 
 

@@ -31,6 +31,8 @@ from pos_client.domain.redemption import (
 from pos_client.domain.states import RedemptionStatus
 
 __all__ = [
+    "ArchiveRun",
+    "ArchiveStore",
     "CatalogDownload",
     "CatalogStore",
     "Clock",
@@ -343,6 +345,38 @@ class MetaStore(Protocol):
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRun:
+    """What a retention run moved (or, ``dry_run``, would move) to the monthly archives.
+
+    ``months``: each month (``YYYY-MM``) with its rows moved; ``kept_live``:
+    rows older than ``cutoff`` that stay in the store (owed, open, unreconciled).
+    """
+
+    cutoff: date
+    months: Mapping[str, int]
+    kept_live: int
+    dry_run: bool
+
+    @property
+    def rows(self) -> int:
+        return sum(self.months.values())
+
+
+class ArchiveStore(Protocol):
+    """Old journal rows in monthly archives beside the store (see ``adapters/sqlite/archive``)."""
+
+    def archive_before(self, cutoff: date, *, dry_run: bool = False) -> ArchiveRun: ...
+
+    def journal_between(
+        self, first: date | None = None, last: date | None = None
+    ) -> Iterator[JournalEntry]: ...
+
+    def pack_old_rows(self, *, limit: int = 500) -> int: ...
+
+    def give_space_back(self, *, pages: int = 1000, convert: bool = False) -> int: ...
 
 
 class Store(JournalStore, ProblemStore, CatalogStore, MetaStore, Protocol):

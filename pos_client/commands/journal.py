@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from pos_client.commands.journal_archive import add_archive_action
 from pos_client.commands.lane import add_config_option, business_date_arg, run_with_app
 from pos_client.commands.output import add_format_options, emit_rows, row_format
 from pos_client.compose import Lane
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="only redemptions of this business date and earlier",
     )
     export.set_defaults(handler=_export)
+    add_archive_action(sub)
 
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -380,6 +380,8 @@ class Forwarder:
         self._failures = 0
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        #: Housekeeping run after each idle checkpoint (each never raises).
+        self.idle_work: list[Callable[[], Awaitable[object]]] = []
         self.last_report: DrainReport | None = None
 
     def pending(self) -> list[OutboxItem]:
@@ -632,6 +634,8 @@ class Forwarder:
             elif report.remaining == 0:
                 pause = self.idle_interval
                 self.store.checkpoint()  # idle: the WAL goes into the file off any sale's commit
+                for work in self.idle_work:  # e.g. the daily retention run (compose.py)
+                    await work()
             else:
                 pause = report.wait if report.wait is not None else 0.0
             self._wake.clear()

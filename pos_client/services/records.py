@@ -31,6 +31,10 @@ class RecordsStore(Protocol):
         self, *, since: date | None = None, until: date | None = None
     ) -> Iterator[JournalEntry]: ...
 
+    def journal_between(
+        self, first: date | None = None, last: date | None = None
+    ) -> Iterator[JournalEntry]: ...
+
     def redemption(self, redemption_id: str) -> JournalEntry | None: ...
 
     def outbox(self, *, intents: Iterable[Intent] | None = None) -> list[OutboxItem]: ...
@@ -118,11 +122,11 @@ class Records:
         """Every redemption in the order written, read in pages as it is consumed.
 
         ``since``/``until``: only those of these business dates (inclusive, either
-        may be left open). The one row source of every export: whatever keeps
-        journal rows (the live store, and any older rows kept elsewhere) is read
-        here, so an export never holds more than a page.
+        may be left open). The one row source of every export: those moved to the
+        monthly archives merged with the live store's by seq, as if never moved,
+        so an export never holds more than a page.
         """
-        return self._store.journal(since=since, until=until)
+        return self._store.journal_between(since, until)
 
     # ------------------------------------------------------------------ problems
 

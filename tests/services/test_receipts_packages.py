@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from drivers.printer.render import ReceiptRenderer, entitlement_change
+from pos_client.adapters.sqlite.packing import unpack_text
 from pos_client.commands.receipt import receipt_lines
 from pos_client.domain.models import ProgramKind, Unit
 from pos_client.domain.money import to_persian_digits
@@ -131,7 +132,9 @@ async def test_an_entry_written_before_entitlements_were_kept_still_has_a_receip
         basket_text, answer_text = db.execute(
             "SELECT basket, answer FROM journal WHERE id = ?", (outcome.id,)
         ).fetchone()
-        basket, answer = json.loads(basket_text), json.loads(answer_text)
+        # a final row's documents are kept packed
+        basket = json.loads(unpack_text(basket_text) or "")
+        answer = json.loads(unpack_text(answer_text) or "")
         for line in basket["lines"]:
             line.pop("groups")
         for purse in basket["purses_before"]:

@@ -118,6 +118,7 @@ class Db:
         readable_from: int = 1,
         secure_delete: bool = False,
         functions: Callable[[sqlite3.Connection], None] | None = None,
+        auto_vacuum: str | None = None,
     ) -> None:
         self.path = path
         self.read_only = read_only
@@ -136,6 +137,9 @@ class Db:
             raise StoreError(f"there is no store at {path}")
         try:
             self.conn = self.connect()
+            if not read_only and auto_vacuum is not None:
+                # Takes effect only in a file with no tables yet, and only before WAL is set.
+                self.conn.execute(f"PRAGMA auto_vacuum={auto_vacuum}")
             if not read_only:
                 mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":

@@ -44,8 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from pos_client.adapters.sqlite.db import Db, parse_time, utc
+from pos_client.adapters.sqlite.packing import pack, unpack, unpack_text
 from pos_client.adapters.sqlite.problems import add_problem_row
-from pos_client.adapters.sqlite.schema import OPEN_MARK_SLACK, SCRUB_FUNCTION
+from pos_client.adapters.sqlite.schema import OPEN_MARK_SLACK, PACK_FUNCTION, SCRUB_FUNCTION
 from pos_client.domain.errors import TokenError
 from pos_client.domain.redemption import RedemptionAnswer
 from pos_client.domain.states import RedemptionStatus, transition
@@ -149,7 +150,6 @@ _LEAVE_OUTBOX = (
 
 
 def _entry(row: Sequence[Any]) -> JournalEntry:
-    answer = row[14]
     return JournalEntry(
         seq=int(row[0]),
         id=row[1],
@@ -158,14 +158,14 @@ def _entry(row: Sequence[Any]) -> JournalEntry:
         identity_kind=row[4],
         mode=row[5],
         offline=bool(row[6]),
-        body=bytes(row[7]),
-        basket=row[8],
+        body=unpack(row[7]) or b"",
+        basket=unpack_text(row[8]) or "",
         total_rial=int(row[9]),
         covered_rial=int(row[10]),
         payable_rial=int(row[11]),
         status=RedemptionStatus(row[12]),
         reason=row[13],
-        answer=None if answer is None else str(answer).encode("utf-8"),
+        answer=unpack(row[14]),
         ledger_covered_rial=row[15],
         declined_rial=row[16],
         receipt_code=row[17],
@@ -389,7 +389,7 @@ class JournalTables:
                 redemption_id=r[0],
                 intent=r[1],
                 status=RedemptionStatus(r[2]),
-                body=bytes(r[3]),
+                body=unpack(r[3]) or b"",
                 attempts=int(r[4]),
                 sent=bool(r[5]),
                 enqueued_at=datetime.fromisoformat(r[6]),
@@ -448,7 +448,9 @@ class JournalTables:
                 args.append(reason)
             if answer is not None:
                 sets += ["answer = ?", "ledger_covered_rial = ?", "declined_rial = ?"]
-                args += [answer_to_json(answer), answer.covered_rial, answer.declined_rial]
+                kept = answer_to_json(answer)
+                args += [pack(kept) if leave_outbox else kept, answer.covered_rial]
+                args.append(answer.declined_rial)
                 if answer.receipt_code:
                     sets.append("receipt_code = ?")
                     args.append(answer.receipt_code)
@@ -456,9 +458,12 @@ class JournalTables:
                     sets.append("reason = ?")
                     args.append(answer.reason)
             if leave_outbox:
-                # Final: never sent again, so the body keeps no identity from here on.
+                # Final: never sent again, so the body keeps no identity from here on;
+                # its documents are kept packed (see .packing).
                 sets.append(_LEAVE_OUTBOX)
-                sets.append(f"body = {SCRUB_FUNCTION}(body)")
+                sets.append(f"body = {SCRUB_FUNCTION}(body), basket = {PACK_FUNCTION}(basket)")
+                if answer is None:
+                    sets.append(f"answer = {PACK_FUNCTION}(answer)")
             elif intent is not None:
                 sets.append("intent = ?, enqueued_at = COALESCE(enqueued_at, ?)")
                 sets.append("next_attempt_at = NULL")

@@ -31,7 +31,17 @@ sale's whole round (written, answered, seen) wrote 65 KB with the index and
 get wrong), and the same queries still answer, by a scan, on a store of an
 older schema opened read-only.
 
-Imports the standard library, the domain and the sibling ``db`` module.
+Version 6 keeps a final row small: a row that leaves the outbox keeps its body
+(scrubbed), basket and answer packed (:mod:`.packing`), which an older
+pos-client could not read, hence the version. The step itself only notes up to
+where rows were written before it (``meta`` ``packed_below``): those rows are
+packed a few hundred at a time when the lane is idle
+(:meth:`~pos_client.adapters.sqlite.archive.ArchiveTables.pack_old_rows`), not
+in one long transaction at start. A new store is made with
+``auto_vacuum=INCREMENTAL`` (set before its tables exist), so the space of rows
+moved to an archive is given back at idle; an older store is converted once by
+a ``VACUUM`` (:meth:`~pos_client.adapters.sqlite.archive.ArchiveTables.give_space_back`).
+Imports the standard library, the domain and the sibling ``db`` and ``packing`` modules.
 """
 
 from __future__ import annotations
@@ -42,9 +52,10 @@ import uuid
 from collections.abc import Mapping
 
 from pos_client.adapters.sqlite.db import Step
+from pos_client.adapters.sqlite.packing import pack, unpack
 from pos_client.domain.privacy import SECRET_BYTES, rekey, scrub_identity
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: The oldest lane store schema a read-only open reads as it is (3 moved the outbox).
 READABLE_FROM = 3
 #: The lane store's automatic checkpoint threshold in pages: a backstop (see the module docstring).
@@ -345,19 +356,31 @@ CREATE TABLE products (
 #: ``meta`` keys: the store's id, and the lane's secret for household keys (hex).
 STORE_ID_KEY = "store_id"
 SECRET_KEY = "household_secret"  # noqa: S105 - the meta key, not a secret
-#: The SQL function that scrubs a body (registered on every lane store connection).
+#: The SQL function that makes a final row's body: scrubbed and packed (registered on
+#: every lane store connection).
 SCRUB_FUNCTION = "scrub_identity"
+#: The SQL function that packs a final row's basket or answer (see :mod:`.packing`).
+PACK_FUNCTION = "pos_pack"
+#: ``meta`` key: rows below this seq were written before schema 6 (packed at idle).
+PACKED_BELOW_KEY = "packed_below"
+#: The lane store's ``auto_vacuum`` (set when the file is made: see the module docstring).
+LANE_AUTO_VACUUM = "INCREMENTAL"
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
     """The lane store's own SQL functions, on ``conn``."""
-    conn.create_function(SCRUB_FUNCTION, 1, _scrub, deterministic=True)
+    conn.create_function(SCRUB_FUNCTION, 1, _final_body, deterministic=True)
+    conn.create_function(PACK_FUNCTION, 1, pack, deterministic=True)
 
 
 def _scrub(body: bytes | str | None) -> bytes | None:
     if body is None:
         return None
     return scrub_identity(body.encode("utf-8") if isinstance(body, str) else bytes(body))
+
+
+def _final_body(body: bytes | str | None) -> bytes | None:
+    return pack(_scrub(unpack(body)))
 
 
 def upgrade_to_v4(conn: sqlite3.Connection) -> None:
@@ -376,11 +399,21 @@ def upgrade_to_v4(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE journal SET nid_hash = pos_rekey(nid_hash) WHERE nid_hash IS NOT NULL")
         conn.execute("UPDATE offline_totals SET nid_hash = pos_rekey(nid_hash)")
         conn.execute("UPDATE wallets SET nid_hash = pos_rekey(nid_hash)")
-        register_functions(conn)
+        conn.create_function("pos_scrub_v4", 1, _scrub, deterministic=True)
         # Out of the outbox: final, never sent again (a void sends only the id).
-        conn.execute(f"UPDATE journal SET body = {SCRUB_FUNCTION}(body) WHERE intent IS NULL")  # noqa: S608
+        conn.execute("UPDATE journal SET body = pos_scrub_v4(body) WHERE intent IS NULL")
     finally:
         conn.create_function("pos_rekey", 1, None)
+        conn.create_function("pos_scrub_v4", 1, None)
+
+
+def upgrade_to_v6(conn: sqlite3.Connection) -> None:
+    """Version 6 (see the module docstring), inside the step's transaction."""
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value)"
+        " SELECT ?, CAST(COALESCE(MAX(seq), 0) + 1 AS TEXT) FROM journal",
+        (PACKED_BELOW_KEY,),
+    )
 
 
 #: The lane store's steps after version 1 (:data:`SCHEMA_V1`).
@@ -389,4 +422,5 @@ LANE_UPGRADES: Mapping[int, Step] = {
     3: SCHEMA_V3,
     4: upgrade_to_v4,
     5: SCHEMA_V5,
+    6: upgrade_to_v6,
 }

@@ -13,9 +13,10 @@ a sale wait for the disk:
 - ``<path stem>.catalog.sqlite``: the approved products, keyed by GTIN.
 
 :class:`SqliteStore` is made of the parts by table family: :mod:`.journal`
-(journal and outbox), :mod:`.catalog` (catalog and prices), :mod:`.meta`
-(meta, wallets, rules and keys), :mod:`.problems` (problems and Z reports); the
-schema and its migrations are :mod:`.schema`; one file's connection is
+(journal and outbox; :mod:`.archive`, its monthly archives), :mod:`.catalog`
+(catalog and prices), :mod:`.meta` (meta, wallets, rules and keys),
+:mod:`.problems` (problems and Z reports); the schema and its migrations are
+:mod:`.schema`; one file's connection is
 :class:`~pos_client.adapters.sqlite.db.Db`. A redemption enters the journal and
 the outbox in one transaction before it is sent; it leaves the outbox only with
 a final status. :meth:`SqliteStore.batch` makes several writes one transaction
@@ -56,15 +57,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pos_client.adapters.sqlite.archive import ArchiveTables
 from pos_client.adapters.sqlite.catalog import CatalogTables
 from pos_client.adapters.sqlite.db import Db, utc
-from pos_client.adapters.sqlite.journal import JournalTables
 from pos_client.adapters.sqlite.meta import MetaTables
 from pos_client.adapters.sqlite.problems import ProblemTables
 from pos_client.adapters.sqlite.schema import (
     CATALOG_SCHEMA_V1,
     CATALOG_SCHEMA_VERSION,
     CHECKPOINT_AFTER_COMMITS,
+    LANE_AUTO_VACUUM,
     LANE_UPGRADES,
     LANE_WAL_AUTOCHECKPOINT,
     READABLE_FROM,
@@ -85,7 +87,7 @@ LOST = (
 )
 
 
-class SqliteStore(JournalTables, CatalogTables, MetaTables, ProblemTables):
+class SqliteStore(ArchiveTables, CatalogTables, MetaTables, ProblemTables):
     """The lane store (see the module docstring). Thread-safe; calls are short."""
 
     def __init__(self, main: Db, catalog: Db, *, catalog_path: Path) -> None:
@@ -124,6 +126,7 @@ class SqliteStore(JournalTables, CatalogTables, MetaTables, ProblemTables):
             wal_autocheckpoint=LANE_WAL_AUTOCHECKPOINT,
             secure_delete=True,
             functions=register_functions,
+            auto_vacuum=LANE_AUTO_VACUUM,
         )
         try:
             catalog = Db(
