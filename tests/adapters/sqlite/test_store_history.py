@@ -230,7 +230,7 @@ def test_a_schema_4_store_gets_the_open_rows_index_and_the_runs(tmp_path: Path) 
         assert [i.redemption_id for i in s.outbox()] == ["r2", "r5"]
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "journal_open" in indexes
         runs = conn.execute("SELECT first_seq, business_date FROM journal_runs ORDER BY 1")
