@@ -17,6 +17,7 @@ import sys
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from pos_client.errors import StoreError
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.records import Records
 from tests.support.filled import FIRST_DAY, fill_journal
+from tests.support.journal import NOW, new
 
 
 class Sink(io.RawIOBase):
@@ -165,11 +167,8 @@ def test_from_to_finds_a_row_written_after_the_clock_was_set_back(lane_2000: str
     day = FIRST_DAY + timedelta(days=2)
     with SqliteStore.open(path) as store:
         late = next(store.journal())
-        with store._db.write() as conn:  # the last row, dated back to the third day
-            conn.execute(
-                "UPDATE journal SET business_date = ? WHERE seq = (SELECT MAX(seq) FROM journal)",
-                (day.isoformat(),),
-            )
+        # A sale written last, dated back to the third day (the clock was set back).
+        store.record_new_redemption(replace(new("S-LATE"), business_date=day), at=NOW)
     code, sink, err = run(
         "journal", "export", "--config", lane_2000, "--ndjson",
         "--from", day.isoformat(), "--to", day.isoformat(),
@@ -177,7 +176,7 @@ def test_from_to_finds_a_row_written_after_the_clock_was_set_back(lane_2000: str
     assert code == 0, err
     assert sink.data is not None
     ids = [json.loads(line)["id"] for line in sink.data.splitlines()]
-    assert len(ids) == 101 and ids[-1] == "S-001999" and late.id not in ids
+    assert len(ids) == 101 and ids[-1] == "S-LATE" and late.id not in ids
 
 
 def test_a_range_is_read_from_its_first_row_by_the_tables_key(lane_2000: str) -> None:
@@ -190,9 +189,9 @@ def test_a_range_is_read_from_its_first_row_by_the_tables_key(lane_2000: str) ->
         pages = [sql for sql in plans if sql.startswith("SELECT seq,")]
         assert [e.id for e in rows] == [f"S-{n:06d}" for n in range(1_900, 2_000)]
         # The first page starts at the range's first row, the next after the last row read.
-        assert [sql.split(" AND ")[0][-10:] for sql in pages] == [
-            f"seq > {rows[0].seq - 1}",
-            f"seq > {rows[-1].seq}",
+        assert [sql.split(" WHERE ")[1].split(" AND ")[0] for sql in pages] == [
+            f"seq >= {rows[0].seq}",
+            f"seq >= {rows[-1].seq + 1}",
         ]
         for sql in pages:
             plan = store._db.conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()

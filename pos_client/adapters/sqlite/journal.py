@@ -131,6 +131,12 @@ _ON_DATE = (
     " ORDER BY n.first_seq LIMIT 1), 9223372036854775807)"
     " WHERE r.business_date = ?1 AND j.business_date = ?1 ORDER BY j.seq"
 )
+# The runs of a range of dates, each with where the next run (of any date) begins.
+_RUNS_BETWEEN = (
+    "SELECT r.first_seq, (SELECT n.first_seq FROM journal_runs n WHERE n.first_seq > r.first_seq"
+    " ORDER BY n.first_seq LIMIT 1) FROM journal_runs r"
+    " WHERE r.business_date BETWEEN ?1 AND ?2 ORDER BY r.first_seq"
+)
 # Before schema 5 (a store of an older schema opened read-only): from the date's first row on.
 _ON_DATE_BEFORE_RUNS = (
     "SELECT {columns} FROM journal WHERE seq >="
@@ -290,40 +296,68 @@ class JournalTables:
     ) -> Iterator[JournalEntry]:
         """Every redemption in the order written (read in pages, not all at once).
 
-        ``since``/``until``: only those of these business dates (inclusive).
-        The rows are read from the range's first row on (``journal_days``: the
-        first row of each date), so nothing written before the range is read;
-        a row of the range written later (a clock set back) is still found, as
-        the rows after the range are still looked at (their date only).
+        ``since``/``until``: only those of these business dates (inclusive). The
+        rows are read by the runs of those dates (``journal_runs``: the seq
+        ranges of rows of one date), so nothing of another date is read however
+        long the journal, and a row of the range written after the clock was set
+        back is still found: it began a run of its own.
         """
-        last = since_seq
-        dates: tuple[str, ...]
-        where, dates = "seq > ?1", ()
-        if since is not None or until is not None:
-            dates = (
-                "0000-01-01" if since is None else since.isoformat(),
-                "9999-12-31" if until is None else until.isoformat(),
-            )
-            with self._db.read() as conn:
+        if since is None and until is None:
+            yield from self._pages(since_seq + 1, None)
+            return
+        dates = (
+            "0000-01-01" if since is None else since.isoformat(),
+            "9999-12-31" if until is None else until.isoformat(),
+        )
+        for low, high in self._date_ranges(dates):
+            yield from self._pages(max(low, since_seq + 1), high, dates)
+
+    def _date_ranges(self, dates: tuple[str, str]) -> list[tuple[int, int | None]]:
+        """The seq ranges ``[low, high)`` of the rows of these dates, in order, adjacent ones
+        joined (``high`` ``None``: to the end). One row a run: about one a day."""
+        with self._db.read() as conn:
+            try:
+                runs = conn.execute(_RUNS_BETWEEN, dates).fetchall()
+            except sqlite3.OperationalError:
+                if conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'journal_runs'"
+                ).fetchone():
+                    raise
+                # A store of an older schema opened read-only: from the range's first row on.
                 first = conn.execute(
                     "SELECT MIN(first_seq) FROM journal_days WHERE business_date BETWEEN ? AND ?",
                     dates,
                 ).fetchone()[0]
-            if first is None:
-                return
-            last = max(last, int(first) - 1)
-            # ``+``: the pages stay ranges of the table's own key, each from the last
-            # seq read, whatever index a date may have (one would sort every page).
-            where += " AND +business_date BETWEEN ?2 AND ?3"
+                return [] if first is None else [(int(first), None)]
+        ranges: list[tuple[int, int | None]] = []
+        for low, high in runs:
+            if ranges and ranges[-1][1] == low:
+                ranges[-1] = (ranges[-1][0], high)
+            else:
+                ranges.append((int(low), None if high is None else int(high)))
+        return ranges
+
+    def _pages(
+        self, low: int, high: int | None, dates: tuple[str, str] | None = None
+    ) -> Iterator[JournalEntry]:
+        """The rows ``low <= seq < high`` (of ``dates``, if given), a page at a time."""
+        where = "seq >= :low" + ("" if high is None else " AND seq < :high")
+        if dates is not None:
+            # ``+``: the pages stay ranges of the table's own key, whatever index a date has.
+            where += " AND +business_date BETWEEN :since AND :until"
         sql = f"SELECT {_JOURNAL_COLUMNS}{_JOURNAL_FROM} WHERE {where} ORDER BY seq LIMIT {_PAGE}"
+        args: dict[str, object] = {"high": high}
+        if dates is not None:
+            args.update(since=dates[0], until=dates[1])
         while True:
+            args["low"] = low
             with self._db.read() as conn:
-                rows = conn.execute(sql, (last, *dates)).fetchall()
+                rows = conn.execute(sql, args).fetchall()
             if not rows:
                 return
             for row in rows:
                 yield _entry(row)
-            last = int(rows[-1][0])
+            low = int(rows[-1][0]) + 1
 
     def journal_on(self, business_date: date) -> list[JournalEntry]:
         """The redemptions made on ``business_date`` (the terminal's), in the order written."""

@@ -107,6 +107,7 @@ WORK: dict[str, Callable[[History], object]] = {
     "checkpoint": _checkpoint,
     "past-date rows": lambda h: h.store.journal_on(PAST),
     "past-date X report": _past_report,
+    "past-date export": lambda h: list(h.store.journal_between(PAST, PAST)),
 }
 
 
