@@ -147,8 +147,12 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def health(request: Request) -> Response:
     _no_query(request)
-    now = _sandbox(request).clock.now()
-    return _json(200, dump_json({"status": "ok", "time": to_rfc3339(now)}))
+    sandbox = _sandbox(request)
+    now = sandbox.clock.now()
+    window = sandbox.load.drain_window_s()
+    return _json(
+        200, dump_json({"status": "ok", "time": to_rfc3339(now), "drain_window_s": window})
+    )
 
 
 async def rules(request: Request) -> Response:
@@ -307,7 +311,7 @@ async def sandbox_faults(request: Request) -> Response:
         fields = await _admin_fields(
             request,
             required=("kind", "path"),
-            optional=("method", "count", "status", "latency_ms", "retry_after"),
+            optional=("method", "count", "status", "latency_ms", "retry_after", "duration_s"),
         )
         kind = fields.text("kind")
         if kind not in KINDS:
@@ -332,6 +336,9 @@ async def sandbox_faults(request: Request) -> Response:
                 else None,
                 latency_ms=fields.integer("latency_ms", low=0, high=120_000, default=0),
                 retry_after=fields.integer("retry_after", low=0, high=86_400, default=1),
+                duration_s=fields.integer("duration_s", low=1, high=86_400)
+                if fields.has("duration_s")
+                else None,
             )
         except ValueError as exc:
             raise invalid(str(exc)) from None
