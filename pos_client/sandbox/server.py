@@ -51,8 +51,8 @@ from .datadir import (
 from .edge import ProblemGuard, ProblemH11Protocol
 from .faults import FaultMiddleware, Faults, OutageGate
 from .keys import SigningIdentity, load_or_create
-from .load import LoadLimits, LoadMiddleware, LoadSettings
 from .ledger import Ledger
+from .load import LoadLimits, LoadMiddleware, LoadSettings
 from .rulesets import RuleSets
 
 
