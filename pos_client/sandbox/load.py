@@ -83,6 +83,7 @@ class LoadLimits:
         self._buckets: dict[str, tuple[float, datetime]] = {}
         self._seen: dict[str, datetime] = {}
         self._in_flight = 0
+        self.admitted = 0
         self.refused_429 = 0
         self.refused_503 = 0
 
@@ -111,10 +112,26 @@ class LoadLimits:
         return min(settings.drain_window_cap_s, math.ceil(self.seen() / settings.target_rate))
 
     def configure(self, settings: LoadSettings) -> None:
-        """New limits from now on (the buckets start full again)."""
+        """New limits from now on (the buckets start full again, the counts at 0)."""
         with self._lock:
             self.settings = settings
             self._buckets.clear()
+            self.admitted = self.refused_429 = self.refused_503 = 0
+
+    def document(self) -> dict[str, Any]:
+        """The limits in force and what they did since they were set (``/sandbox/load``)."""
+        seen = self.seen()
+        window = self.drain_window_s()
+        with self._lock:
+            return {
+                "settings": self.settings.wire(),
+                "in_flight": self._in_flight,
+                "terminals_seen": seen,
+                "drain_window_s": window,
+                "admitted": self.admitted,
+                "refused_429": self.refused_429,
+                "refused_503": self.refused_503,
+            }
 
     # ------------------------------------------------------------------ admission
 
@@ -145,6 +162,7 @@ class LoadLimits:
                 self.refused_503 += 1
                 return False
             self._in_flight += 1
+            self.admitted += 1
             return True
 
     def leave(self) -> None:

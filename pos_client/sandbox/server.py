@@ -323,6 +323,15 @@ class RunningSandbox:
     def advance_clock(self, seconds: int) -> None:
         self._admin("POST", "/sandbox/clock", {"advance_seconds": seconds})
 
+    def set_load(self, **settings: Any) -> dict[str, Any]:
+        """New load limits (see :class:`~.load.LoadSettings`); the limits and counts."""
+        document: dict[str, Any] = self._admin("POST", "/sandbox/load", settings)
+        return document
+
+    def load_counts(self) -> dict[str, Any]:
+        document: dict[str, Any] = self._admin("GET", "/sandbox/load")
+        return document
+
     def set_blocked(self, national_id: str, blocked: bool) -> None:
         self._admin("POST", "/sandbox/hot-list", {"national_id": national_id, "blocked": blocked})
 

@@ -212,3 +212,21 @@ def test_an_outage_needs_a_duration(sandbox: RunningSandbox) -> None:
     with pytest.raises(httpx.HTTPStatusError) as caught:
         sandbox.add_fault("down", "/v1/*")
     assert caught.value.response.status_code == 400
+
+
+def test_the_limits_are_set_and_counted_through_sandbox_load(sandbox: RunningSandbox) -> None:
+    document = sandbox.set_load(terminal_rate=0.5, terminal_burst=1, target_rate=1.5)
+    assert document["settings"]["terminal_rate"] == 0.5
+    with sandbox.client() as client:
+        assert [client.get("/v1/rules").status_code for _ in range(2)] == [200, 429]
+    counts = sandbox.load_counts()
+    assert (counts["admitted"], counts["refused_429"], counts["refused_503"]) == (1, 1, 0)
+    assert counts["terminals_seen"] == 1
+    assert counts["drain_window_s"] == 1
+    with pytest.raises(httpx.HTTPStatusError):
+        sandbox.set_load(terminal_burst=0)
+    with pytest.raises(httpx.HTTPStatusError):
+        sandbox.set_load(terminal_rate="fast")
+    sandbox.set_load()  # everything off again
+    with sandbox.client() as client:
+        assert [client.get("/v1/rules").status_code for _ in range(3)] == [200] * 3
