@@ -2,10 +2,11 @@
 
 ``python -m pos_client.bench.ledger_child DATA CATALOG_SIZE [TERMINALS]`` starts the
 sandbox on a free loopback port (with ``TERMINALS`` more terminals than the
-demo's three, ``T-1001`` on, each with its token and lane file), prints one JSON line ``{"url": ...}`` once it
-answers ``/v1/health``, and serves until its standard input is closed. A
-process of its own, so that the ledger and the lane being measured do not share
-one interpreter lock, as they would not in a shop.
+demo's three, ``T-1001`` on, each with its token and lane file), prints one
+JSON line ``{"url": ...}`` once it answers ``/v1/health``, and serves until
+its standard input is closed. A process of its own, so that the ledger and the
+lane being measured do not share one interpreter lock, as they would not in a
+shop.
 
 Imports the standard library and the sandbox.
 """
