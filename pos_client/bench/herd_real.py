@@ -21,7 +21,9 @@ Figures: the herd's goodput (every backlog sale on the books, from the start
 to the last lane's end) against the maximum (goal at least 0.9x); the longest
 lane's wait against the median lane's (goal at most 3x: no lane starves); the
 request rate the herd offered (admitted and refused, counted by the sandbox)
-against the maximum's request rate, i.e. the overload it made.
+against the maximum's request rate, i.e. the overload it made; and how long a
+refusal takes at p99 under the herd (goal under 5 ms), measured by a probe in a
+process of its own (:mod:`.herd_probe`, as the demo terminal T-0001).
 
 Imports the standard library, httpx, the composition root, the config and
 the benchmark's own modules.
@@ -30,7 +32,10 @@ the benchmark's own modules.
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -42,7 +47,7 @@ from pos_client.compose import App
 from pos_client.config import load_config
 
 from .drain import _backlog, _lane
-from .figures import Against, Figure, Goal, rate
+from .figures import Against, Figure, Goal, percentile, rate
 from .ledger import LedgerProcess, Sale
 
 __all__ = ["WORKERS", "measure"]
@@ -112,6 +117,29 @@ def _admin(ledger: LedgerProcess, method: str, path: str, body: Any = None) -> d
         return document
 
 
+def _start_probe(ledger: LedgerProcess) -> subprocess.Popen[bytes]:
+    """The refusal probe (:mod:`.herd_probe`) as the demo terminal T-0001, under the herd."""
+    probe = subprocess.Popen(  # noqa: S603 - our own module, our own interpreter
+        [sys.executable, "-m", "pos_client.bench.herd_probe", ledger.url, ledger.terminal_token()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert probe.stdout is not None
+    if probe.stdout.readline().strip() != b"ready":
+        probe.kill()
+        probe.wait()
+        raise RuntimeError("the refusal probe did not reach the ledger")
+    return probe
+
+
+def _stop_probe(probe: subprocess.Popen[bytes]) -> dict[str, list[float]]:
+    out, _ = probe.communicate(timeout=120)
+    if probe.returncode != 0:
+        raise RuntimeError("the refusal probe failed")
+    timings: dict[str, list[float]] = json.loads(out)
+    return timings
+
+
 async def _lane_drain(app: App, count: int, start: float, timeout: float) -> float:
     """Drain one lane; the seconds from the herd's start until its backlog is booked."""
     report = await app.forwarder.sync(until_empty=True, timeout=timeout)
@@ -159,8 +187,14 @@ async def measure(
                 "target_rate": maximum_requests,
             },
         )
+        probe = _start_probe(ledger)
         start = time.perf_counter()
-        waits = await asyncio.gather(*(_lane_drain(app, backlog, start, timeout) for app in apps))
+        try:
+            waits = await asyncio.gather(
+                *(_lane_drain(app, backlog, start, timeout) for app in apps)
+            )
+        finally:
+            probed = _stop_probe(probe)
         seconds = max(waits)
         counts = _admin(ledger, "GET", "/sandbox/load")
         _admin(ledger, "POST", "/sandbox/load", {})
@@ -170,6 +204,8 @@ async def measure(
     goodput = rate(lanes * backlog, seconds)
     offered = rate(counts["admitted"] + counts["refused_429"] + counts["refused_503"], seconds)
     median = statistics.median(waits)
+    refusals_ms = [s * 1000 for s in probed["refused"]]
+    health_ms = [s * 1000 for s in probed["health"]]
     details = {
         "lanes": lanes,
         "backlog_per_lane": backlog,
@@ -185,7 +221,27 @@ async def measure(
         "wait_p50_s": median,
         "wait_max_s": max(waits),
         "wait_min_s": min(waits),
+        "probe_refused": len(probed["refused"]),
+        "probe_admitted": len(probed["admitted"]),
+        "probe_admitted_p50_ms": percentile([s * 1000 for s in probed["admitted"]], 50)
+        if probed["admitted"]
+        else None,
     }
+    refusal = []
+    if refusals_ms and health_ms:  # a herd over before the probe met a refusal has none
+        refusal.append(
+            Figure(
+                key="herd_real_refusal_p99",
+                group=GROUP,
+                name=f"Herd of {lanes} real lanes, a refusal (429/503) p99",
+                value=percentile(refusals_ms, 99),
+                unit="ms",
+                against=Against("peer", "/v1/health p50, same probe", percentile(health_ms, 50)),
+                goal=Goal("value_below", 5.0, "< 5 ms"),
+                samples=len(refusals_ms),
+                note="a probe in its own process, as a terminal of its own, during the herd",
+            )
+        )
     herd = f"{lanes} lanes × {backlog} offline sales, batches of {batch}"
     return [
         Figure(
@@ -221,4 +277,5 @@ async def measure(
             samples=counts["admitted"] + counts["refused_429"] + counts["refused_503"],
             note="admitted and refused, as the sandbox counted them: the overload made",
         ),
+        *refusal,
     ]
