@@ -24,7 +24,12 @@ import httpx
 def main(argv: list[str]) -> int:
     url, token = argv[0], argv[1]
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def until_stdin_closes() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=until_stdin_closes, daemon=True).start()
     refused: list[float] = []
     admitted: list[float] = []
     health: list[float] = []
