@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
                     refused.append(seconds)
                 else:
                     admitted.append(seconds)
-            time.sleep(0.005)
+            time.sleep(0.02)
     sys.stdout.write(json.dumps({"refused": refused, "admitted": admitted, "health": health}))
     sys.stdout.write("\n")
     return 0

@@ -202,7 +202,10 @@ async def measure(
         for app in apps:
             await app.aclose()
     goodput = rate(lanes * backlog, seconds)
-    offered = rate(counts["admitted"] + counts["refused_429"] + counts["refused_503"], seconds)
+    # what the lanes sent: the sandbox's counts less the probe's own requests
+    probe_requests = len(probed["refused"]) + len(probed["admitted"])
+    sent = counts["admitted"] + counts["refused_429"] + counts["refused_503"] - probe_requests
+    offered = rate(sent, seconds)
     median = statistics.median(waits)
     refusals_ms = [s * 1000 for s in probed["refused"]]
     health_ms = [s * 1000 for s in probed["health"]]
@@ -215,6 +218,7 @@ async def measure(
         "maximum_requests_per_s": maximum_requests,
         "limits": limits["settings"],
         "drain_window_s": limits["drain_window_s"],
+        "lane_requests": sent,
         "admitted": counts["admitted"],
         "refused_429": counts["refused_429"],
         "refused_503": counts["refused_503"],
@@ -274,8 +278,8 @@ async def measure(
             value=offered,
             unit="requests/s",
             against=Against("limit", "the maximum's requests", maximum_requests),
-            samples=counts["admitted"] + counts["refused_429"] + counts["refused_503"],
-            note="admitted and refused, as the sandbox counted them: the overload made",
+            samples=sent,
+            note="admitted and refused, as the sandbox counted them (less the probe's)",
         ),
         *refusal,
     ]
