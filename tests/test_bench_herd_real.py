@@ -31,8 +31,9 @@ def test_a_small_herd_drains_every_lane_and_says_what_the_sandbox_counted(tmp_pa
         "herd_real_refusal_p99",
     }
     goodput = by_key["herd_real_goodput"]
-    assert goodput.samples == lanes * backlog
     details = goodput.details
+    assert goodput.samples == details["booked"] == lanes * backlog
+    assert details["left_in_outboxes"] == details["lanes_not_drained"] == 0
     assert details["limits"]["max_in_flight"] == herd_real.WORKERS
     # the buckets let through 3x the maximum's request rate, shared by the lanes
     per_terminal = details["limits"]["terminal_rate"] * lanes
