@@ -225,8 +225,11 @@ def _read_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:
 
 
 @contextmanager
-def ledger_process(data_dir: Path, *, catalog_size: int) -> Iterator[LedgerProcess]:
-    """Run a sandbox ledger with ``catalog_size`` products in a child process."""
+def ledger_process(
+    data_dir: Path, *, catalog_size: int, terminals: int = 0
+) -> Iterator[LedgerProcess]:
+    """Run a sandbox ledger with ``catalog_size`` products in a child process
+    (and ``terminals`` more terminals than the demo's, ``T-1001`` on)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / "ledger.log"
     with open(log_path, "wb") as log:
@@ -237,6 +240,7 @@ def ledger_process(data_dir: Path, *, catalog_size: int) -> Iterator[LedgerProce
                 "pos_client.bench.ledger_child",
                 str(data_dir),
                 str(catalog_size),
+                str(terminals),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -8,7 +8,9 @@ scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
 one). A group that fails is reported (``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
-only for a group that needs it). ``quick`` shrinks every count (a run of well
+only for a group that needs it); "herd_real" (a herd of real lanes coming back
+at once to a sandbox of its own with its load limits on, :mod:`.herd_real`)
+runs only when named (:data:`OPT_IN`). ``quick`` shrinks every count (a run of well
 under a minute) but keeps every figure.
 
 Imports the standard library and the benchmark's own modules (which import
@@ -28,11 +30,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, history, offline_token, online, scan, startup
+from . import (
+    allocation,
+    catalog,
+    drain,
+    enqueue,
+    herd_real,
+    history,
+    offline_token,
+    online,
+    scan,
+    startup,
+)
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
-__all__ = ["FULL", "GROUPS", "QUICK", "Sizes", "run_bench"]
+__all__ = ["DEFAULT_GROUPS", "FULL", "GROUPS", "OPT_IN", "QUICK", "Sizes", "run_bench"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,9 @@ class Sizes:
     history_small: int
     history_large: int
     history_rounds: int
+    herd_lanes: int = 200
+    herd_backlog: int = 20
+    herd_batch: int = 10
 
 
 FULL = Sizes(
@@ -83,6 +99,9 @@ QUICK = Sizes(
     history_small=4_000,
     history_large=24_000,
     history_rounds=100,
+    herd_lanes=20,
+    herd_backlog=5,
+    herd_batch=5,
 )
 
 
@@ -97,8 +116,12 @@ GROUPS = (
     "scan",
     "startup",
     "drain",
+    "herd_real",
     "history",
 )
+#: Groups run only when named with ``--group`` (a herd of 200 real lanes takes minutes).
+OPT_IN = frozenset({"herd_real"})
+DEFAULT_GROUPS = tuple(g for g in GROUPS if g not in OPT_IN)
 _LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
 
 
@@ -135,6 +158,8 @@ async def _groups(
     await group("enqueue", lambda: enqueue.measure(root / "enqueue", rounds=sizes.enqueue_rounds))
     if chosen & _LEDGER_GROUPS:
         await _ledger_groups(root, sizes, group, errors)
+    if "herd_real" in chosen:
+        await _herd_real(root, sizes, group, errors)
     await group(
         "history",
         lambda: history.measure(
@@ -201,13 +226,46 @@ async def _ledger_groups(
         )
 
 
+async def _herd_real(
+    root: Path,
+    sizes: Sizes,
+    group: Callable[[str, Callable[[], Any]], Any],
+    errors: list[dict[str, str]],
+) -> None:
+    """The herd of real lanes, against a sandbox of its own with a terminal for each lane."""
+    _say(f"starting a sandbox ledger with {sizes.herd_lanes} more terminals…")
+    with contextlib.ExitStack() as stack:
+        try:
+            ledger = stack.enter_context(
+                ledger_process(
+                    root / "herd" / "ledger" / "data",
+                    catalog_size=1000,
+                    terminals=max(sizes.herd_lanes, herd_real.WORKERS),
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - reported; the other figures stand
+            errors.append({"group": "herd_real", "error": f"{type(exc).__name__}: {exc}"})
+            _say(f"the sandbox ledger did not start: {exc}")
+            return
+        await group(
+            "herd_real",
+            lambda: herd_real.measure(
+                ledger,
+                root / "herd" / "lanes",
+                lanes=sizes.herd_lanes,
+                backlog=sizes.herd_backlog,
+                batch=sizes.herd_batch,
+            ),
+        )
+
+
 def run_bench(*, quick: bool, groups: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the figure groups (``groups``: only those; default all); the result as JSON.
 
     The result is what :func:`figures.to_json` makes. An unknown group name is a ``ValueError``.
     """
     sizes = QUICK if quick else FULL
-    chosen = frozenset(GROUPS if not groups else groups)
+    chosen = frozenset(DEFAULT_GROUPS if not groups else groups)
     unknown = sorted(chosen - set(GROUPS))
     if unknown:
         raise ValueError(f"no figure group {', '.join(unknown)}; there are {', '.join(GROUPS)}")

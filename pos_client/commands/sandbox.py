@@ -5,6 +5,8 @@
   it listens and where ``sandbox.json`` is. A ``--host`` beyond loopback is
   refused unless ``--allow-remote-sandbox`` is given (the ``/sandbox/*``
   endpoints take no authentication), and then warned about.
+  ``--terminal-rate``, ``--terminal-burst``, ``--max-in-flight`` and
+  ``--target-rate`` turn its load limits on (:mod:`pos_client.sandbox.load`).
 - ``pos-client sandbox token NATIONAL_ID --data DIR [--ttl SECONDS] [--v2]`` prints a
   fresh KB1 token (KB2 with ``--v2``: with the snapshot of the household's purses
   that lets any lane serve it offline) and shows it as a QR code in the terminal.
@@ -48,6 +50,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="products in the catalog (first start only; default 3000, up to 1,000,000)",
     )
     parser.add_argument("--seed", type=int, default=None, help="demo data seed (first start only)")
+    load = parser.add_argument_group("load limits (all off by default)")
+    load.add_argument(
+        "--terminal-rate",
+        type=float,
+        default=0.0,
+        help="requests per second each terminal may send (token bucket; over it: 429)",
+    )
+    load.add_argument(
+        "--terminal-burst", type=int, default=10, help="the token bucket's size (default 10)"
+    )
+    load.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=0,
+        help="requests handled at once over all terminals (over it: 503)",
+    )
+    load.add_argument(
+        "--target-rate",
+        type=float,
+        default=0.0,
+        help="requests per second wanted from lanes coming back after an outage;"
+        " sets /v1/health's drain_window_s",
+    )
     parser.set_defaults(handler=_run_server)
 
     actions = parser.add_subparsers(dest="sandbox_action", metavar="ACTION")
@@ -70,12 +95,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_server(args: argparse.Namespace) -> int:
     from pos_client.sandbox.datadir import INFO_FILE
+    from pos_client.sandbox.load import LoadSettings
     from pos_client.sandbox.server import ListenError, check_host, serve
 
     if args.data is None:
         raise ConfigError("say where the sandbox keeps its data: --data DIR", key="data")
     if args.catalog_size is not None and not 39 <= args.catalog_size <= 1_000_000:
         raise ConfigError("--catalog-size must be between 39 and 1,000,000", key="catalog_size")
+    try:
+        load = LoadSettings(
+            terminal_rate=args.terminal_rate,
+            terminal_burst=args.terminal_burst,
+            max_in_flight=args.max_in_flight,
+            target_rate=args.target_rate,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"load limits: {exc}", key="terminal_rate") from None
     try:
         warning = check_host(args.host, allow_remote=args.allow_remote_sandbox)
     except ListenError as exc:  # one sentence
@@ -99,6 +134,7 @@ def _run_server(args: argparse.Namespace) -> int:
             seed=args.seed,
             on_ready=ready,
             allow_remote=args.allow_remote_sandbox,
+            load=load,
         )
     except KeyboardInterrupt:  # uvicorn stopped cleanly, then passes Ctrl-C on
         pass

@@ -45,6 +45,7 @@ from .clock import parse_date, to_rfc3339
 from .edge import StrictTarget
 from .faults import KINDS
 from .ledger import Answer
+from .load import LoadSettings
 from .problems import PROBLEM_CONTENT_TYPE, Problem, invalid, problem
 from .requests import (
     Fields,
@@ -147,8 +148,12 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 async def health(request: Request) -> Response:
     _no_query(request)
-    now = _sandbox(request).clock.now()
-    return _json(200, dump_json({"status": "ok", "time": to_rfc3339(now)}))
+    sandbox = _sandbox(request)
+    now = sandbox.clock.now()
+    window = sandbox.load.drain_window_s()
+    return _json(
+        200, dump_json({"status": "ok", "time": to_rfc3339(now), "drain_window_s": window})
+    )
 
 
 async def rules(request: Request) -> Response:
@@ -307,7 +312,7 @@ async def sandbox_faults(request: Request) -> Response:
         fields = await _admin_fields(
             request,
             required=("kind", "path"),
-            optional=("method", "count", "status", "latency_ms", "retry_after"),
+            optional=("method", "count", "status", "latency_ms", "retry_after", "duration_s"),
         )
         kind = fields.text("kind")
         if kind not in KINDS:
@@ -332,11 +337,50 @@ async def sandbox_faults(request: Request) -> Response:
                 else None,
                 latency_ms=fields.integer("latency_ms", low=0, high=120_000, default=0),
                 retry_after=fields.integer("retry_after", low=0, high=86_400, default=1),
+                duration_s=fields.integer("duration_s", low=1, high=86_400)
+                if fields.has("duration_s")
+                else None,
             )
         except ValueError as exc:
             raise invalid(str(exc)) from None
         return _json(201, dump_json(fault.wire()))
     return _json(200, dump_json({"faults": [f.wire() for f in faults.active()]}))
+
+
+_LOAD_FIELDS = (
+    "terminal_rate",
+    "terminal_burst",
+    "max_in_flight",
+    "busy_retry_after",
+    "target_rate",
+    "drain_window_cap_s",
+    "seen_window_s",
+)
+
+
+async def sandbox_load(request: Request) -> Response:
+    """The load limits and their counts; POST sets new limits (fields left out: off/default)."""
+    load = _sandbox(request).load
+    if request.method == "POST":
+        fields = await _admin_fields(request, required=(), optional=_LOAD_FIELDS)
+        values: dict[str, Any] = {}
+        for name in _LOAD_FIELDS:
+            if not fields.has(name):
+                continue
+            value = fields.value[name]
+            if name.endswith("_rate"):
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise invalid(f"{name} must be a number of requests per second")
+                if not 0 <= value <= 1_000_000:
+                    raise invalid(f"{name} must be between 0 and 1,000,000")
+                values[name] = float(value)
+            else:
+                values[name] = fields.integer(name, low=0, high=1_000_000)
+        try:
+            load.configure(LoadSettings(**values))
+        except ValueError as exc:
+            raise invalid(str(exc)) from None
+    return _json(200, dump_json(load.document()))
 
 
 async def sandbox_clock(request: Request) -> Response:
@@ -430,6 +474,7 @@ ROUTES = [
     Route("/sandbox/otp-challenges/{challenge_id}", sandbox_otp, methods=["GET"]),
     Route("/sandbox/faults", sandbox_faults, methods=["GET", "POST", "DELETE"]),
     Route("/sandbox/clock", sandbox_clock, methods=["GET", "POST"]),
+    Route("/sandbox/load", sandbox_load, methods=["GET", "POST"]),
     Route("/sandbox/hot-list", sandbox_hot_list, methods=["POST"]),
     Route("/sandbox/catalog/revisions", sandbox_catalog_revisions, methods=["POST"]),
 ]

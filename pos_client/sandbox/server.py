@@ -49,9 +49,10 @@ from .datadir import (
     write_files,
 )
 from .edge import ProblemGuard, ProblemH11Protocol
-from .faults import FaultMiddleware, Faults
+from .faults import FaultMiddleware, Faults, OutageGate
 from .keys import SigningIdentity, load_or_create
 from .ledger import Ledger
+from .load import LoadLimits, LoadMiddleware, LoadSettings
 from .rulesets import RuleSets
 
 
@@ -69,7 +70,14 @@ class Sandbox:
     rulesets: RuleSets
     ledger: Ledger
     admin: Admin
+    load: LoadLimits
     url: str = ""
+
+    def asgi(self) -> Any:
+        """The whole HTTP stack: an outage, the guard, the load limits, the faults, the dates,
+        the app."""
+        inner = FaultMiddleware(ClockDate(create_app(self), self), self.faults)
+        return OutageGate(ProblemGuard(LoadMiddleware(inner, self.load)), self.faults)
 
     def info(self) -> dict[str, Any]:
         with self.books.read() as tx:
@@ -100,6 +108,7 @@ def build_sandbox(
     catalog_size: int | None = None,
     seed: int | None = None,
     clock: SandboxClock | None = None,
+    load: LoadSettings | None = None,
 ) -> Sandbox:
     """Open the sandbox in ``data_dir``, making its books, key and demo world the first time."""
     data_dir = Path(data_dir).resolve()
@@ -135,11 +144,12 @@ def build_sandbox(
         books=books,
         signer=signer,
         clock=clock,
-        faults=Faults(),
+        faults=Faults(now=clock.now),
         catalog=catalog,
         rulesets=rulesets,
         ledger=ledger,
         admin=admin,
+        load=LoadLimits(load, now=clock.now),
     )
 
 
@@ -313,6 +323,15 @@ class RunningSandbox:
     def advance_clock(self, seconds: int) -> None:
         self._admin("POST", "/sandbox/clock", {"advance_seconds": seconds})
 
+    def set_load(self, **settings: Any) -> dict[str, Any]:
+        """New load limits (see :class:`~.load.LoadSettings`); the limits and counts."""
+        document: dict[str, Any] = self._admin("POST", "/sandbox/load", settings)
+        return document
+
+    def load_counts(self) -> dict[str, Any]:
+        document: dict[str, Any] = self._admin("GET", "/sandbox/load")
+        return document
+
     def set_blocked(self, national_id: str, blocked: bool) -> None:
         self._admin("POST", "/sandbox/hot-list", {"national_id": national_id, "blocked": blocked})
 
@@ -348,6 +367,7 @@ def start_sandbox(
     seed: int | None = None,
     log_level: str = "warning",
     allow_remote: bool = False,
+    load: LoadSettings | None = None,
 ) -> Iterator[RunningSandbox]:
     """Run a sandbox on a background thread until the ``with`` block ends.
 
@@ -356,14 +376,13 @@ def start_sandbox(
     A ``host`` beyond loopback needs ``allow_remote`` (see :func:`check_host`).
     """
     check_host(host, allow_remote=allow_remote)
-    sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
+    sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed, load=load)
     sock = None
     try:
         sock = _bind(host, port)
         sandbox.url = _url(host, sock.getsockname()[1])
         sandbox.write_files()
-        app = ProblemGuard(FaultMiddleware(ClockDate(create_app(sandbox), sandbox), sandbox.faults))
-        server = uvicorn.Server(_config(app, log_level=log_level, access_log=False))
+        server = uvicorn.Server(_config(sandbox.asgi(), log_level=log_level, access_log=False))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="sandbox-ledger", daemon=True
         )
@@ -396,6 +415,7 @@ def serve(
     seed: int | None = None,
     on_ready: Any = None,
     allow_remote: bool = False,
+    load: LoadSettings | None = None,
 ) -> None:
     """Run a sandbox in the foreground until interrupted (Ctrl-C stops it cleanly).
 
@@ -406,7 +426,7 @@ def serve(
     check_host(host, allow_remote=allow_remote)
     sock = _bind(host, port)
     try:
-        sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed)
+        sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed, load=load)
     except BaseException:
         sock.close()
         raise
@@ -415,8 +435,7 @@ def serve(
         sandbox.write_files()
         if on_ready is not None:
             on_ready(sandbox)
-        app = ProblemGuard(FaultMiddleware(ClockDate(create_app(sandbox), sandbox), sandbox.faults))
-        server = uvicorn.Server(_config(app, log_level="info", access_log=True))
+        server = uvicorn.Server(_config(sandbox.asgi(), log_level="info", access_log=True))
         server.run(sockets=[sock])
     finally:
         sock.close()

@@ -1,0 +1,219 @@
+"""Load shedding: a per-terminal token bucket, a global concurrency limit, the drain window.
+
+The real ledger protects itself when thousands of lanes come back at once
+(``fleet-api.md``, "Health, load and the drain after an outage"); the sandbox
+does the same, when asked (:class:`LoadSettings`, every limit off by default):
+
+- each terminal (its bearer credential) has a token bucket of ``terminal_burst``
+  requests refilled at ``terminal_rate`` per second; a request that finds it
+  empty is ``429 too_many_requests`` with ``Retry-After`` (whole seconds until
+  one request's worth is back, at least 1);
+- at most ``max_in_flight`` requests are handled at once; one more is
+  ``503 service_unavailable`` with ``Retry-After: busy_retry_after``;
+- ``GET /v1/health`` says ``drain_window_s``: the terminals seen within the
+  last ``seen_window_s`` divided by ``target_rate`` (the first requests per
+  second the ledger wants from lanes coming back), rounded up, at most
+  ``drain_window_cap_s``; 0 without a target rate.
+
+Refusals are answered by :class:`LoadMiddleware` before the request's body is
+read and before the books are touched, so that they stay cheap under any
+load. ``/v1/health`` (the probe a lane sends after a failure), the OpenAPI
+document and ``/sandbox/*`` are never limited. A slot of the concurrency limit
+is given back however the request ends: answered, failed, or its client gone
+mid-request. Bucket refills and "seen" use the sandbox clock (so a test may
+move time on); counts live in memory (a restart forgets them).
+
+Imports the standard library and the sandbox's problems and faults only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from .faults import ASGIApp, Receive, Scope, Send, send_problem
+from .problems import problem
+
+__all__ = ["LoadLimits", "LoadMiddleware", "LoadSettings"]
+
+#: Paths never limited: the probe after a failure, the document, the sandbox's own.
+UNLIMITED = ("/v1/health", "/openapi.yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSettings:
+    """How much load the sandbox takes before it refuses (0: that limit is off)."""
+
+    terminal_rate: float = 0.0  # requests per second per terminal, refilled
+    terminal_burst: int = 10  # the bucket's size
+    max_in_flight: int = 0  # requests handled at once, over all terminals
+    busy_retry_after: int = 1  # Retry-After (seconds) on 503
+    target_rate: float = 0.0  # requests per second wanted from lanes coming back
+    drain_window_cap_s: int = 300
+    seen_window_s: int = 3600
+
+    def __post_init__(self) -> None:
+        if self.terminal_rate < 0 or self.target_rate < 0:
+            raise ValueError("rates must not be negative")
+        if self.terminal_burst < 1:
+            raise ValueError("the bucket holds at least one request")
+        if self.max_in_flight < 0:
+            raise ValueError("max_in_flight must not be negative")
+        if self.busy_retry_after < 1 or self.drain_window_cap_s < 0 or self.seen_window_s < 1:
+            raise ValueError("Retry-After is at least 1 s; windows are not negative")
+
+    def wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class LoadLimits:
+    """The buckets, the requests in flight and the terminals seen (thread-safe)."""
+
+    def __init__(
+        self, settings: LoadSettings | None = None, *, now: Callable[[], datetime]
+    ) -> None:
+        self.settings = settings or LoadSettings()
+        self._now = now
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, datetime]] = {}
+        self._seen: dict[str, datetime] = {}
+        self._in_flight = 0
+        self.admitted = 0
+        self.refused_429 = 0
+        self.refused_503 = 0
+
+    # ------------------------------------------------------------------ counts
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    def seen(self) -> int:
+        """Terminals seen within the last ``seen_window_s`` (older ones forgotten)."""
+        now = self._now()
+        window = self.settings.seen_window_s
+        with self._lock:
+            for key, at in list(self._seen.items()):
+                if (now - at).total_seconds() > window:
+                    del self._seen[key]
+            return len(self._seen)
+
+    def drain_window_s(self) -> int:
+        """How widely lanes coming back should spread their first backlog request."""
+        settings = self.settings
+        if settings.target_rate <= 0:
+            return 0
+        return min(settings.drain_window_cap_s, math.ceil(self.seen() / settings.target_rate))
+
+    def configure(self, settings: LoadSettings) -> None:
+        """New limits from now on (the buckets start full again, the counts at 0)."""
+        with self._lock:
+            self.settings = settings
+            self._buckets.clear()
+            self.admitted = self.refused_429 = self.refused_503 = 0
+
+    def document(self) -> dict[str, Any]:
+        """The limits in force and what they did since they were set (``/sandbox/load``)."""
+        seen = self.seen()
+        window = self.drain_window_s()
+        with self._lock:
+            return {
+                "settings": self.settings.wire(),
+                "in_flight": self._in_flight,
+                "terminals_seen": seen,
+                "drain_window_s": window,
+                "admitted": self.admitted,
+                "refused_429": self.refused_429,
+                "refused_503": self.refused_503,
+            }
+
+    # ------------------------------------------------------------------ admission
+
+    def take_token(self, terminal: str) -> int | None:
+        """Take one request from ``terminal``'s bucket; the seconds to wait if it is empty."""
+        settings = self.settings
+        now = self._now()
+        with self._lock:
+            self._seen[terminal] = now
+            if settings.terminal_rate <= 0:
+                return None
+            burst = float(settings.terminal_burst)
+            tokens, at = self._buckets.get(terminal, (burst, now))
+            elapsed = max(0.0, (now - at).total_seconds())
+            tokens = min(burst, tokens + elapsed * settings.terminal_rate)
+            if tokens >= 1.0:
+                self._buckets[terminal] = (tokens - 1.0, now)
+                return None
+            self._buckets[terminal] = (tokens, now)
+            self.refused_429 += 1
+            return max(1, math.ceil((1.0 - tokens) / settings.terminal_rate))
+
+    def enter(self) -> bool:
+        """Take a slot of the concurrency limit; False when all are taken."""
+        limit = self.settings.max_in_flight
+        with self._lock:
+            if limit and self._in_flight >= limit:
+                self.refused_503 += 1
+                return False
+            self._in_flight += 1
+            self.admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+
+def _terminal_key(scope: Scope) -> str:
+    """The caller's credential, hashed (never kept as it was sent); '' without one."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            return hashlib.sha256(value).hexdigest()
+    return ""
+
+
+class LoadMiddleware:
+    """Refuses what is over the limits before the app reads a byte of the body."""
+
+    def __init__(self, app: ASGIApp, limits: LoadLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UNLIMITED or not path.startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        limits = self.limits
+        wait = limits.take_token(_terminal_key(scope))
+        if wait is not None:
+            await send_problem(
+                send,
+                problem(
+                    "too_many_requests",
+                    f"this terminal sends more than the ledger takes: try again in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                ),
+            )
+            return
+        if not limits.enter():
+            retry = limits.settings.busy_retry_after
+            await send_problem(
+                send,
+                problem(
+                    "service_unavailable",
+                    f"the ledger is busy: try again in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                ),
+            )
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            limits.leave()
