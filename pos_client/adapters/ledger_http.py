@@ -77,6 +77,17 @@ MAX_RETRY_AFTER = 3600.0
 _JSON_TYPES = ("application/json", "application/problem+json")
 
 
+def _item_retry_after(item: dict[str, Any]) -> float | None:
+    """A batch item's ``Retry-After``, from its optional ``headers`` member (any case)."""
+    headers = item.get("headers")
+    if not isinstance(headers, dict):
+        return None
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == "retry-after":
+            return parse_retry_after(value if isinstance(value, str) else str(value))
+    return None
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date)."""
     if value is None:
@@ -343,6 +354,16 @@ class HttpLedger:
 
     async def health(self) -> datetime | None:
         """``GET /v1/health``: the ledger's time, if it says one."""
+        return (await self._health())[0]
+
+    async def probe(self) -> float | None:
+        """``GET /v1/health`` after a failure: its ``drain_window_s`` (None when absent).
+
+        Read tolerantly: a missing, null, negative or non-numeric window is None.
+        """
+        return (await self._health())[1]
+
+    async def _health(self) -> tuple[datetime | None, float | None]:
         what = "health"
         answer = await self._send("GET", "v1/health", what=what)
         if answer.status != 200:
@@ -351,12 +372,16 @@ class HttpLedger:
         if not isinstance(data, dict) or data.get("status") != "ok":
             raise LedgerUnavailable(f"{what}: the ledger is not ok")
         self._contact()
+        raw = data.get("drain_window_s")
+        window = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        if window is not None and not (math.isfinite(window) and window >= 0):
+            window = None
         try:
             when = parse_time(data.get("time"), "time") if data.get("time") else None
         except ContractError:
-            return None
+            return None, window
         self._server_time(when, answer.round_trip)
-        return when
+        return when, window
 
     async def get_rules(self, *, etag: str | None = None) -> SignedDocument | None:
         """``GET /v1/rules``: the signed rule set, or ``None`` when unchanged (304)."""
@@ -536,7 +561,9 @@ class HttpLedger:
                 return BatchItemResult(id=redemption_id, kind="unknown")
             return BatchItemResult(id=redemption_id, kind="answer", answer=answer)
         if status == 429:
-            return BatchItemResult(id=redemption_id, kind="not_processed")
+            return BatchItemResult(
+                id=redemption_id, kind="not_processed", retry_after=_item_retry_after(item)
+            )
         if 400 <= status < 500:
             try:
                 problem = parse_problem(body, http_status=status)

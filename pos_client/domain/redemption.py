@@ -385,13 +385,15 @@ class BatchItemResult:
 
     ``kind``: ``answer`` (a final answer in ``answer``), ``rejected`` (a
     problem document in ``problem``: nothing changed), ``unknown`` (a 5xx or a
-    malformed item: resolve by id), ``not_processed`` (429: send again later).
+    malformed item: resolve by id), ``not_processed`` (429: send again later,
+    not before ``retry_after`` seconds when the item said so).
     """
 
     id: str
     kind: Literal["answer", "rejected", "unknown", "not_processed"]
     answer: RedemptionAnswer | None = None
     problem: ProblemDocument | None = None
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
