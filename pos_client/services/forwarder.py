@@ -40,6 +40,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from pos_client.domain.pacing import Action, PacingPolicy, PacingSettings, Step
@@ -91,6 +92,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The probes' backoff stops at this many times the first pause.
+PROBE_CAP_FACTOR = 10.0
+
 # --------------------------------------------------------------------------- forwarder
 
 
@@ -119,7 +123,6 @@ class Forwarder:
         self.clock = clock
         self.delivery = Delivery(ledger=ledger, store=store, clock=clock)
         self.batch_size = batch_size
-        self.base_delay = base_delay
         self.max_delay = max_delay
         self.idle_interval = idle_interval
         self.abandon_grace = abandon_grace
@@ -127,11 +130,25 @@ class Forwarder:
         self._rng = rng or random.Random()
         self._failures = 0
         self.pacing = PacingPolicy(rng=self._rng, settings=pacing or PacingSettings())
+        self.base_delay = base_delay
         self.step = Step(Action.DRAIN, 0.0)  # what the policy said to do next
         self._urgent = False
+        self._not_before = float("-inf")  # no request before this (monotonic): a Retry-After
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self.last_report: DrainReport | None = None
+
+    @property
+    def base_delay(self) -> float:
+        """The first pause after a failure; the probes' cap is ten times it (at most 10 s)."""
+        return self._base_delay
+
+    @base_delay.setter
+    def base_delay(self, value: float) -> None:
+        self._base_delay = value
+        settings = self.pacing.settings
+        cap = max(value, min(PacingSettings().probe_cap, value * PROBE_CAP_FACTOR))
+        self.pacing.settings = replace(settings, probe_base=value, probe_cap=cap)
 
     def pending(self) -> list[OutboxItem]:
         """What the forwarder owes the ledger (everything but sales held at the counter)."""
@@ -184,7 +201,9 @@ class Forwarder:
         """The policy's next step after a request that failed with ``exc``."""
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            return self.pacing.on_refused(retry_after)
+            step = self.pacing.on_refused(retry_after)
+            self._not_before = self.clock.monotonic() + step.delay
+            return step
         return self.pacing.on_unreachable(timeout=isinstance(exc, UnknownOutcome))
 
     async def drain_once(self, report: DrainReport | None = None) -> DrainReport:
@@ -416,6 +435,9 @@ class Forwarder:
         """Drain on demand: one pass, or passes with backoff until empty (or ``timeout``)."""
         report = DrainReport()
         deadline = None if timeout is None else self.clock.monotonic() + timeout
+        hold = self._not_before - self.clock.monotonic()  # a Retry-After still running
+        if hold > 0:
+            await self.clock.sleep(hold if timeout is None else min(hold, timeout))
         while True:
             await self.drain_once(report)
             if report.remaining == 0 or not until_empty:
@@ -444,18 +466,16 @@ class Forwarder:
             if self.pacing.must_probe:
                 async with self._lock:
                     step = await self.probe()
-                if step.action is Action.PROBE:
-                    await self._pause(stop, step.delay, wakeable=False)
+                if step.action is Action.PROBE:  # a wake may cut it: the next request is a probe
+                    await self._pause(stop, step.delay, wakeable=True)
                     continue
                 if not urgent and step.delay > 0:
                     await self._pause(stop, step.delay, wakeable=False)
                     if stop.is_set():
                         return
             report = await self.drain_once()
-            if report.error:
-                pause, wakeable = self.step.delay, False
-                if report.retry_after is not None and not self.pacing.must_probe:
-                    self._urgent = False  # a Retry-After is never cut short
+            if report.error:  # a Retry-After is never cut short; a probe's backoff may be
+                pause, wakeable = self.step.delay, self.pacing.must_probe
             elif report.remaining == 0:
                 pause, wakeable = self.idle_interval, True
                 self.store.checkpoint()  # idle: the WAL goes into the file off any sale's commit
@@ -480,6 +500,6 @@ class Forwarder:
                 for waiter in waiters:
                     waiter.cancel()
             if self._wake.is_set():
-                if wakeable or (self._urgent and self.pacing.must_probe):
+                if wakeable or (self._urgent and self.step.action is not Action.DRAIN):
                     return
                 self._wake.clear()
