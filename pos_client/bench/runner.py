@@ -24,11 +24,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, history, offline_token, online, scan, startup
+from . import (
+    allocation,
+    catalog,
+    drain,
+    enqueue,
+    herd,
+    history,
+    offline_token,
+    online,
+    scan,
+    startup,
+)
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
@@ -52,6 +63,8 @@ class Sizes:
     history_small: int
     history_large: int
     history_rounds: int
+    herd_lanes: int = 10_000
+    herd_outage: float = 1800.0
 
 
 FULL = Sizes(
@@ -83,11 +96,12 @@ QUICK = Sizes(
     history_small=4_000,
     history_large=24_000,
     history_rounds=100,
+    herd_lanes=1_000,
 )
 
 
 #: The figure groups, in the order they run; those after "enqueue" and before "history"
-#: run against a sandbox ledger.
+#: run against a sandbox ledger ("herd" simulates its ledger on a virtual clock).
 GROUPS = (
     "allocation",
     "offline_token",
@@ -98,6 +112,7 @@ GROUPS = (
     "startup",
     "drain",
     "history",
+    "herd",
 )
 _LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
 
@@ -143,6 +158,10 @@ async def _groups(
             large=sizes.history_large,
             rounds=sizes.history_rounds,
         ),
+    )
+    await group(
+        "herd",
+        lambda: herd.measure(lanes=sizes.herd_lanes, outage=sizes.herd_outage),
     )
 
 
@@ -201,12 +220,24 @@ async def _ledger_groups(
         )
 
 
-def run_bench(*, quick: bool, groups: Sequence[str] | None = None) -> dict[str, Any]:
+def run_bench(
+    *,
+    quick: bool,
+    groups: Sequence[str] | None = None,
+    herd_lanes: int | None = None,
+    herd_outage: float | None = None,
+) -> dict[str, Any]:
     """Run the figure groups (``groups``: only those; default all); the result as JSON.
+
+    ``herd_lanes`` and ``herd_outage`` (seconds) size the herd group's simulation.
 
     The result is what :func:`figures.to_json` makes. An unknown group name is a ``ValueError``.
     """
     sizes = QUICK if quick else FULL
+    if herd_lanes is not None:
+        sizes = replace(sizes, herd_lanes=herd_lanes)
+    if herd_outage is not None:
+        sizes = replace(sizes, herd_outage=herd_outage)
     chosen = frozenset(GROUPS if not groups else groups)
     unknown = sorted(chosen - set(GROUPS))
     if unknown:

@@ -87,7 +87,7 @@ class PacingSettings:
     timeout_cost: int = 10
     success_refund: int = 1
     probe_base: float = 1.0
-    probe_cap: float = 10.0
+    probe_cap: float = 6.0
 
     def __post_init__(self) -> None:
         if self.retry_capacity < 0 or self.retry_cost < 0 or self.timeout_cost < 0:

@@ -93,7 +93,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The probes' backoff stops at this many times the first pause.
-PROBE_CAP_FACTOR = 10.0
+PROBE_CAP_FACTOR = 6.0
 
 # --------------------------------------------------------------------------- forwarder
 
@@ -140,7 +140,7 @@ class Forwarder:
 
     @property
     def base_delay(self) -> float:
-        """The first pause after a failure; the probes' cap is ten times it (at most 10 s)."""
+        """The first pause after a failure; the probes' cap is six times it (at most 6 s)."""
         return self._base_delay
 
     @base_delay.setter
