@@ -140,6 +140,11 @@ class PacingPolicy:
         """What to ask now, with no outcome pending (a wake-up, ``queue push --now``)."""
         return Step(Action.PROBE if self.must_probe else Action.DRAIN, 0.0)
 
+    def suspect(self) -> None:
+        """The lane does not know that the ledger is reachable (a fresh start, a person's
+        push): the next request is a health probe."""
+        self.must_probe = True
+
     def begin(self, action: Action) -> None:
         """A request of ``action`` leaves now: refused if one is already in flight, or if a
         batch would leave when the rules ask for a health probe first."""

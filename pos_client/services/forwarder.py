@@ -180,6 +180,17 @@ class Forwarder:
         self._urgent = True
         self._wake.set()
 
+    async def push_now(self, *, timeout: float | None = None) -> DrainReport:
+        """``queue push --now``: probe the ledger at once and, if it answers, drain until empty.
+
+        The probe comes first whatever the lane believes (an operating system's
+        "online" is never trusted); a healthy answer is followed by the drain
+        at once, without the spreading window; a failed one by the policy's
+        backoff, within ``timeout``.
+        """
+        self.pacing.suspect()
+        return await self.sync(until_empty=True, timeout=timeout)
+
     async def probe(self) -> Step:
         """One ``GET /v1/health``, as the pacing policy asks after a failure; the next step."""
         self.pacing.begin(Action.PROBE)
