@@ -24,6 +24,10 @@ randomness comes from the ``rng`` passed in. The rules (``fleet-api.md``,
 6. Probes back off exponentially (``probe_base`` doubling up to
    ``probe_cap``) with jitter over the upper half of the interval, so a fleet
    that lost the ledger at the same moment does not probe in step.
+7. Before a tranche unlock day (every household's credit opens the same
+   morning) the rules and catalog are fetched ahead, each lane at its own
+   moment drawn uniformly over a window that ends ``lead`` before the unlock
+   (:func:`prefetch_at`), so the lanes of a chain do not ask in the same second.
 
 Standard library only.
 """
@@ -31,6 +35,7 @@ Standard library only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -40,6 +45,7 @@ __all__ = [
     "Action",
     "PacingPolicy",
     "PacingSettings",
+    "prefetch_at",
     "RandomSource",
     "RetryBudget",
     "Step",
@@ -222,3 +228,27 @@ class PacingPolicy:
         exponent = min(max(self.failures - 1, 0), 30)
         ceiling = min(settings.probe_cap, settings.probe_base * (2**exponent))
         return self.rng.uniform(ceiling / 2, ceiling)
+
+
+def prefetch_at(
+    unlock_at: datetime,
+    now: datetime,
+    rng: RandomSource,
+    *,
+    window: timedelta = timedelta(hours=6),
+    lead: timedelta = timedelta(hours=1),
+) -> datetime | None:
+    """When this lane fetches the rules and catalog ahead of ``unlock_at``.
+
+    A moment drawn uniformly over ``window`` ending ``lead`` before the
+    unlock; if ``now`` is already inside it, over what is left of it; None
+    when it has passed (the lane refreshes as it always does).
+    """
+    if window < timedelta(0) or lead < timedelta(0):
+        raise ValueError("window and lead must not be negative")
+    end = unlock_at - lead
+    start = max(end - window, now)
+    if start >= end:
+        return None
+    span = (end - start).total_seconds()
+    return start + timedelta(seconds=rng.uniform(0.0, span))

@@ -217,3 +217,24 @@ def test_settings_are_checked() -> None:
         PacingSettings(probe_base=0)
     with pytest.raises(ValueError):
         PacingSettings(retry_cost=-1)
+
+
+def test_prefetch_is_spread_over_the_window_before_the_unlock() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pos_client.domain.pacing import prefetch_at
+
+    unlock = datetime(2026, 12, 10, 4, 30, tzinfo=UTC)
+    now = unlock - timedelta(days=2)
+    window, lead = timedelta(hours=6), timedelta(hours=1)
+    moments = [
+        prefetch_at(unlock, now, random.Random(seed), window=window, lead=lead)
+        for seed in range(2000)
+    ]
+    assert all(m is not None and unlock - lead - window <= m <= unlock - lead for m in moments)
+    seconds = {int(m.timestamp()) for m in moments if m is not None}
+    assert len(seconds) > 1900  # 2,000 lanes of a chain: hardly two in the same second
+    late = unlock - lead - timedelta(minutes=10)  # inside the window: what is left of it
+    inside = prefetch_at(unlock, late, random.Random(1), window=window, lead=lead)
+    assert inside is not None and late <= inside <= unlock - lead
+    assert prefetch_at(unlock, unlock - timedelta(minutes=5), random.Random(1)) is None
