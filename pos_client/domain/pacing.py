@@ -45,10 +45,10 @@ __all__ = [
     "Action",
     "PacingPolicy",
     "PacingSettings",
-    "prefetch_at",
     "RandomSource",
     "RetryBudget",
     "Step",
+    "prefetch_at",
     "retry_after_delay",
 ]
 
