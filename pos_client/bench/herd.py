@@ -37,6 +37,7 @@ import heapq
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -325,14 +326,23 @@ def simulate(
     ask = ledger.ask
     outcome = behaviour.outcome
     begin = behaviour.begin
+    back_at = ledger.back_at
+    down: Callable[[Any], Step] | None = None
+    if isinstance(behaviour, _Paced):
+        down = PacingPolicy.on_unreachable  # the ledger is away: the same calls, made directly
+        begin = PacingPolicy.begin
     while heap and left:
         now, n, action = pop(heap)
         events += 1
-        lane = fleet[n]
         state = states[n]
         begin(state, action)
-        answer = ask(now, 1.0 if action is Action.DRAIN else HEALTH_COST)
         done = now + ROUND_TRIP
+        if down is not None and now < back_at:
+            step = down(state)
+            push(heap, (done + step.delay, n, step.action))
+            continue
+        lane = fleet[n]
+        answer = ask(now, 1.0 if action is Action.DRAIN else HEALTH_COST)
         window = ledger.drain_window(now) if answer == 0 and action is Action.PROBE else 0.0
         if answer == 0 and action is Action.DRAIN:
             lane.backlog -= 1
