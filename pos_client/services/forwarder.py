@@ -166,8 +166,14 @@ class Forwarder:
             delay = max(delay, retry_after + self._rng.uniform(0, max(1.0, retry_after / 10)))
         return delay
 
-    def wake(self) -> None:
-        """Drain now (e.g. after an offline approval or when the network comes back)."""
+    def wake(self, *, unreached: bool = False) -> None:
+        """Drain now (e.g. after an offline approval or when the network comes back).
+
+        ``unreached``: the lane has just failed to reach the ledger elsewhere (a
+        sale approved offline), so the next request is a health probe.
+        """
+        if unreached:
+            self.pacing.suspect()
         self._wake.set()
 
     def push(self) -> None:

@@ -133,3 +133,14 @@ async def test_push_probes_and_drains_at_once_after_an_outage(sandbox: RunningSa
             await runner
     counted = ledger_books(sandbox)["redemption_ids"]
     assert all(counted.count(i) == 1 for i in ids)
+
+
+async def test_after_an_offline_approval_the_forwarder_probes_before_any_batch(
+    sandbox: RunningSandbox,
+) -> None:
+    async with lane(sandbox) as app:
+        await _offline_sales(app, sandbox, 1)
+        calls = _watch(app)
+        app.forwarder.wake(unreached=True)  # as the screen does after an offline approval
+        report = await app.forwarder.drain_once()
+        assert report.remaining == 0 and calls == ["probe", "batch"]
