@@ -27,6 +27,8 @@ HISTORY_TIMES = {
         "startup",
     )
 }
+#: The herd simulation's figures (each with a goal).
+HERD = {"herd_peak", "herd_wait_p50", "herd_empty", "herd_answered"}
 EXPECTED_KEYS = {
     "allocation_p99",
     "offline_token_p99",
@@ -48,6 +50,7 @@ EXPECTED_KEYS = {
     *HISTORY_TIMES,
     "history_export_peak",
     "history_bytes_per_sale",
+    *HERD,
 }
 #: Figures that the issue gives a goal.
 WITH_GOALS = {
@@ -65,6 +68,7 @@ WITH_GOALS = {
     "drain_rate_vs_limit",
     *HISTORY_TIMES,
     "history_export_peak",
+    *HERD,
 }
 
 

@@ -356,6 +356,16 @@ class HttpLedger:
 
     async def health(self) -> datetime | None:
         """``GET /v1/health``: the ledger's time, if it says one."""
+        return (await self._health())[0]
+
+    async def probe(self) -> float | None:
+        """``GET /v1/health`` after a failure: its ``drain_window_s`` (None when absent).
+
+        Read tolerantly: a missing, null, negative or non-numeric window is None.
+        """
+        return (await self._health())[1]
+
+    async def _health(self) -> tuple[datetime | None, float | None]:
         what = "health"
         answer = await self._send("GET", "v1/health", what=what)
         if answer.status != 200:
@@ -364,12 +374,16 @@ class HttpLedger:
         if not isinstance(data, dict) or data.get("status") != "ok":
             raise LedgerUnavailable(f"{what}: the ledger is not ok")
         self._contact()
+        raw = data.get("drain_window_s")
+        window = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        if window is not None and not (math.isfinite(window) and window >= 0):
+            window = None
         try:
             when = parse_time(data.get("time"), "time") if data.get("time") else None
         except ContractError:
-            return None
+            return None, window
         self._server_time(when, answer.round_trip)
-        return when
+        return when, window
 
     async def get_rules(self, *, etag: str | None = None) -> SignedDocument | None:
         """``GET /v1/rules``: the signed rule set, or ``None`` when unchanged (304)."""

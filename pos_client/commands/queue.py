@@ -1,8 +1,11 @@
-"""``pos-client queue list|stats|sync``: the outbox of redemptions owed to the ledger.
+"""``pos-client queue list|stats|sync|push``: the outbox of redemptions owed to the ledger.
 
 ``sync`` drains it now (``--until-empty`` keeps going with backoff, honouring
-Retry-After, up to ``--timeout`` seconds). Exit status of ``sync``: 0 when the
-outbox is empty afterwards, 1 when something is left.
+Retry-After, up to ``--timeout`` seconds). ``push --now`` is for a cashier who
+knows the network is back: it asks the ledger's health at once and, when it
+answers, drains until empty (a failed probe is retried at the pacing policy's
+backoff, up to ``--timeout``, default 60 s). Exit status of ``sync`` and
+``push``: 0 when the outbox is empty afterwards, 1 when something is left.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pos_client.commands.lane import add_config_option, emit_json, run_with_app
 from pos_client.commands.output import add_format_options, emit_rows, row_format
 from pos_client.compose import Lane
 from pos_client.ports import OutboxItem
+from pos_client.services.forwarder import DrainReport
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("list", _list, "list what is waiting to be sent"),
         ("stats", _stats, "count what is waiting"),
         ("sync", _sync, "send what is waiting now"),
+        ("push", _push, "the network is back: ask the ledger now and send what is waiting"),
     ):
         p = sub.add_parser(name, help=help_text)
         add_config_option(p)
@@ -35,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                 "--until-empty", action="store_true", help="retry until the outbox is empty"
             )
             p.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
+        if name == "push":
+            p.add_argument(
+                "--now",
+                action="store_true",
+                required=True,
+                help="probe the ledger's health at once, then drain without waiting",
+            )
+            p.add_argument(
+                "--timeout", type=float, default=60.0, metavar="S", help="give up after S seconds"
+            )
         p.set_defaults(handler=handler)
 
 
@@ -93,21 +108,33 @@ def _stats(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace) -> int:
     async def work(lane: Lane) -> int:
         report = await lane.forwarder.sync(until_empty=args.until_empty, timeout=args.timeout)
-        held = lane.records.held_at_counter()
-        if args.json:
-            emit_json({**report.to_json(), "held_at_counter": held})
-        else:
-            print(
-                f"sent {report.sent}, approved {report.approved}, partially approved "
-                f"{report.partially_approved}, declined {report.declined}, voided "
-                f"{report.voided}; {report.remaining} left"
-            )
-            if report.problems:
-                print(f"{report.problems} new problem(s): see `pos-client problems list`")
-            if report.error:
-                print(f"last error: {report.error}")
-            if held:
-                print(f"{held} interrupted sale(s) wait for a person: see `pos-client recover`")
-        return 0 if report.remaining == 0 else 1
+        return _tell(args, lane, report)
 
     return run_with_app(args, work)
+
+
+def _push(args: argparse.Namespace) -> int:
+    async def work(lane: Lane) -> int:
+        return _tell(args, lane, await lane.forwarder.push_now(timeout=args.timeout))
+
+    return run_with_app(args, work)
+
+
+def _tell(args: argparse.Namespace, lane: Lane, report: DrainReport) -> int:
+    """Print what a drain did; the exit status (0: the outbox is empty)."""
+    held = lane.records.held_at_counter()
+    if args.json:
+        emit_json({**report.to_json(), "held_at_counter": held})
+    else:
+        print(
+            f"sent {report.sent}, approved {report.approved}, partially approved "
+            f"{report.partially_approved}, declined {report.declined}, voided "
+            f"{report.voided}; {report.remaining} left"
+        )
+        if report.problems:
+            print(f"{report.problems} new problem(s): see `pos-client problems list`")
+        if report.error:
+            print(f"last error: {report.error}")
+        if held:
+            print(f"{held} interrupted sale(s) wait for a person: see `pos-client recover`")
+    return 0 if report.remaining == 0 else 1

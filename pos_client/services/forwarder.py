@@ -18,12 +18,17 @@ For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 - ``void``: ask the ledger to void it;
 - ``hold`` items belong to a sale at the counter and are never touched here.
 
-Failures back off exponentially with full jitter, never sooner than a
-``Retry-After`` (of the whole request, or of a batch item the ledger answered
-``429``: its ``headers`` member, the longest of a batch's); ``401``/``403``
-stop the forwarder until a person fixes the token. Nothing is ever dropped: an
-item leaves the outbox only with a final answer or as a problem for a person.
-Nor does it loop silently: an item still undecided after ``stuck_after`` (see
+Pacing follows :mod:`pos_client.domain.pacing`: after any failure to reach the
+ledger the next request is ``GET /v1/health``, never a batch; a healthy answer
+is followed by a wait of ``uniform(0, drain_window_s)`` (in the background run),
+then the drain; a ``429``/``503`` with ``Retry-After`` (of the whole request, or of a
+batch item: its ``headers`` member, the longest of a batch's) is waited out, plus 0-10 %;
+retries draw on a retry budget, and a lane that only fails falls back to health
+probes at a capped backoff. ``401``/``403`` stop the forwarder until a person
+fixes the token. :meth:`Forwarder.push` (``queue push --now``) probes at once
+and drains right after a healthy answer. Nothing is ever dropped: an item
+leaves the outbox only with a final answer or as a problem for a person. Nor
+does it loop silently: an item still undecided after ``stuck_after`` (see
 :func:`stuck_items`) gets a ``stuck`` problem saying what to do, and shows on
 the status line and in ``doctor``.
 
@@ -36,12 +41,11 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 
-from pos_client.domain.answers import AUTH_STATUSES
-from pos_client.domain.redemption import BatchItemResult, RedemptionAnswer
-from pos_client.domain.states import RedemptionStatus
+from pos_client.domain.pacing import Action, PacingPolicy, PacingSettings, Step
+from pos_client.domain.redemption import BatchItemResult
 from pos_client.errors import (
     ForwarderStopped,
     LedgerRejected,
@@ -49,16 +53,39 @@ from pos_client.errors import (
     StoreError,
     UnknownOutcome,
 )
-from pos_client.ports import Clock, Intent, Ledger, OutboxItem, Store
-from pos_client.services.delivery import Delivery, record_answer
+from pos_client.ports import Clock, Ledger, OutboxItem, Store
+from pos_client.services.delivery import Delivery
+from pos_client.services.outbox_items import (
+    _AUTH_STATUSES,
+    BATCH_SIZE,
+    DEFAULT_ABANDON_GRACE,
+    DEFAULT_STUCK_AFTER,
+    OWED_INTENTS,
+    STUCK_ADVICE,
+    Batch,
+    DrainReport,
+    Request,
+    _handle_rejection,
+    _record,
+    _record_all,
+    deliver_one,
+    is_stuck,
+    settle_abandoned,
+    stuck_items,
+    void_one,
+)
 
 __all__ = [
+    "BATCH_SIZE",
+    "DEFAULT_ABANDON_GRACE",
     "DEFAULT_STUCK_AFTER",
+    "OWED_INTENTS",
     "STUCK_ADVICE",
     "DrainReport",
     "Forwarder",
     "ForwarderStopped",
     "deliver_one",
+    "is_stuck",
     "settle_abandoned",
     "stuck_items",
     "void_one",
@@ -66,283 +93,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
-#: One batch: (redemption id, body) pairs; and a batch with its request on its way.
-Batch = Sequence[tuple[str, bytes]]
-Request = tuple[Batch, "asyncio.Task[list[BatchItemResult]]"]
-#: How long after its last change an abandoned sale's 404 is believed (see settle_abandoned).
-DEFAULT_ABANDON_GRACE = timedelta(seconds=30)
-_AUTH_STATUSES = AUTH_STATUSES
-#: How long an outbox item may stay undecided before a person is told
-#: (``[offline] stuck_after_hours``).
-DEFAULT_STUCK_AFTER = timedelta(hours=6)
-#: What the ``stuck`` problem tells a person to do.
-STUCK_ADVICE = (
-    "this sale has not reached a final answer from the ledger for hours: check the lane's"
-    " network and the ledger's address and token (`pos-client doctor`), then `pos-client sync`;"
-    " if it stays, call support with the sale's id; never redo the sale"
-)
-
-
-@dataclass(slots=True)
-class DrainReport:
-    """What one or more passes did."""
-
-    sent: int = 0
-    resolved: int = 0
-    approved: int = 0
-    partially_approved: int = 0
-    declined: int = 0
-    voided: int = 0
-    closed: int = 0  # abandoned sales the ledger never got
-    problems: int = 0
-    remaining: int = 0
-    error: str | None = None
-    retry_after: float | None = None
-    wait: float | None = None  # an abandoned sale waits this long before a 404 is believed
-    stopped: bool = False  # the ledger refuses this terminal (401/403): a person must act
-    unreachable: bool = False  # the last pass stopped because the ledger could not be reached
-    stuck: int = 0  # items undecided for longer than the forwarder's limit
-    passes: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def count(self, status: str) -> None:
-        if status == "approved":
-            self.approved += 1
-        elif status == "partially_approved":
-            self.partially_approved += 1
-        elif status == "declined":
-            self.declined += 1
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "sent": self.sent,
-            "resolved": self.resolved,
-            "approved": self.approved,
-            "partially_approved": self.partially_approved,
-            "declined": self.declined,
-            "voided": self.voided,
-            "closed": self.closed,
-            "problems": self.problems,
-            "remaining": self.remaining,
-            "stuck": self.stuck,
-            "passes": self.passes,
-            "error": self.error,
-        }
-
-
-# --------------------------------------------------------------------------- one item
-
-
-def _record(
-    store: Store, redemption_id: str, answer: RedemptionAnswer, clock: Clock, report: DrainReport
-) -> None:
-    _record_all(store, [(redemption_id, answer)], clock, report)
-
-
-def _record_all(
-    store: Store,
-    answers: Sequence[tuple[str, RedemptionAnswer]],
-    clock: Clock,
-    report: DrainReport,
-) -> None:
-    """Record final answers in one transaction (one commit for a whole batch's answers)."""
-    if not answers:
-        return
-    before = store.problem_count()
-    with store.batch():
-        for redemption_id, answer in answers:
-            record_answer(store, redemption_id, answer, at=clock.now(), note="forwarded")
-    for _, answer in answers:
-        report.count(answer.status)
-    report.problems += store.problem_count() - before
-
-
-def _delivery(ledger: Ledger, store: Store, clock: Clock) -> Delivery:
-    return Delivery(ledger=ledger, store=store, clock=clock)
-
-
-async def deliver_one(
-    ledger: Ledger,
-    store: Store,
-    clock: Clock,
-    redemption_id: str,
-    report: DrainReport | None = None,
-) -> None:
-    """Resolve-or-send one ``deliver`` item now (used before voiding an offline sale)."""
-    report = report or DrainReport()
-    delivery = _delivery(ledger, store, clock)
-    entry = store.redemption(redemption_id)
-    assert entry is not None
-    item = next((i for i in store.outbox() if i.redemption_id == redemption_id), None)
-    if item is None:
-        return
-    body = item.body
-    if item.sent:
-        answer = await ledger.get_redemption(redemption_id)
-        if answer is not None:
-            _record(store, redemption_id, answer, clock, report)
-            return
-        body = delivery.make_sendable(redemption_id)
-    store.mark_sent([redemption_id], at=clock.now())
-    try:
-        answer = await delivery.submit(redemption_id, body)
-    except LedgerUnavailable:
-        store.mark_not_received(redemption_id)
-        raise
-    except LedgerRejected as exc:
-        await _handle_rejection(
-            ledger, store, clock, redemption_id, exc.status, exc.code, exc.detail, report
-        )
-        return
-    _record(store, redemption_id, answer, clock, report)
-
-
-async def _handle_rejection(
-    ledger: Ledger,
-    store: Store,
-    clock: Clock,
-    item_id: str,
-    status: int,
-    code: str,
-    detail: str,
-    report: DrainReport,
-) -> bool:
-    """A problem document for a delivered item, as the one rule decides; False: send it later.
-
-    It goes to a person, never silently dropped (see :mod:`pos_client.domain.answers`).
-    """
-    decision = await _delivery(ledger, store, clock).reject(
-        item_id, status, code, detail, at_counter=False
-    )
-    if decision.stop:
-        raise ForwarderStopped(
-            f"the ledger refuses this terminal ({status} {code})",
-            status=status,
-            code=code,
-            detail=detail,
-        )
-    if decision.retry:
-        store.mark_not_received(item_id)
-        return False
-    if decision.told is not None:
-        report.count(decision.told.value)
-    if decision.problem is not None:
-        report.problems += 1
-    return True
-
-
-async def void_one(
-    ledger: Ledger,
-    store: Store,
-    clock: Clock,
-    redemption_id: str,
-    report: DrainReport | None = None,
-) -> None:
-    """Ask the ledger to void a redemption it approved (a ``void`` item)."""
-    report = report or DrainReport()
-    try:
-        refused = await _delivery(ledger, store, clock).void(redemption_id, at_counter=False)
-    except LedgerRejected as exc:  # 401/403: the ledger refuses this terminal
-        raise ForwarderStopped(
-            f"the ledger refuses this terminal ({exc.status} {exc.code})",
-            status=exc.status,
-            code=exc.code,
-            detail=exc.detail,
-        ) from None
-    if refused is not None:
-        report.problems += 1
-    else:
-        report.voided += 1
-
-
-async def settle_abandoned(
-    ledger: Ledger,
-    store: Store,
-    clock: Clock,
-    redemption_id: str,
-    report: DrainReport | None = None,
-    *,
-    grace: timedelta = DEFAULT_ABANDON_GRACE,
-) -> bool:
-    """Close a sale that did not go ahead: void it if the ledger took it; never send it.
-
-    A ``404`` closes it only once ``grace`` has passed since it was last
-    touched: a request still on its way (sent just before a crash) could
-    otherwise land after the lookup. Returns whether it was settled now.
-    """
-    report = report or DrainReport()
-    entry = store.redemption(redemption_id)
-    assert entry is not None
-    if entry.status in (RedemptionStatus.APPROVED, RedemptionStatus.PARTIALLY_APPROVED):
-        store.set_intent(redemption_id, "void", at=clock.now(), note="void the abandoned sale")
-        await void_one(ledger, store, clock, redemption_id, report)
-        return True
-    answer = await ledger.get_redemption(redemption_id)
-    report.resolved += 1
-    if answer is None:
-        touched = entry.updated_at or entry.created_at
-        wait = (touched + grace - clock.now()).total_seconds()
-        if wait > 0:
-            report.wait = wait if report.wait is None else min(report.wait, wait)
-            return False
-        store.set_status(
-            redemption_id,
-            RedemptionStatus.DECLINED,
-            at=clock.now(),
-            reason="not_sent",
-            note="the sale did not go ahead and the ledger never got it",
-            leave_outbox=True,
-            release_token=True,
-        )
-        report.closed += 1
-        return True
-    status = RedemptionStatus(answer.status)
-    if not answer.goes_ahead:
-        store.set_status(
-            redemption_id,
-            status,
-            at=clock.now(),
-            answer=answer,
-            note="resolved: declined",
-            leave_outbox=True,
-        )
-        report.declined += 1
-        return True
-    store.set_status(
-        redemption_id,
-        status,
-        at=clock.now(),
-        answer=answer,
-        intent="void",
-        note="the ledger took a sale that did not go ahead: voiding it",
-    )
-    await void_one(ledger, store, clock, redemption_id, report)
-    return True
-
-
-#: The outbox items the lane owes the ledger (sales held at the counter are not owed yet).
-OWED_INTENTS: tuple[Intent, ...] = ("deliver", "abandon", "void")
-
-
-def is_stuck(enqueued_at: datetime, now: datetime, limit: timedelta) -> bool:
-    """Whether an owed item enqueued at ``enqueued_at`` has waited past ``limit`` by ``now``."""
-    return now - enqueued_at >= limit
-
-
-def stuck_items(store: Store, now: datetime, limit: timedelta) -> list[OutboxItem]:
-    """Outbox items the forwarder owes the ledger and has not settled within ``limit``.
-
-    Sent and never resolved (lookups keep failing, answers it cannot read), or
-    never accepted: whatever the cause, a person must know (``problems``,
-    ``doctor``, the status line). Sales held at the counter are not counted.
-    """
-    return [
-        item
-        for item in store.outbox(intents=OWED_INTENTS)
-        if is_stuck(item.enqueued_at, now, limit)
-    ]
-
+#: The probes' backoff stops at this many times the first pause.
+PROBE_CAP_FACTOR = 6.0
 
 # --------------------------------------------------------------------------- forwarder
 
@@ -363,6 +115,7 @@ class Forwarder:
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
         stuck_after: timedelta = DEFAULT_STUCK_AFTER,
         rng: random.Random | None = None,
+        pacing: PacingSettings | None = None,
     ) -> None:
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError("batch_size must be 1 to 100")
@@ -371,34 +124,107 @@ class Forwarder:
         self.clock = clock
         self.delivery = Delivery(ledger=ledger, store=store, clock=clock)
         self.batch_size = batch_size
-        self.base_delay = base_delay
         self.max_delay = max_delay
         self.idle_interval = idle_interval
         self.abandon_grace = abandon_grace
         self.stuck_after = stuck_after
         self._rng = rng or random.Random()
         self._failures = 0
+        self.pacing = PacingPolicy(rng=self._rng, settings=pacing or PacingSettings())
+        self.base_delay = base_delay
+        self.step = Step(Action.DRAIN, 0.0)  # what the policy said to do next
+        self._urgent = False
+        self._not_before = float("-inf")  # no request before this (monotonic): a Retry-After
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         #: Housekeeping run after each idle checkpoint (each never raises).
         self.idle_work: list[Callable[[], Awaitable[object]]] = []
         self.last_report: DrainReport | None = None
 
+    @property
+    def base_delay(self) -> float:
+        """The first pause after a failure; the probes' cap is six times it (at most 6 s)."""
+        return self._base_delay
+
+    @base_delay.setter
+    def base_delay(self, value: float) -> None:
+        self._base_delay = value
+        settings = self.pacing.settings
+        cap = max(value, min(PacingSettings().probe_cap, value * PROBE_CAP_FACTOR))
+        self.pacing.settings = replace(settings, probe_base=value, probe_cap=cap)
+
     def pending(self) -> list[OutboxItem]:
         """What the forwarder owes the ledger (everything but sales held at the counter)."""
         return self.store.outbox(intents=("deliver", "abandon", "void"))
 
     def backoff(self, retry_after: float | None) -> float:
-        """The pause after the latest failure: exponential, full jitter, at least Retry-After."""
+        """Blind exponential backoff with full jitter, at least Retry-After.
+
+        The former pacing, kept as the reference the herd bench compares with;
+        the forwarder itself follows :attr:`pacing`.
+        """
         ceiling = min(self.max_delay, self.base_delay * (2 ** min(self._failures, 20)))
         delay = self._rng.uniform(0, ceiling)
         if retry_after is not None:
             delay = max(delay, retry_after + self._rng.uniform(0, max(1.0, retry_after / 10)))
         return delay
 
-    def wake(self) -> None:
-        """Drain now (e.g. after an offline approval or when the network comes back)."""
+    def wake(self, *, unreached: bool = False) -> None:
+        """Drain now (e.g. after an offline approval or when the network comes back).
+
+        ``unreached``: the lane has just failed to reach the ledger elsewhere (a
+        sale approved offline), so the next request is a health probe.
+        """
+        if unreached:
+            self.pacing.suspect()
         self._wake.set()
+
+    def push(self) -> None:
+        """A person says the network is back: probe the ledger now, drain if it answers.
+
+        Never trusted blindly: the ledger's health is asked first, and a
+        healthy answer is followed by the drain without the spreading window
+        (one lane a person pushes is not a herd).
+        """
+        self._urgent = True
+        self._wake.set()
+
+    async def push_now(self, *, timeout: float | None = None) -> DrainReport:
+        """``queue push --now``: probe the ledger at once and, if it answers, drain until empty.
+
+        The probe comes first whatever the lane believes (an operating system's
+        "online" is never trusted); a healthy answer is followed by the drain
+        at once, without the spreading window; a failed one by the policy's
+        backoff, within ``timeout``.
+        """
+        self.pacing.suspect()
+        return await self.sync(until_empty=True, timeout=timeout)
+
+    async def probe(self) -> Step:
+        """One ``GET /v1/health``, as the pacing policy asks after a failure; the next step."""
+        self.pacing.begin(Action.PROBE)
+        try:
+            probe = getattr(self.ledger, "probe", None)
+            window = await probe() if probe is not None else None
+        except LedgerRejected:  # the ledger answered: it is reached (auth shows at the drain)
+            self.step = self.pacing.on_health(None)
+        except (LedgerUnavailable, UnknownOutcome) as exc:
+            self.step = self._failed(exc)
+        except BaseException:
+            self.pacing.in_flight = None
+            raise
+        else:
+            self.step = self.pacing.on_health(window)
+        return self.step
+
+    def _failed(self, exc: LedgerUnavailable | UnknownOutcome) -> Step:
+        """The policy's next step after a request that failed with ``exc``."""
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            step = self.pacing.on_refused(retry_after)
+            self._not_before = self.clock.monotonic() + step.delay
+            return step
+        return self.pacing.on_unreachable(timeout=isinstance(exc, UnknownOutcome))
 
     async def drain_once(self, report: DrainReport | None = None) -> DrainReport:
         """One pass over the outbox. Stops at the first sign the ledger is unavailable."""
@@ -408,25 +234,44 @@ class Forwarder:
             report.wait = None
             report.retry_after = None
             report.unreachable = False
-            try:
-                await self._pass(report)
-                self._failures = 0
-                report.error = None
-            except ForwarderStopped as exc:
-                report.stopped = True
-                report.error = exc.message
-                report.errors.append(exc.message)
-                self._failures += 1
-            except (LedgerUnavailable, UnknownOutcome) as exc:
-                report.error = exc.message
-                report.errors.append(exc.message)
-                report.retry_after = getattr(exc, "retry_after", None)
+            if self.pacing.must_probe and (await self.probe()).action is Action.PROBE:
+                report.error = "the ledger could not be reached (health probe)"
+                report.errors.append(report.error)
+                report.retry_after = self.step.delay
                 report.unreachable = True
                 self._failures += 1
+            else:
+                await self._drain(report)
             report.remaining = len(self.pending())
             report.stuck = self._tell_stuck()
         self.last_report = report
         return report
+
+    async def _drain(self, report: DrainReport) -> None:
+        """One pass of drain requests (one in flight at a time), its outcome told to the policy."""
+        self.pacing.begin(Action.DRAIN)
+        try:
+            await self._pass(report)
+            self._failures = 0
+            report.error = None
+            self.step = self.pacing.on_drained()
+        except ForwarderStopped as exc:
+            report.stopped = True
+            report.error = exc.message
+            report.errors.append(exc.message)
+            self._failures += 1
+            self.pacing.in_flight = None
+            self.step = Step(Action.DRAIN, self.idle_interval)
+        except (LedgerUnavailable, UnknownOutcome) as exc:
+            report.error = exc.message
+            report.errors.append(exc.message)
+            report.retry_after = getattr(exc, "retry_after", None)
+            report.unreachable = True
+            self._failures += 1
+            self.step = self._failed(exc)
+        except BaseException:
+            self.pacing.in_flight = None
+            raise
 
     def stuck(self) -> list[OutboxItem]:
         """Outbox items still undecided after :attr:`stuck_after` (see :func:`stuck_items`)."""
@@ -578,7 +423,7 @@ class Forwarder:
         ]
         await asyncio.to_thread(_record_all, self.store, answers, self.clock, report)
         not_processed = False
-        waits: list[float] = []  # what the items left for later asked to wait (Retry-After)
+        retry_after: float | None = None
         for result in results:
             item_id = result.id
             if result.kind == "answer":
@@ -600,24 +445,26 @@ class Forwarder:
                 self.store.mark_not_received(item_id)
                 not_processed = True
                 if result.retry_after is not None:
-                    waits.append(result.retry_after)
+                    retry_after = max(retry_after or 0.0, result.retry_after)
             # unknown: stays "sent"; the next pass asks by id.
         if not_processed:
-            raise LedgerUnavailable(
-                "the ledger asked to slow down", retry_after=max(waits) if waits else None
-            )
+            # Reached, and asked to wait: the rest goes after Retry-After (or a probe).
+            raise LedgerUnavailable("the ledger asked to slow down", retry_after=retry_after)
 
     async def sync(self, *, until_empty: bool = False, timeout: float | None = None) -> DrainReport:
         """Drain on demand: one pass, or passes with backoff until empty (or ``timeout``)."""
         report = DrainReport()
         deadline = None if timeout is None else self.clock.monotonic() + timeout
+        hold = self._not_before - self.clock.monotonic()  # a Retry-After still running
+        if hold > 0:
+            await self.clock.sleep(hold if timeout is None else min(hold, timeout))
         while True:
             await self.drain_once(report)
             if report.remaining == 0 or not until_empty:
                 return report
             if report.stopped:
                 return report
-            pause = self.backoff(report.retry_after) if report.error else (report.wait or 0.0)
+            pause = self.step.delay if report.error else (report.wait or 0.0)
             if deadline is not None:
                 left = deadline - self.clock.monotonic()
                 if left <= 0:
@@ -626,22 +473,55 @@ class Forwarder:
             await self.clock.sleep(pause)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain in the background until ``stop`` is set; :meth:`wake` drains at once."""
+        """Drain in the background until ``stop`` is set; :meth:`wake` drains at once.
+
+        After a failure to reach the ledger it probes first (never a batch),
+        waits the ledger's drain window after a healthy answer, and only then
+        drains. A :meth:`wake` does not cut a probe's backoff, a drain window
+        or a ``Retry-After`` short; :meth:`push` cuts a probe's backoff and the
+        window, never a ``Retry-After``.
+        """
         while not stop.is_set():
+            urgent, self._urgent = self._urgent, False
+            if self.pacing.must_probe:
+                async with self._lock:
+                    step = await self.probe()
+                if step.action is Action.PROBE:  # a wake may cut it: the next request is a probe
+                    await self._pause(stop, step.delay, wakeable=True)
+                    continue
+                if not urgent and step.delay > 0:
+                    await self._pause(stop, step.delay, wakeable=False)
+                    if stop.is_set():
+                        return
             report = await self.drain_once()
-            if report.error:
-                pause = self.backoff(report.retry_after)
+            if report.error:  # a Retry-After is never cut short; a probe's backoff may be
+                pause, wakeable = self.step.delay, self.pacing.must_probe
             elif report.remaining == 0:
-                pause = self.idle_interval
+                pause, wakeable = self.idle_interval, True
                 self.store.checkpoint()  # idle: the WAL goes into the file off any sale's commit
                 for work in self.idle_work:  # e.g. the daily retention run (compose.py)
                     await work()
             else:
-                pause = report.wait if report.wait is not None else 0.0
-            self._wake.clear()
+                pause, wakeable = (report.wait if report.wait is not None else 0.0), True
+            await self._pause(stop, pause, wakeable=wakeable)
+
+    async def _pause(self, stop: asyncio.Event, seconds: float, *, wakeable: bool) -> None:
+        """Wait ``seconds``, or until ``stop``; a :meth:`wake` ends it if ``wakeable``, a
+        :meth:`push` if the policy's next request is a probe."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + max(0.0, seconds)
+        self._wake.clear()
+        while not stop.is_set():
+            left = until - loop.time()
+            if left <= 0:
+                return
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
-                await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waiters:
                     waiter.cancel()
+            if self._wake.is_set():
+                if wakeable or (self._urgent and self.step.action is not Action.DRAIN):
+                    return
+                self._wake.clear()

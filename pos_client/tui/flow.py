@@ -560,8 +560,8 @@ class CheckoutFlow(AfterSale):
         if outcome.goes_ahead:
             self.last_outcome = outcome
             self.last_receipt = receipt
-        if outcome.status is SaleStatus.APPROVED_OFFLINE:
-            self.app.lane.forwarder.wake()
+        if outcome.status is SaleStatus.APPROVED_OFFLINE:  # the ledger was not reached
+            self.app.lane.forwarder.wake(unreached=True)
         await self._show(ResultScreen(outcome, receipt))
         if receipt is not None and outcome.id is not None:
             await self._print(outcome.id, done_key="result.printed", after_sale=True)
