@@ -29,6 +29,7 @@ HISTORY_TIMES = {
 }
 EXPECTED_KEYS = {
     "allocation_p99",
+    "enrol_lanes_per_s",
     "offline_token_p99",
     "enqueue_p50_vs_bare",
     "enqueue_p99_vs_bare",

@@ -6,7 +6,8 @@ its own and measures, against it on loopback, the catalog load and lookups, an
 online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
-one). A group that fails is reported (``errors``) and the others still run.
+one); then the enrolment of 500 lanes with store codes, against a ledger of its
+own. A group that fails is reported (``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
 only for a group that needs it). ``quick`` shrinks every count (a run of well
 under a minute) but keeps every figure.
@@ -28,7 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, history, offline_token, online, scan, startup
+from . import (
+    allocation,
+    catalog,
+    drain,
+    enqueue,
+    enrol,
+    history,
+    offline_token,
+    online,
+    scan,
+    startup,
+)
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
@@ -52,6 +64,7 @@ class Sizes:
     history_small: int
     history_large: int
     history_rounds: int
+    enrol_lanes: int
 
 
 FULL = Sizes(
@@ -68,6 +81,7 @@ FULL = Sizes(
     history_small=10_400,
     history_large=300_000,
     history_rounds=300,
+    enrol_lanes=500,
 )
 QUICK = Sizes(
     allocation_runs=300,
@@ -83,6 +97,7 @@ QUICK = Sizes(
     history_small=4_000,
     history_large=24_000,
     history_rounds=100,
+    enrol_lanes=40,
 )
 
 
@@ -98,6 +113,7 @@ GROUPS = (
     "startup",
     "drain",
     "history",
+    "enrol",
 )
 _LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
 
@@ -144,6 +160,7 @@ async def _groups(
             rounds=sizes.history_rounds,
         ),
     )
+    await group("enrol", lambda: enrol.measure(root / "enrol", lanes=sizes.enrol_lanes))
 
 
 async def _ledger_groups(
