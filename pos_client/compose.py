@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from pos_client.adapters.fleet_http import FleetHttp
 from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
 from pos_client.adapters.sqlite.identity import check_lane_store
@@ -405,3 +406,10 @@ def build_doctor(
         ),
         devices=devices or DeviceOpeners(open_scanner, open_printer, open_scale),
     )
+
+
+def open_fleet(
+    url: str, *, admin_token: str | None = None, transport: httpx.BaseTransport | None = None
+) -> FleetHttp:
+    """The fleet contract's client for ``url`` (enrolment; with ``admin_token``, a back office)."""
+    return FleetHttp(url, admin_token=admin_token, transport=transport)

@@ -31,6 +31,7 @@ HISTORY_TIMES = {
 HERD = {"herd_peak", "herd_wait_p50", "herd_empty", "herd_answered"}
 EXPECTED_KEYS = {
     "allocation_p99",
+    "enrol_lanes_per_s",
     "offline_token_p99",
     "enqueue_p50_vs_bare",
     "enqueue_p99_vs_bare",

@@ -6,7 +6,8 @@ its own and measures, against it on loopback, the catalog load and lookups, an
 online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
-one). A group that fails is reported (``errors``) and the others still run.
+one); then the enrolment of 500 lanes with store codes, against a ledger of its
+own. A group that fails is reported (``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
 only for a group that needs it); "herd_real" (a herd of real lanes coming back
 at once to a sandbox of its own with its load limits on, :mod:`.herd_real`)
@@ -35,6 +36,7 @@ from . import (
     catalog,
     drain,
     enqueue,
+    enrol,
     herd,
     herd_real,
     history,
@@ -71,6 +73,7 @@ class Sizes:
     real_herd_lanes: int = 200
     real_herd_backlog: int = 20
     real_herd_batch: int = 10
+    enrol_lanes: int = 500
 
 
 FULL = Sizes(
@@ -87,6 +90,7 @@ FULL = Sizes(
     history_small=10_400,
     history_large=300_000,
     history_rounds=300,
+    enrol_lanes=500,
 )
 QUICK = Sizes(
     allocation_runs=300,
@@ -106,6 +110,7 @@ QUICK = Sizes(
     real_herd_lanes=20,
     real_herd_backlog=5,
     real_herd_batch=5,
+    enrol_lanes=40,
 )
 
 
@@ -123,6 +128,7 @@ GROUPS = (
     "herd_real",
     "history",
     "herd",
+    "enrol",
 )
 #: Groups run only when named with ``--group`` (a herd of 200 real lanes takes minutes).
 OPT_IN = frozenset({"herd_real"})
@@ -178,6 +184,7 @@ async def _groups(
         "herd",
         lambda: herd.measure(lanes=sizes.herd_lanes, outage=sizes.herd_outage),
     )
+    await group("enrol", lambda: enrol.measure(root / "enrol", lanes=sizes.enrol_lanes))
 
 
 async def _ledger_groups(

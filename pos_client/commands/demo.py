@@ -75,6 +75,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument(
         "--no-wait", action="store_true", help="start the screen at once, without asking for Enter"
     )
+    demo.add_argument(
+        "--chain",
+        action="store_true",
+        help="instead: a chain enrols three lanes in two stores with store codes, each sells once",
+    )
     add_runtime_dir(demo)
     demo.set_defaults(handler=_run_demo)
 
@@ -199,6 +204,11 @@ def _free_lane_name(wanted: str | None, runtime_dir: str | None = None) -> str:
 
 def _run_demo(args: argparse.Namespace) -> int:
     from pos_client.sandbox.server import start_sandbox
+
+    if args.chain:
+        from pos_client.commands.demo_chain import run
+
+        return run(args)
 
     owned = args.data is None
     data = Path(tempfile.mkdtemp(prefix="pos-client-demo-")) if owned else Path(args.data)

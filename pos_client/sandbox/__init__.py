@@ -21,6 +21,10 @@ Modules, by what they hold:
 - ``throttle``: failed purchase-code and OTP attempts per terminal (guessing throttled);
 - ``faults``: fault injection; ``clock``: the movable clock and time helpers;
 - ``admin``: the sandbox-only ``/sandbox/`` conveniences;
+- ``auth``: who is calling (a terminal or a merchant's admin) and what it may see;
+- ``fleet_app``, ``enrolments``, ``fleet_rows``, ``fleet_demo``: the fleet contract
+  (``fleet-api.md``): its routes, enrolment by device code and store codes, its
+  books, the demo stores and merchant admin tokens;
 - ``datadir``, ``demo``, ``keys``, ``files``: what lives under DATA and the demo world;
 - ``openapi.yaml``: the contract as OpenAPI 3.1, with the choices where it is silent.
 

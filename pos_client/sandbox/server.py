@@ -49,7 +49,9 @@ from .datadir import (
     write_files,
 )
 from .edge import ProblemGuard, ProblemH11Protocol
+from .enrolments import Enrolments
 from .faults import FaultMiddleware, Faults, OutageGate
+from .fleet_demo import ensure_fleet
 from .keys import SigningIdentity, load_or_create
 from .ledger import Ledger
 from .load import LoadLimits, LoadMiddleware, LoadSettings
@@ -71,6 +73,7 @@ class Sandbox:
     ledger: Ledger
     admin: Admin
     load: LoadLimits
+    enrolments: Enrolments
     url: str = ""
 
     def asgi(self) -> Any:
@@ -132,12 +135,17 @@ def build_sandbox(
                 create_demo_world(tx, settings=settings, now=now)
                 catalog.initialise(tx, now=now)
                 rulesets.issue(tx, now=now)
+        with books.write() as tx:
+            ensure_fleet(tx)
         catalog.prepare()
     except BaseException:
         books.close()
         raise
     ledger = Ledger(books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock)
     admin = Admin(books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock)
+    enrolments = Enrolments(
+        books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock
+    )
     return Sandbox(
         data_dir=data_dir,
         settings=settings,
@@ -150,6 +158,7 @@ def build_sandbox(
         ledger=ledger,
         admin=admin,
         load=LoadLimits(load, now=clock.now),
+        enrolments=enrolments,
     )
 
 
@@ -284,6 +293,19 @@ class RunningSandbox:
         headers = dict(kw.pop("headers", {}))
         if terminal_id is not None:
             headers["Authorization"] = f"Bearer {self.terminal(terminal_id)['token']}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kw)
+
+    def admin_token(self, merchant_id: str = "M-0001") -> str:
+        """The demo merchant admin token of ``merchant_id`` (from ``sandbox.json``)."""
+        for admin in self.info["merchant_admins"]:
+            if admin["merchant_id"] == merchant_id:
+                return str(admin["token"])
+        raise KeyError(merchant_id)
+
+    def admin_client(self, merchant_id: str = "M-0001", **kw: Any) -> httpx.Client:
+        """An httpx client for the sandbox, authenticated as a demo merchant's admin."""
+        headers = dict(kw.pop("headers", {}))
+        headers["Authorization"] = f"Bearer {self.admin_token(merchant_id)}"
         return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kw)
 
     # ------------------------------------------------------------ /sandbox/ helpers
