@@ -116,13 +116,18 @@ async def _read_body(request: Request, *, limit: int = MAX_BODY, required: bool 
     return body
 
 
-async def _terminal(request: Request) -> TerminalRow:
+def _bearer_digest(request: Request) -> str | None:
+    """The SHA-256 of the request's bearer token (``None``: none sent)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    digest = None
     if scheme.lower() == "bearer" and token:
-        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+        return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+    return None
+
+
+async def _terminal(request: Request) -> TerminalRow:
+    digest = _bearer_digest(request)
     ledger = _sandbox(request).ledger
     result: TerminalRow = await run_in_threadpool(ledger.authenticate, digest)
     return result
@@ -242,6 +247,16 @@ async def settlements(request: Request) -> Response:
         raise invalid("the business date must be YYYY-MM-DD")
     ledger = _sandbox(request).ledger
     return _answer(await run_in_threadpool(ledger.settlement, terminal, day))
+
+
+async def rotate_token(request: Request) -> Response:
+    _no_query(request)
+    await _terminal(request)
+    body = await _read_body(request, required=False)
+    if body:
+        Fields(parse_json(body), "body", required=(), optional=())
+    ledger = _sandbox(request).ledger
+    return _answer(await run_in_threadpool(ledger.rotate_token, _bearer_digest(request)))
 
 
 async def openapi(request: Request) -> Response:
@@ -423,6 +438,7 @@ ROUTES = [
     Route("/v1/redemptions/{redemption_id}", redemption_by_id, methods=["GET"]),
     Route("/v1/redemptions/{redemption_id}/void", void, methods=["POST"]),
     Route("/v1/settlements/{business_date}", settlements, methods=["GET"]),
+    Route("/v1/terminal-tokens/rotate", rotate_token, methods=["POST"]),
     Route("/openapi.yaml", openapi, methods=["GET"]),
     Route("/sandbox/info", sandbox_info, methods=["GET"]),
     Route("/sandbox/tokens", sandbox_tokens, methods=["POST"]),

@@ -23,6 +23,7 @@ PROBLEM_TYPE_PREFIX = "tag:pos-client.sandbox,2026:problem/"
 TITLES: Mapping[str, tuple[int, str]] = {
     "invalid_request": (400, "The request is malformed"),
     "unauthorized": (401, "A valid terminal token is required"),
+    "terminal_revoked": (401, "The terminal was revoked"),
     "terminal_mismatch": (403, "The terminal does not match the token"),
     "beneficiary_blocked": (403, "The household is blocked"),
     "not_found": (404, "Not found"),
