@@ -41,22 +41,14 @@ from .problems import problem
 __all__ = [
     "GRACE",
     "Rotation",
+    "find",
     "is_revoked",
-    "resolve",
     "revoke",
     "rotate",
 ]
 
 #: How long the token rotated away from keeps working.
 GRACE = timedelta(minutes=10)
-
-
-def _unauthorized() -> Exception:
-    return problem(
-        "unauthorized",
-        "send Authorization: Bearer <terminal token>",
-        headers={"WWW-Authenticate": 'Bearer realm="ledger"'},
-    )
 
 
 def _revoked() -> Exception:
@@ -89,24 +81,20 @@ def _grace_until(tx: Tx, token_sha256: str) -> tuple[str, datetime] | None:
     return None if row is None else (str(row[0]), from_utc_text(str(row[1])))
 
 
-def resolve(tx: Tx, token_sha256: str | None, *, now: datetime) -> TerminalRow:
+def find(tx: Tx, token_sha256: str, *, now: datetime) -> TerminalRow | None:
     """The terminal of a bearer token (current, or rotated away from and still in grace).
 
-    Raises ``401 unauthorized`` for no, an unknown or an expired token and
-    ``401 terminal_revoked`` for any token of a revoked terminal.
+    ``None`` for an unknown or expired token; ``401 terminal_revoked`` for any
+    token of a revoked terminal.
     """
-    if token_sha256 is None:
-        raise _unauthorized()
     terminal = tx.terminal_by_token(token_sha256)
     if terminal is None:
         grace = _grace_until(tx, token_sha256)
         if grace is not None:
             terminal = _terminal(tx, grace[0])
             if terminal is not None and not is_revoked(tx, terminal.id) and now >= grace[1]:
-                raise _unauthorized()
-    if terminal is None:
-        raise _unauthorized()
-    if is_revoked(tx, terminal.id):
+                return None
+    if terminal is not None and is_revoked(tx, terminal.id):
         raise _revoked()
     return terminal
 

@@ -80,3 +80,44 @@ def test_sandbox_files_follow_a_rotation(sandbox: RunningSandbox) -> None:
     info = sandbox.sandbox.info()
     tokens = {t["terminal_id"]: t["token"] for t in info["terminals"]}
     assert tokens["T-0001"] == new
+
+
+def _revoke(client: httpx.Client, terminal_id: str, token: str) -> httpx.Response:
+    return client.post(f"/v1/terminals/{terminal_id}/revoke", headers=_bearer(token))
+
+
+def test_a_revoked_terminal_gets_401_terminal_revoked_for_every_token(
+    sandbox: RunningSandbox,
+) -> None:
+    old = sandbox.terminal("T-0001")["token"]
+    admin = sandbox.admin_token("M-0001")
+    with httpx.Client(base_url=sandbox.url) as client:
+        new = _rotate(client, old).json()["token"]
+        answer = _revoke(client, "T-0001", admin)
+        assert answer.status_code == 200
+        assert answer.json()["terminal_id"] == "T-0001"
+        assert _revoke(client, "T-0001", admin).status_code == 200  # twice: the same
+        for token in (old, new):
+            for refused in (
+                client.get("/v1/rules", headers=_bearer(token)),
+                _rotate(client, token),
+            ):
+                assert refused.status_code == 401
+                assert refused.json()["code"] == "terminal_revoked"
+        # the other terminals sell on
+        other = sandbox.terminal("T-0002")["token"]
+        assert client.get("/v1/rules", headers=_bearer(other)).status_code == 200
+
+
+def test_revoking_needs_the_terminals_own_merchant_admin(sandbox: RunningSandbox) -> None:
+    lane = sandbox.terminal("T-0001")["token"]
+    with httpx.Client(base_url=sandbox.url) as client:
+        assert _revoke(client, "T-0001", lane).status_code == 403
+        assert client.post("/v1/terminals/T-0001/revoke").status_code == 401
+        assert _revoke(client, "T-9999", sandbox.admin_token("M-0001")).status_code == 404
+        assert sandbox.terminal("T-0003")["merchant_id"] == "M-0002"
+        foreign = _revoke(client, "T-0003", sandbox.admin_token("M-0001"))
+        assert foreign.status_code == 404
+        unknown = _revoke(client, "T-9999", sandbox.admin_token("M-0001"))
+        assert foreign.json()["code"] == unknown.json()["code"] == "not_found"
+        assert client.get("/v1/rules", headers=_bearer(lane)).status_code == 200
