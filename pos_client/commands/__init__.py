@@ -31,6 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.bench",
     "pos_client.commands.doctor",
     "pos_client.commands.fleet",
+    "pos_client.commands.token",
+    "pos_client.commands.lane_retire",
 )
 
 
