@@ -54,7 +54,13 @@ from pos_client.domain.redemption import (
     parse_settlement,
     parse_void_answer,
 )
-from pos_client.errors import ConfigError, LedgerRejected, LedgerUnavailable, UnknownOutcome
+from pos_client.errors import (
+    TERMINAL_REVOKED_SENTENCE,
+    ConfigError,
+    LedgerRejected,
+    LedgerUnavailable,
+    UnknownOutcome,
+)
 from pos_client.ports import CatalogDownload, SignedDocument
 
 __all__ = [
@@ -328,6 +334,9 @@ class HttpLedger:
                 self._contact()
                 if status == 401 and problem.code == "terminal_revoked":
                     self._revoked()
+                    return LedgerRejected(
+                        TERMINAL_REVOKED_SENTENCE, status=status, code=problem.code
+                    )
                 return LedgerRejected(
                     f"{what}: {problem.detail or problem.title or problem.code}",
                     status=status,

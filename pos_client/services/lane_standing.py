@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from pos_client.errors import CheckoutRefused
+from pos_client.errors import TERMINAL_REVOKED_SENTENCE, CheckoutRefused
 from pos_client.ports import MetaStore
 
 __all__ = [
@@ -37,10 +37,7 @@ RETIRED_KEY = "lane_retired_token"
 RETIRED_AT_KEY = "lane_retired_at"
 
 #: What a revoked lane says, in one sentence (the screen has its own catalog text).
-REVOKED_SENTENCE = (
-    "this lane's terminal was revoked by its merchant: it sells nothing, online or offline,"
-    " until it is enrolled again (its outbox is kept)"
-)
+REVOKED_SENTENCE = TERMINAL_REVOKED_SENTENCE
 RETIRED_SENTENCE = (
     "this lane was retired: it sells nothing until it is enrolled again (its store is kept)"
 )

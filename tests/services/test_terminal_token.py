@@ -4,6 +4,7 @@ of a rotation, and a lane revoked mid-day (the real sandbox, a real store, the r
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 from pathlib import Path
@@ -114,6 +115,7 @@ async def test_a_lane_revoked_mid_day_refuses_the_next_sale_and_keeps_its_outbox
         with pytest.raises(CheckoutRefused) as first:
             await sell(app, sandbox, PASTA)
         assert first.value.code == "terminal_revoked"
+        assert first.value.message == REVOKED_SENTENCE
         # the forwarder cannot send it, and keeps it for when the lane is enrolled again
         await app.forwarder.sync()
         assert [item.redemption_id for item in app.records.outbox()] == [queued.id]
@@ -128,3 +130,18 @@ async def test_a_lane_revoked_mid_day_refuses_the_next_sale_and_keeps_its_outbox
     stats = cli("queue", "stats", "--config", config(sandbox), "--json")
     assert stats.returncode == 0, stats.stderr
     assert '"count":1' in stats.stdout.replace(" ", "")
+
+
+def test_the_doctor_says_in_one_sentence_that_the_terminal_was_revoked(
+    sandbox: RunningSandbox,
+) -> None:
+    with sandbox.admin_client("M-0001") as admin:
+        assert admin.post("/v1/terminals/T-0001/revoke").status_code == 200
+    for lang, word in (("en", "revoked"), ("fa", "لغو")):
+        result = cli("doctor", "--config", config(sandbox), "--json", "--lang", lang)
+        assert result.returncode == 1
+        report = json.loads(result.stdout)
+        token = {c["name"]: c for c in report["checks"]}["token"]
+        assert token["verdict"] == "failed"
+        assert word in token["detail"] and "enrol" in token["advice"]
+        assert sandbox.terminal("T-0001")["token"] not in result.stdout
