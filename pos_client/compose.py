@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from pos_client.adapters.lane_token import TokenFile, write_token
+from pos_client.adapters.lane_token import TokenFile, rotation_lock, write_token
 from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
 from pos_client.adapters.sqlite.identity import check_lane_store
@@ -337,6 +337,9 @@ def build_app(
             save_token=save_token,
             every=timedelta(days=config.ledger.rotate_token_days),
             may_rotate=standing.check,
+            exclusive=(lambda: rotation_lock(source))
+            if source is not None
+            else (lambda: nullcontext(True)),
         )
     except BaseException:
         store.close()

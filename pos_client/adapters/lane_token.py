@@ -26,11 +26,18 @@ import re
 import tempfile
 import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 from pos_client.errors import ConfigError
 
-__all__ = ["TokenFile", "token_digest", "write_token"]
+__all__ = ["TokenFile", "rotation_lock", "token_digest", "write_token"]
 
 _TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(#.*)?$")
 _TOKEN_LINE = re.compile(r"^(\s*token\s*=\s*)(\"[^\"\n]*\"|'[^'\n]*')(\s*(#.*)?)$")
@@ -105,6 +112,35 @@ def write_token(config_path: Path, token: str) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+@contextmanager
+def rotation_lock(config_path: Path) -> Iterator[bool]:
+    """Hold ``<config>.rotating`` (an exclusive ``flock``) while one process rotates the token.
+
+    Yields ``False`` at once when another process holds it: two rotations at the
+    same time would each get a token and only one could be kept, and the other
+    lane's token would stop working after its grace. Never waits (the screen's
+    loop must not). Where ``flock`` does not exist the lock is not taken.
+    """
+    if fcntl is None:
+        yield True
+        return
+    path = Path(config_path)
+    lock = path.with_name(f".{path.name}.rotating")
+    handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
 
 
 class TokenFile:

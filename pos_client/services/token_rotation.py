@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from pos_client.domain.errors import PosError
-from pos_client.errors import CheckoutRefused, LedgerRejected
+from pos_client.errors import CheckoutError, CheckoutRefused, LedgerRejected
 from pos_client.ports import Clock, MetaStore
 
 __all__ = ["DEFAULT_ROTATE_DAYS", "TokenRotation"]
@@ -73,6 +74,7 @@ class TokenRotation:
         save_token: Callable[[str], None],
         every: timedelta = timedelta(days=DEFAULT_ROTATE_DAYS),
         may_rotate: Callable[[], None] = lambda: None,
+        exclusive: Callable[[], AbstractContextManager[bool]] = lambda: nullcontext(True),
     ) -> None:
         self._ledger = ledger
         self._store = store
@@ -80,6 +82,7 @@ class TokenRotation:
         self._save = save_token
         self.every = every
         self._may_rotate = may_rotate
+        self._exclusive = exclusive
 
     @property
     def pending_since(self) -> datetime | None:
@@ -109,16 +112,23 @@ class TokenRotation:
 
         Raises :class:`LedgerUnavailable` / :class:`LedgerRejected` (nothing
         changed on the lane but the pending mark, which the next check honours),
-        :class:`CheckoutRefused` for a revoked or retired lane, or
+        :class:`CheckoutRefused` for a revoked or retired lane,
+        :class:`CheckoutError` while another process rotates it, or
         :class:`ConfigError` when the config file cannot take the new token.
         """
         self._may_rotate()
-        self._store.set_meta(PENDING_KEY, self._clock.now().isoformat())
-        token, previous_valid_until = await self._ledger.rotate_token()
-        self._save(token)  # on disk, 0600, before anything sends it
-        self._ledger.use_token(token)
-        self._store.set_meta(ROTATED_KEY, self._clock.now().isoformat())
-        self._store.set_meta(PENDING_KEY, "")
+        with self._exclusive() as mine:
+            if not mine:
+                raise CheckoutError(
+                    "another process is rotating this lane's token right now; try again",
+                    code="rotation_in_progress",
+                )
+            self._store.set_meta(PENDING_KEY, self._clock.now().isoformat())
+            token, previous_valid_until = await self._ledger.rotate_token()
+            self._save(token)  # on disk, 0600, before anything sends it
+            self._ledger.use_token(token)
+            self._store.set_meta(ROTATED_KEY, self._clock.now().isoformat())
+            self._store.set_meta(PENDING_KEY, "")
         log.info("the terminal token was rotated; the old one works until %s", previous_valid_until)
         return previous_valid_until
 
@@ -128,7 +138,7 @@ class TokenRotation:
             return False
         try:
             await self.rotate()
-        except CheckoutRefused:
+        except (CheckoutRefused, CheckoutError):  # revoked, retired, or rotating elsewhere
             return False
         except LedgerRejected as exc:
             log.warning("the token rotation was refused (%s)", exc.code)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pos_client.adapters.lane_token import rotation_lock
 from pos_client.config import load_config
 from pos_client.domain.states import SaleStatus
 from pos_client.errors import CheckoutRefused
@@ -145,3 +146,16 @@ def test_the_doctor_says_in_one_sentence_that_the_terminal_was_revoked(
         assert token["verdict"] == "failed"
         assert word in token["detail"] and "enrol" in token["advice"]
         assert sandbox.terminal("T-0001")["token"] not in result.stdout
+
+
+def test_two_rotations_at_once_one_waits_its_turn(sandbox: RunningSandbox) -> None:
+    path = sandbox.config_path("T-0001")
+    old = _token(path)
+    with rotation_lock(path) as mine:
+        assert mine
+        busy = cli("token", "rotate", "--config", str(path))
+    assert busy.returncode == 1
+    assert "another process is rotating" in busy.stderr
+    assert _token(path) == old
+    assert cli("token", "rotate", "--config", str(path)).returncode == 0
+    assert _token(path) != old
