@@ -121,3 +121,10 @@ def test_revoking_needs_the_terminals_own_merchant_admin(sandbox: RunningSandbox
         unknown = _revoke(client, "T-9999", sandbox.admin_token("M-0001"))
         assert foreign.json()["code"] == unknown.json()["code"] == "not_found"
         assert client.get("/v1/rules", headers=_bearer(lane)).status_code == 200
+
+
+def test_an_admin_token_cannot_rotate(sandbox: RunningSandbox) -> None:
+    with httpx.Client(base_url=sandbox.url) as client:
+        refused = _rotate(client, sandbox.admin_token("M-0001"))
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "forbidden"
