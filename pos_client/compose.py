@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from pos_client.adapters.fleet_http import FleetHttp
+from pos_client.adapters.lane_token import TokenFile, rotation_lock, write_token
 from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
 from pos_client.adapters.sqlite.identity import check_lane_store
@@ -41,6 +42,7 @@ from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
 from pos_client.services.group_names import group_names
+from pos_client.services.lane_standing import LaneStanding
 from pos_client.services.ledger_time import LedgerTime
 from pos_client.services.preferences import LanePreferences
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
@@ -48,6 +50,7 @@ from pos_client.services.records import Records
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
 from pos_client.services.retention import Retention
+from pos_client.services.token_rotation import TokenRotation
 
 if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "App",
     "Lane",
+    "admin_ledger",
     "build_app",
     "build_doctor",
     "check_store",
@@ -111,6 +115,10 @@ class Lane:
     records: Records = field(init=False)
     retention: Retention = field(init=False)
     preferences: LanePreferences = field(init=False)
+    #: Revoked or retired (for the token held now): the lane sells nothing.
+    standing: LaneStanding = field(init=False)
+    #: The terminal token's rotation (on a schedule, and ``pos-client token rotate``).
+    tokens: TokenRotation = field(init=False)
     #: The lane's clock against the ledger's (the services read its corrected time).
     ledger_time: LedgerTime | None = None
 
@@ -255,11 +263,19 @@ def build_app(
             except StoreError:
                 log.warning("could not record the last contact with the ledger")
 
+        # The token is read again from the config file when it changes (a rotation
+        # made by another process); a config built in memory keeps its own.
+        source = config.source
+        token_file = TokenFile(source, config.ledger.token) if source is not None else None
+        token_now = token_file.current if token_file is not None else lambda: config.ledger.token
+        standing = LaneStanding(store=store, token=token_now)
         ledger = HttpLedger.from_config(
             config.ledger,
             transport=transport,
             on_contact=None if read_only else contact,
             on_server_time=ledger_time.observe_answer,
+            token_source=token_now,
+            on_revoked=None if read_only else standing.note_revoked,
         )
         rules = RulesBook(store=store, config_keys=config.ledger.trusted_keys)
         # A request may be on its way for as long as the client waits for it, and a bit.
@@ -316,6 +332,26 @@ def build_app(
             app.forwarder.idle_work.append(app.retention.at_idle)
         app.ledger_time = ledger_time
         app.preferences = LanePreferences(store)
+        app.standing = standing
+        app.checkout.standing = standing
+
+        def save_token(token: str) -> None:
+            if source is None or token_file is None:
+                raise StoreError("this lane has no config file to keep a new token in")
+            write_token(source, token)
+            token_file.set(token)
+
+        app.tokens = TokenRotation(
+            ledger=ledger,
+            store=store,
+            clock=clock,
+            save_token=save_token,
+            every=timedelta(days=config.ledger.rotate_token_days),
+            may_rotate=standing.check,
+            exclusive=(lambda: rotation_lock(source))
+            if source is not None
+            else (lambda: nullcontext(True)),
+        )
     except BaseException:
         store.close()
         raise
@@ -326,6 +362,11 @@ def build_app(
         except DeviceError as exc:
             app.devices_errors.append(exc.message)
     return app
+
+
+def admin_ledger(url: str, admin_token: str) -> HttpLedger:
+    """A ledger client holding a merchant admin token (``pos-client fleet ...``); close it."""
+    return HttpLedger(base_url=url, token=admin_token)
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@
 
     [terminal]  id, city, shop_name
     [ledger]    url, token, connect_timeout_ms, read_timeout_ms, sale_budget_s,
-                stuck_after_hours, [ledger.trusted_keys]
+                stuck_after_hours, rotate_token_days, [ledger.trusted_keys]
     [store]     path
     [offline]   enabled, max_rial_per_transaction, max_rial_per_beneficiary_per_day,
                 max_outstanding_rial, max_hours_since_contact
@@ -101,6 +101,7 @@ class LedgerConfig:
     trusted_keys: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
     sale_budget_s: int = 15  # the whole confirm step, from the cashier's Enter to an outcome
     stuck_after_hours: int = 6  # an outbox item undecided this long is told to a person
+    rotate_token_days: int = 30  # the lane rotates its terminal token this often
 
     @property
     def connect_timeout(self) -> float:
@@ -460,6 +461,7 @@ def parse_config(
         trusted_keys=_trusted_keys(lg.data),
         sale_budget_s=lg.integer("sale_budget_s", default=15, low=3, high=600),
         stuck_after_hours=lg.integer("stuck_after_hours", default=6, low=1, high=24 * 31),
+        rotate_token_days=lg.integer("rotate_token_days", default=30, low=1, high=366),
     )
     lg.finish(allowed_tables=("trusted_keys",))
 
@@ -554,6 +556,7 @@ connect_timeout_ms = 3000
 read_timeout_ms = 10000
 sale_budget_s = 15                # from the cashier's Enter to an outcome on screen
 stuck_after_hours = 6             # an unsent sale undecided this long goes to the problems list
+rotate_token_days = 30            # the lane rotates its token this often (and `token rotate`)
 
 [ledger.trusted_keys]         # kid = base64url Ed25519 public key (rules and tokens)
 # k1 = "..."

@@ -46,6 +46,7 @@ from pos_client.domain.errors import (
 from pos_client.domain.redemption import RedemptionAnswer
 
 __all__ = [
+    "TERMINAL_REVOKED_SENTENCE",
     "AnswerNotSaved",
     "BadInput",
     "BarcodeError",
@@ -163,6 +164,13 @@ class LedgerRejected(LedgerError):
         super().__init__(message, code=code)
         self.status = status
         self.detail = detail
+
+
+#: What a lane whose terminal was revoked says (``401 terminal_revoked``), wherever it says it.
+TERMINAL_REVOKED_SENTENCE = (
+    "this lane's terminal was revoked by its merchant: it sells nothing, online or offline,"
+    " until it is enrolled again (its outbox is kept)"
+)
 
 
 class UnknownOutcome(LedgerError):

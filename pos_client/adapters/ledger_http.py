@@ -54,7 +54,13 @@ from pos_client.domain.redemption import (
     parse_settlement,
     parse_void_answer,
 )
-from pos_client.errors import ConfigError, LedgerRejected, LedgerUnavailable, UnknownOutcome
+from pos_client.errors import (
+    TERMINAL_REVOKED_SENTENCE,
+    ConfigError,
+    LedgerRejected,
+    LedgerUnavailable,
+    UnknownOutcome,
+)
 from pos_client.ports import CatalogDownload, SignedDocument
 
 __all__ = [
@@ -182,8 +188,13 @@ class HttpLedger:
         transport: httpx.AsyncBaseTransport | None = None,
         on_contact: Callable[[], None] | None = None,
         on_server_time: ServerTimeListener | None = None,
+        token_source: Callable[[], str] | None = None,
+        on_revoked: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = _check_base_url(base_url)
+        # Asked before each request: a token rotated by another process is picked up.
+        self._token_source = token_source
+        self._on_revoked = on_revoked
         host = urlsplit(self.base_url).hostname or ""
         self._on_contact = on_contact
         self._on_server_time = on_server_time
@@ -211,6 +222,8 @@ class HttpLedger:
         transport: httpx.AsyncBaseTransport | None = None,
         on_contact: Callable[[], None] | None = None,
         on_server_time: ServerTimeListener | None = None,
+        token_source: Callable[[], str] | None = None,
+        on_revoked: Callable[[], None] | None = None,
     ) -> HttpLedger:
         return cls(
             base_url=config.url,
@@ -220,7 +233,13 @@ class HttpLedger:
             transport=transport,
             on_contact=on_contact,
             on_server_time=on_server_time,
+            token_source=token_source,
+            on_revoked=on_revoked,
         )
+
+    def use_token(self, token: str) -> None:
+        """Send ``token`` from the next request on (a rotation; requests in flight keep theirs)."""
+        self._client.headers["Authorization"] = f"Bearer {token}"
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -239,6 +258,13 @@ class HttpLedger:
                 self._on_contact()
             except Exception:
                 log.warning("could not record the last contact with the ledger", exc_info=True)
+
+    def _revoked(self) -> None:
+        if self._on_revoked is not None:
+            try:
+                self._on_revoked()
+            except Exception:
+                log.warning("could not record that the terminal was revoked", exc_info=True)
 
     def _server_time(self, when: datetime | None, round_trip: float) -> None:
         """Tell the listener the ledger's time at an answer (never fails the request)."""
@@ -261,6 +287,8 @@ class HttpLedger:
     ) -> _Answer:
         """Send one request and read its answer in full (bounded); translate transport failures."""
         request_headers = dict(headers or {})
+        if self._token_source is not None:
+            request_headers["Authorization"] = f"Bearer {self._token_source()}"
         if body is not None:
             request_headers["Content-Type"] = "application/json"
         started = time.monotonic()
@@ -317,6 +345,11 @@ class HttpLedger:
             problem = answer.problem()
             if problem is not None:
                 self._contact()
+                if status == 401 and problem.code == "terminal_revoked":
+                    self._revoked()
+                    return LedgerRejected(
+                        TERMINAL_REVOKED_SENTENCE, status=status, code=problem.code
+                    )
                 return LedgerRejected(
                     f"{what}: {problem.detail or problem.title or problem.code}",
                     status=status,
@@ -351,6 +384,40 @@ class HttpLedger:
             raise self._malformed(may_commit, what, f"malformed answer ({exc.message})") from None
         self._contact()
         return result
+
+    # ------------------------------------------------------------------ token
+
+    async def rotate_token(self) -> tuple[str, datetime]:
+        """``POST /v1/terminal-tokens/rotate``: ``(new token, when the one sent stops working)``.
+
+        Not repeated on a lost answer (each call makes a new token; the one sent
+        keeps working for its grace period, so the caller may simply call again).
+        """
+        what = "token rotation"
+        answer = await self._send("POST", "v1/terminal-tokens/rotate", body=b"{}", what=what)
+
+        def parse(data: Any) -> tuple[str, datetime]:
+            if not isinstance(data, dict):
+                raise ContractError("malformed", "the answer is not an object")
+            token = data.get("token")
+            if not isinstance(token, str) or not token.strip() or not token.isascii():
+                raise ContractError("malformed", "token is missing or not text")
+            return token, parse_time(data.get("previous_valid_until"), "previous_valid_until")
+
+        return self._parsed(answer, parse, may_commit=False, what=what)
+
+    async def revoke_terminal(self, terminal_id: str) -> datetime:
+        """``POST /v1/terminals/{id}/revoke`` with a merchant admin token: when it was revoked."""
+        what = "revoke"
+        path = f"v1/terminals/{quote(terminal_id, safe='')}/revoke"
+        answer = await self._send("POST", path, body=b"{}", what=what)
+
+        def parse(data: Any) -> datetime:
+            if not isinstance(data, dict):
+                raise ContractError("malformed", "the answer is not an object")
+            return parse_time(data.get("revoked_at"), "revoked_at")
+
+        return self._parsed(answer, parse, may_commit=False, what=what)
 
     # ------------------------------------------------------------------ reads
 

@@ -32,6 +32,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.doctor",
     "pos_client.commands.fleet",
     "pos_client.commands.enrol",
+    "pos_client.commands.token",
+    "pos_client.commands.lane_retire",
 )
 
 

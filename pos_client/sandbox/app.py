@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from pos_client.domain.contract import dump_json
 
-from . import auth
+from . import auth, terminal_tokens
 from .books import TerminalRow
 from .catalog import NDJSON
 from .clock import parse_date, to_rfc3339
@@ -120,7 +120,8 @@ async def _read_body(request: Request, *, limit: int = MAX_BODY, required: bool 
 async def _terminal(request: Request) -> TerminalRow:
     digest = auth.bearer_digest(request.headers.get("authorization"))
     books = _sandbox(request).books
-    result: TerminalRow = await run_in_threadpool(auth.terminal, books, digest)
+    now = _sandbox(request).clock.now()
+    result: TerminalRow = await run_in_threadpool(auth.terminal, books, digest, now)
     return result
 
 
@@ -242,6 +243,38 @@ async def settlements(request: Request) -> Response:
         raise invalid("the business date must be YYYY-MM-DD")
     ledger = _sandbox(request).ledger
     return _answer(await run_in_threadpool(ledger.settlement, terminal, day))
+
+
+async def rotate_token(request: Request) -> Response:
+    _no_query(request)
+    await _terminal(request)
+    body = await _read_body(request, required=False)
+    if body:
+        Fields(parse_json(body), "body", required=(), optional=())
+    ledger = _sandbox(request).ledger
+    digest = auth.bearer_digest(request.headers.get("authorization"))
+    return _answer(await run_in_threadpool(ledger.rotate_token, digest))
+
+
+async def revoke_terminal(request: Request) -> Response:
+    _no_query(request)
+    sandbox = _sandbox(request)
+    digest = auth.bearer_digest(request.headers.get("authorization"))
+    who = await run_in_threadpool(auth.admin, sandbox.books, digest)
+    body = await _read_body(request, required=False)
+    if body:
+        Fields(parse_json(body), "body", required=(), optional=())
+    terminal_id = request.path_params["terminal_id"]
+    now = sandbox.clock.now()
+
+    def work() -> datetime:
+        with sandbox.books.write() as tx:
+            auth.own_terminal(tx, who, terminal_id)
+            return terminal_tokens.revoke(tx, terminal_id, merchant_id=who.merchant_id, now=now)
+
+    revoked_at = await run_in_threadpool(work)
+    document = {"terminal_id": terminal_id, "revoked_at": to_rfc3339(revoked_at)}
+    return _json(200, dump_json(document))
 
 
 async def openapi(request: Request) -> Response:
@@ -462,6 +495,8 @@ ROUTES = [
     Route("/v1/redemptions/{redemption_id}", redemption_by_id, methods=["GET"]),
     Route("/v1/redemptions/{redemption_id}/void", void, methods=["POST"]),
     Route("/v1/settlements/{business_date}", settlements, methods=["GET"]),
+    Route("/v1/terminal-tokens/rotate", rotate_token, methods=["POST"]),
+    Route("/v1/terminals/{terminal_id}/revoke", revoke_terminal, methods=["POST"]),
     Route("/openapi.yaml", openapi, methods=["GET"]),
     Route("/sandbox/info", sandbox_info, methods=["GET"]),
     Route("/sandbox/tokens", sandbox_tokens, methods=["POST"]),

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
-from . import fleet_rows
+from . import fleet_rows, terminal_tokens
 from .books import Books, TerminalRow, Tx
 from .fleet_rows import StoreRow
 from .problems import problem
@@ -47,11 +48,15 @@ def _unauthorized(kind: str) -> Exception:
     return problem("unauthorized", f"send Authorization: Bearer <{kind}>", headers=_CHALLENGE)
 
 
-def terminal(books: Books, digest: str | None) -> TerminalRow:
-    """The terminal whose token hashes to ``digest``, or 401 (unknown) / 403 (an admin token)."""
+def terminal(books: Books, digest: str | None, now: datetime) -> TerminalRow:
+    """The terminal whose token hashes to ``digest``, or 401 (unknown) / 403 (an admin token).
+
+    A token rotated away from counts until its grace ends; any token of a revoked
+    terminal is ``401 terminal_revoked`` (:mod:`.terminal_tokens`).
+    """
     if digest is not None:
         with books.read() as tx:
-            row = tx.terminal_by_token(digest)
+            row = terminal_tokens.find(tx, digest, now=now)
             admin = None if row is not None else fleet_rows.admin_merchant(tx, digest)
         if row is not None:
             return row

@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS terminals (
     merchant_id TEXT NOT NULL,
     shop_name TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS previous_tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    terminal_id TEXT NOT NULL REFERENCES terminals(id),
+    valid_until TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_terminals (
+    terminal_id TEXT PRIMARY KEY REFERENCES terminals(id),
+    revoked_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS households (
     ref TEXT PRIMARY KEY,
     national_id TEXT NOT NULL UNIQUE,

@@ -55,7 +55,7 @@ from pos_client.domain.errors import ContractError
 from pos_client.domain.models import Allocation, BasketLine, Purse, RuleSet, Unit
 from pos_client.domain.money import line_amount
 
-from . import auth
+from . import auth, terminal_tokens
 from .books import Effect, RedemptionRow, RuleSetRow, TerminalRow, Tx
 from .clock import business_date, to_rfc3339
 from .parts import SandboxParts
@@ -107,7 +107,22 @@ class Ledger(SandboxParts):
     # ------------------------------------------------------------------ auth
 
     def authenticate(self, token_sha256: str | None) -> TerminalRow:
-        return auth.terminal(self.books, token_sha256)
+        """The terminal of a bearer token (see :mod:`.terminal_tokens`: grace, revocation)."""
+        now = self.clock.now()
+        return auth.terminal(self.books, token_sha256, now)
+
+    def rotate_token(self, token_sha256: str | None) -> Answer:
+        """``POST /v1/terminal-tokens/rotate``: a new token; the presented one ends its grace."""
+        now = self.clock.now()
+        terminal = auth.terminal(self.books, token_sha256, now)
+        assert token_sha256 is not None  # refused above
+        with self.books.write() as tx:
+            rotation = terminal_tokens.rotate(tx, token_sha256, terminal, now=now)
+        body = {
+            "token": rotation.token,
+            "previous_valid_until": to_rfc3339(rotation.previous_valid_until),
+        }
+        return Answer(200, dump_json(body))
 
     # ------------------------------------------------------------------ rules
 

@@ -28,6 +28,7 @@ TITLES: Mapping[str, tuple[int, str]] = {
     "access_denied": (400, "The enrolment was denied"),
     "enrolment_code_invalid": (400, "The enrolment code is not valid"),
     "unauthorized": (401, "A valid bearer token is required"),
+    "terminal_revoked": (401, "The terminal was revoked"),
     "terminal_mismatch": (403, "The terminal does not match the token"),
     "forbidden": (403, "This token may not call this endpoint"),
     "beneficiary_blocked": (403, "The household is blocked"),

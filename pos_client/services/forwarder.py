@@ -314,7 +314,17 @@ class Forwarder:
             if item.intent != "deliver":
                 continue
             if item.sent:
-                answer = await self.ledger.get_redemption(item.redemption_id)
+                try:
+                    answer = await self.ledger.get_redemption(item.redemption_id)
+                except LedgerRejected as exc:  # 401/403 (a revoked terminal): stop, keep it
+                    if exc.status not in _AUTH_STATUSES:
+                        raise
+                    raise ForwarderStopped(
+                        f"the ledger refuses this terminal ({exc.status} {exc.code})",
+                        status=exc.status,
+                        code=exc.code,
+                        detail=exc.detail,
+                    ) from None
                 report.resolved += 1
                 if answer is not None:
                     _record(self.store, item.redemption_id, answer, self.clock, report)

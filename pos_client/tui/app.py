@@ -244,6 +244,9 @@ class PosApp(App[int]):
                     )
                 if synced.changed:  # the open basket is planned again on the new catalog
                     self.flow.recheck_basket()
+            # The terminal token, when its rotation is due: the old token works 10 minutes
+            # more, so a sale in flight keeps working; the new one is on disk before use.
+            await self.lane.tokens.rotate_if_due()
         except LedgerError as exc:
             self.online = False
             log.info("refresh failed: %s", exc.message)

@@ -43,6 +43,7 @@ from pos_client.services.checkout.values import (
 )
 from pos_client.services.delivery import NOT_RECEIVED, RESOLVE_MAX_PAUSE, AnswerNotSaved, Delivery
 from pos_client.services.forwarder import DEFAULT_ABANDON_GRACE, deliver_one, settle_abandoned
+from pos_client.services.lane_standing import LaneStanding
 from pos_client.services.ledger_time import LedgerTime
 from pos_client.services.redemptions import (
     SaleOutcome,
@@ -92,6 +93,8 @@ class CheckoutService:
         self.rules = rules
         self.settings = Settings(terminal_id=terminal_id, city=city, limits=offline)
         self.new_id = new_id
+        #: Revoked or retired: no sale starts (set by the composition root).
+        self.standing: LaneStanding | None = None
 
     def new_session(self) -> CheckoutSession:
         return CheckoutSession(self)

@@ -685,11 +685,11 @@ class CheckoutSession:
     # ------------------------------------------------------------------ guards
 
     def _expect(self, stage: Stage) -> None:
+        if stage is Stage.IDENTIFY and (standing := self._svc.standing) is not None:
+            standing.check()  # revoked or retired: no sale, online or offline (lane_standing)
         if self.stage is not stage:
-            raise CheckoutError(
-                f"not now: the checkout is at {self.stage.value}, not {stage.value}",
-                code="wrong_stage",
-            )
+            what = f"not now: the checkout is at {self.stage.value}, not {stage.value}"
+            raise CheckoutError(what, code="wrong_stage")
 
     def _expect_basket_open(self) -> None:
         if self.stage not in (Stage.IDENTIFY, Stage.OTP, Stage.BASKET):

@@ -108,6 +108,13 @@ def judge_clock(ledger_time: datetime, *, now: datetime, lang: Lang) -> Check:
 def judge_token(facts: LedgerFacts, *, terminal: str, config: str, lang: Lang) -> Check:
     if facts.auth == "accepted":
         return Check("token", Verdict.OK, say(lang, "token.ok", terminal=terminal))
+    if facts.auth == "refused" and facts.auth_code == "401 terminal_revoked":
+        return Check(
+            "token",
+            Verdict.FAILED,
+            say(lang, "token.revoked", terminal=terminal),
+            say(lang, "token.revoked.advice"),
+        )
     if facts.auth == "refused":
         return Check(
             "token",
