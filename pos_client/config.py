@@ -49,6 +49,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from pos_client.domain.config_layers import KEYS as LAYERABLE_KEYS
 from pos_client.domain.errors import ContractError
 from pos_client.domain.offline import OfflineLimits
 from pos_client.domain.signing import PUBLIC_KEY_BYTES, b64url_decode, is_valid_kid
@@ -147,6 +148,9 @@ class Config:
     ui: UiConfig = UiConfig()
     devices: DevicesConfig = DevicesConfig()
     source: Path | None = None  # the file it was read from
+    #: The layerable keys this file sets itself (``offline.enabled`` ...): above every
+    #: config layer but a chain's lock or ceiling (see :mod:`pos_client.domain.config_layers`).
+    file_values: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # --------------------------------------------------------------------------- locations
@@ -498,6 +502,12 @@ def parse_config(
             raise d.fail("scanners", "must hold device URLs such as virtual://lane-1")
     d.finish()
 
+    file_values = {
+        key: data[section][name]
+        for key in LAYERABLE_KEYS
+        for section, _, name in [key.partition(".")]
+        if isinstance(data.get(section), dict) and name in data[section]
+    }
     return Config(
         terminal=terminal,
         ledger=ledger,
@@ -506,6 +516,7 @@ def parse_config(
         ui=ui,
         devices=devices,
         source=source,
+        file_values=MappingProxyType(file_values),
     )
 
 
