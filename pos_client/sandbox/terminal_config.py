@@ -1,0 +1,148 @@
+"""Terminal configuration layers (chain → store → lane) kept by the sandbox, served signed.
+
+``GET /v1/terminal-config`` answers a terminal with the layers that reach it:
+its merchant's chain layer, its store's and its own, signed with
+``X-Signature`` like the rules. The document's version is the newest of those
+three layers' versions (``tc-000000`` while none was ever written), so a write
+to another store leaves this lane's ``ETag`` as it was.
+
+``PUT /v1/config-layers/chain``, ``.../stores/{id}``, ``.../terminals/{id}``
+(merchant admin) replace one layer (``{"values", "locks"?, "ceilings"?}``),
+each write a new version ``tc-NNNNNN`` (one counter for the whole ledger). An
+unknown key or a bad value: ``422 config_invalid`` naming the key and the
+layer; another merchant's store or terminal: ``404``. ``GET`` on the same
+paths reads a layer back (for an admin tool that changes one key).
+
+The layers are kept in the books' meta (one JSON document, written in the same
+transaction that bumps the version counter).
+
+Imports the standard library, the pure domain and the sandbox's modules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pos_client.domain.config_layers import layer_to_wire, parse_layer
+from pos_client.domain.contract import dump_json
+from pos_client.domain.errors import LayerError
+
+from .book_rows import TerminalRow
+from .books import Books, Tx
+from .clock import SandboxClock, to_rfc3339
+from .fleet_auth import merchant_of_store, merchant_of_terminal, store_of
+from .keys import SigningIdentity
+from .problems import Problem, problem
+
+__all__ = ["ConfigLayers", "ServedConfig"]
+
+LAYERS_META = "config_layers"
+EMPTY_VERSION = "tc-000000"
+
+
+@dataclass(frozen=True, slots=True)
+class ServedConfig:
+    version: str
+    body: bytes
+    signature: str
+
+
+def _version(number: int) -> str:
+    return f"tc-{number:06d}"
+
+
+class ConfigLayers:
+    def __init__(
+        self, *, books: Books, signer: SigningIdentity, clock: SandboxClock, created_at: str
+    ) -> None:
+        self.books = books
+        self.signer = signer
+        self.clock = clock
+        self.created_at = created_at
+
+    @staticmethod
+    def _state(tx: Tx) -> dict[str, Any]:
+        state: dict[str, Any] = json.loads(tx.meta(LAYERS_META) or "{}")
+        state.setdefault("seq", 0)
+        state.setdefault("layers", {})
+        return state
+
+    @staticmethod
+    def _slot(state: dict[str, Any], merchant_id: str, level: str, layer_id: str | None) -> str:
+        return f"{merchant_id}/{level}/{layer_id or ''}"
+
+    def _records(self, terminal: TerminalRow) -> list[tuple[str, str | None, dict[str, Any]]]:
+        with self.books.read() as tx:
+            state = self._state(tx)
+        layers = state["layers"]
+        store_id = store_of(terminal.id)
+        found = []
+        for level, layer_id in (("chain", None), ("store", store_id), ("lane", terminal.id)):
+            record = layers.get(self._slot(state, terminal.merchant_id, level, layer_id))
+            if record is not None:
+                found.append((level, layer_id, record))
+        return found
+
+    def version_for(self, terminal: TerminalRow) -> str:
+        """The version of the terminal's document (cheap: for ``If-None-Match``)."""
+        records = self._records(terminal)
+        return max((r["version"] for _, _, r in records), default=EMPTY_VERSION)
+
+    def document(self, terminal: TerminalRow) -> ServedConfig:
+        records = self._records(terminal)
+        version = max((r["version"] for _, _, r in records), default=EMPTY_VERSION)
+        issued_at = max((r["at"] for _, _, r in records), default=self.created_at)
+        by_level = {level: (layer_id, r) for level, layer_id, r in records}
+        layers = []
+        store_id = store_of(terminal.id)
+        for level, layer_id in (("chain", None), ("store", store_id), ("lane", terminal.id)):
+            entry = by_level.get(level)
+            wire: dict[str, Any] = entry[1]["layer"] if entry else {"values": {}}
+            layer = parse_layer(wire, level=level, layer_id=layer_id)
+            layers.append(layer_to_wire(layer))
+        body = dump_json({"version": version, "issued_at": issued_at, "layers": layers})
+        return ServedConfig(version=version, body=body, signature=self.signer.sign(body))
+
+    def _check_owner(self, merchant_id: str, level: str, layer_id: str | None) -> None:
+        if level == "store" and merchant_of_store(str(layer_id)) != merchant_id:
+            raise problem("not_found", f"no store {layer_id} of this merchant")
+        if level == "lane" and merchant_of_terminal(str(layer_id)) != merchant_id:
+            raise problem("not_found", f"no terminal {layer_id} of this merchant")
+
+    def read(self, merchant_id: str, level: str, layer_id: str | None) -> bytes:
+        self._check_owner(merchant_id, level, layer_id)
+        with self.books.read() as tx:
+            state = self._state(tx)
+        record = state["layers"].get(self._slot(state, merchant_id, level, layer_id))
+        wire = record["layer"] if record else {"values": {}}
+        out = layer_to_wire(parse_layer(wire, level=level, layer_id=layer_id))
+        out["version"] = record["version"] if record else EMPTY_VERSION
+        return dump_json(out)
+
+    def write(self, merchant_id: str, level: str, layer_id: str | None, data: Any) -> bytes:
+        """Replace one layer; the new version's number (``422 config_invalid`` if refused)."""
+        self._check_owner(merchant_id, level, layer_id)
+        if not isinstance(data, dict) or not set(data) <= {"values", "locks", "ceilings"}:
+            raise problem("invalid_request", 'send {"values", "locks"?, "ceilings"?}')
+        if "values" not in data:
+            raise problem("invalid_request", 'send {"values", "locks"?, "ceilings"?}')
+        try:
+            layer = parse_layer(data, level=level, layer_id=layer_id)
+        except LayerError as exc:
+            raise Problem(status=422, code="config_invalid", detail=exc.message) from None
+        wire = layer_to_wire(layer)
+        with self.books.write() as tx:
+            state = self._state(tx)
+            state["seq"] += 1
+            version = _version(state["seq"])
+            state["layers"][self._slot(state, merchant_id, level, layer_id)] = {
+                "layer": wire,
+                "version": version,
+                "at": to_rfc3339(self.clock.now()),
+            }
+            tx.set_meta(LAYERS_META, json.dumps(state, sort_keys=True))
+        out = dict(wire)
+        out["version"] = version
+        return dump_json(out)
