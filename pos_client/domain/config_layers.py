@@ -316,9 +316,9 @@ def merge(
         value: Any = spec.default
         source = "default"
         for level in ("chain", "store", "lane"):
-            layer = by_level.get(level)
-            if layer is not None and key in layer.values:
-                value, source = layer.values[key], level
+            held = by_level.get(level)
+            if held is not None and key in held.values:
+                value, source = held.values[key], level
         if key in local:
             value, source = local[key], "file"
         wanted: Any = None
