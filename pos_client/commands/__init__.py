@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.scale",
     "pos_client.commands.bench",
     "pos_client.commands.doctor",
+    "pos_client.commands.fleet",
 )
 
 

@@ -23,7 +23,6 @@ Imports starlette, the standard library and the sandbox's modules.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +38,7 @@ from starlette.routing import Route
 
 from pos_client.domain.contract import dump_json
 
+from . import auth
 from .books import TerminalRow
 from .catalog import NDJSON
 from .clock import parse_date, to_rfc3339
@@ -117,14 +117,9 @@ async def _read_body(request: Request, *, limit: int = MAX_BODY, required: bool 
 
 
 async def _terminal(request: Request) -> TerminalRow:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    digest = None
-    if scheme.lower() == "bearer" and token:
-        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-    ledger = _sandbox(request).ledger
-    result: TerminalRow = await run_in_threadpool(ledger.authenticate, digest)
+    digest = auth.bearer_digest(request.headers.get("authorization"))
+    books = _sandbox(request).books
+    result: TerminalRow = await run_in_threadpool(auth.terminal, books, digest)
     return result
 
 

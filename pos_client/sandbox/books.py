@@ -43,6 +43,7 @@ from .book_rows import (
     from_utc_text,
     utc_text,
 )
+from .fleet_rows import FLEET_SCHEMA
 
 __all__ = [
     "SCHEMA",
@@ -527,7 +528,7 @@ class Books:
         self._closed = False
         conn = self._connect()
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(SCHEMA)
+        conn.executescript(SCHEMA + FLEET_SCHEMA)
         self._pool.put(conn)
 
     def _connect(self) -> sqlite3.Connection:

@@ -6,7 +6,8 @@
 - ``signing-key.pem``: the Ed25519 signing key (0600);
 - ``catalog/``: the signed catalog bodies, one per version or delta;
 - ``sandbox.json`` (0600): the URL, the signing public key, the demo terminals
-  with their bearer tokens and the demo households with what each holds;
+  with their bearer tokens, the demo merchants' admin tokens with their stores
+  (``merchant_admins``) and the demo households with what each holds;
 - ``lane-<terminal_id>.toml`` (0600): a ready client configuration per demo
   terminal (the lane config format shared by the client), trusting the
   sandbox's key and keeping its store beside it (a relative path).
@@ -38,6 +39,7 @@ from .catalog import Catalog, PricedProduct
 from .clock import to_rfc3339
 from .demo import TERMINALS, build_households
 from .files import make_private_dir, write_private
+from .fleet_demo import merchant_admins
 from .keys import SigningIdentity
 from .wallets import load_purses, visible
 
@@ -253,6 +255,7 @@ def info_document(
             "version": catalog.current(tx)[1],
         },
         "terminals": terminals,
+        "merchant_admins": merchant_admins(tx),
         "households": households,
         "sample_products": [_product_wire(p) for p in catalog.samples(tx)],
     }

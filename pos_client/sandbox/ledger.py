@@ -55,6 +55,7 @@ from pos_client.domain.errors import ContractError
 from pos_client.domain.models import Allocation, BasketLine, Purse, RuleSet, Unit
 from pos_client.domain.money import line_amount
 
+from . import auth
 from .books import Effect, RedemptionRow, RuleSetRow, TerminalRow, Tx
 from .clock import business_date, to_rfc3339
 from .parts import SandboxParts
@@ -106,16 +107,7 @@ class Ledger(SandboxParts):
     # ------------------------------------------------------------------ auth
 
     def authenticate(self, token_sha256: str | None) -> TerminalRow:
-        if token_sha256 is not None:
-            with self.books.read() as tx:
-                terminal = tx.terminal_by_token(token_sha256)
-            if terminal is not None:
-                return terminal
-        raise problem(
-            "unauthorized",
-            "send Authorization: Bearer <terminal token>",
-            headers={"WWW-Authenticate": 'Bearer realm="ledger"'},
-        )
+        return auth.terminal(self.books, token_sha256)
 
     # ------------------------------------------------------------------ rules
 

@@ -22,8 +22,14 @@ PROBLEM_TYPE_PREFIX = "tag:pos-client.sandbox,2026:problem/"
 #: Titles of the problem codes the sandbox uses (status, title).
 TITLES: Mapping[str, tuple[int, str]] = {
     "invalid_request": (400, "The request is malformed"),
-    "unauthorized": (401, "A valid terminal token is required"),
+    "authorization_pending": (400, "The enrolment is not approved yet"),
+    "slow_down": (400, "Polling too fast; wait longer between polls"),
+    "expired_token": (400, "The enrolment expired or was already collected"),
+    "access_denied": (400, "The enrolment was denied"),
+    "enrolment_code_invalid": (400, "The enrolment code is not valid"),
+    "unauthorized": (401, "A valid bearer token is required"),
     "terminal_mismatch": (403, "The terminal does not match the token"),
+    "forbidden": (403, "This token may not call this endpoint"),
     "beneficiary_blocked": (403, "The household is blocked"),
     "not_found": (404, "Not found"),
     "beneficiary_not_found": (404, "No household with that identity"),

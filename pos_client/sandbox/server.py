@@ -50,6 +50,7 @@ from .datadir import (
 )
 from .edge import ProblemGuard, ProblemH11Protocol
 from .faults import FaultMiddleware, Faults
+from .fleet_demo import ensure_fleet
 from .keys import SigningIdentity, load_or_create
 from .ledger import Ledger
 from .rulesets import RuleSets
@@ -123,6 +124,8 @@ def build_sandbox(
                 create_demo_world(tx, settings=settings, now=now)
                 catalog.initialise(tx, now=now)
                 rulesets.issue(tx, now=now)
+        with books.write() as tx:
+            ensure_fleet(tx)
         catalog.prepare()
     except BaseException:
         books.close()
@@ -274,6 +277,19 @@ class RunningSandbox:
         headers = dict(kw.pop("headers", {}))
         if terminal_id is not None:
             headers["Authorization"] = f"Bearer {self.terminal(terminal_id)['token']}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kw)
+
+    def admin_token(self, merchant_id: str = "M-0001") -> str:
+        """The demo merchant admin token of ``merchant_id`` (from ``sandbox.json``)."""
+        for admin in self.info["merchant_admins"]:
+            if admin["merchant_id"] == merchant_id:
+                return str(admin["token"])
+        raise KeyError(merchant_id)
+
+    def admin_client(self, merchant_id: str = "M-0001", **kw: Any) -> httpx.Client:
+        """An httpx client for the sandbox, authenticated as a demo merchant's admin."""
+        headers = dict(kw.pop("headers", {}))
+        headers["Authorization"] = f"Bearer {self.admin_token(merchant_id)}"
         return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kw)
 
     # ------------------------------------------------------------ /sandbox/ helpers
