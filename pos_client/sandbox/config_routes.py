@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import app as _app
-from .fleet_auth import admin_merchant
+from . import auth
 from .requests import parse_json
 from .terminal_config import ConfigLayers
 
@@ -58,9 +58,8 @@ def _target(request: Request) -> tuple[str, str | None]:
 async def config_layer(request: Request) -> Response:
     _app._no_query(request)
     books = _app._sandbox(request).books
-    merchant = await run_in_threadpool(
-        admin_merchant, books, request.headers.get("authorization", "")
-    )
+    digest = auth.bearer_digest(request.headers.get("authorization"))
+    merchant = await run_in_threadpool(auth.admin, books, digest)
     level, layer_id = _target(request)
     layers = _layers(request)
     if request.method == "GET":

@@ -32,7 +32,8 @@ from pos_client.domain.errors import LayerError
 from .book_rows import TerminalRow
 from .books import Books, Tx
 from .clock import SandboxClock, to_rfc3339
-from .fleet_auth import merchant_of_store, merchant_of_terminal, store_of
+from . import fleet_rows
+from .auth import MerchantAdmin, own_store, own_terminal
 from .keys import SigningIdentity
 from .problems import Problem, problem
 
@@ -73,47 +74,54 @@ class ConfigLayers:
     def _slot(state: dict[str, Any], merchant_id: str, level: str, layer_id: str | None) -> str:
         return f"{merchant_id}/{level}/{layer_id or ''}"
 
-    def _records(self, terminal: TerminalRow) -> list[tuple[str, str | None, dict[str, Any]]]:
+    def _records(
+        self, terminal: TerminalRow
+    ) -> tuple[list[tuple[str, str | None]], dict[str, dict[str, Any]]]:
+        """The layers that reach ``terminal`` (level, id) and the records written of them."""
         with self.books.read() as tx:
             state = self._state(tx)
-        layers = state["layers"]
-        store_id = store_of(terminal.id)
-        found = []
-        for level, layer_id in (("chain", None), ("store", store_id), ("lane", terminal.id)):
-            record = layers.get(self._slot(state, terminal.merchant_id, level, layer_id))
+            store_id = fleet_rows.terminal_store(tx, terminal.id)
+        targets: list[tuple[str, str | None]] = [("chain", None)]
+        if store_id is not None:
+            targets.append(("store", store_id))
+        targets.append(("lane", terminal.id))
+        found = {}
+        for level, layer_id in targets:
+            record = state["layers"].get(self._slot(state, terminal.merchant_id, level, layer_id))
             if record is not None:
-                found.append((level, layer_id, record))
-        return found
+                found[level] = record
+        return targets, found
 
     def version_for(self, terminal: TerminalRow) -> str:
         """The version of the terminal's document (cheap: for ``If-None-Match``)."""
-        records = self._records(terminal)
-        return max((r["version"] for _, _, r in records), default=EMPTY_VERSION)
+        _, records = self._records(terminal)
+        return max((r["version"] for r in records.values()), default=EMPTY_VERSION)
 
     def document(self, terminal: TerminalRow) -> ServedConfig:
-        records = self._records(terminal)
-        version = max((r["version"] for _, _, r in records), default=EMPTY_VERSION)
-        issued_at = max((r["at"] for _, _, r in records), default=self.created_at)
-        by_level = {level: (layer_id, r) for level, layer_id, r in records}
+        targets, records = self._records(terminal)
+        version = max((r["version"] for r in records.values()), default=EMPTY_VERSION)
+        issued_at = max((r["at"] for r in records.values()), default=self.created_at)
         layers = []
-        store_id = store_of(terminal.id)
-        for level, layer_id in (("chain", None), ("store", store_id), ("lane", terminal.id)):
-            entry = by_level.get(level)
-            wire: dict[str, Any] = entry[1]["layer"] if entry else {"values": {}}
+        for level, layer_id in targets:
+            record = records.get(level)
+            wire: dict[str, Any] = record["layer"] if record else {"values": {}}
             layer = parse_layer(wire, level=level, layer_id=layer_id)
             layers.append(layer_to_wire(layer))
         body = dump_json({"version": version, "issued_at": issued_at, "layers": layers})
         return ServedConfig(version=version, body=body, signature=self.signer.sign(body))
 
-    def _check_owner(self, merchant_id: str, level: str, layer_id: str | None) -> None:
-        if level == "store" and merchant_of_store(str(layer_id)) != merchant_id:
-            raise problem("not_found", f"no store {layer_id} of this merchant")
-        if level == "lane" and merchant_of_terminal(str(layer_id)) != merchant_id:
-            raise problem("not_found", f"no terminal {layer_id} of this merchant")
+    @staticmethod
+    def _check_owner(tx: Tx, who: MerchantAdmin, level: str, layer_id: str | None) -> None:
+        """Another merchant's store or terminal, or none: ``404`` (ids do not leak)."""
+        if level == "store":
+            own_store(tx, who, str(layer_id))
+        elif level == "lane":
+            own_terminal(tx, who, str(layer_id))
 
-    def read(self, merchant_id: str, level: str, layer_id: str | None) -> bytes:
-        self._check_owner(merchant_id, level, layer_id)
+    def read(self, who: MerchantAdmin, level: str, layer_id: str | None) -> bytes:
+        merchant_id = who.merchant_id
         with self.books.read() as tx:
+            self._check_owner(tx, who, level, layer_id)
             state = self._state(tx)
         record = state["layers"].get(self._slot(state, merchant_id, level, layer_id))
         wire = record["layer"] if record else {"values": {}}
@@ -121,9 +129,11 @@ class ConfigLayers:
         out["version"] = record["version"] if record else EMPTY_VERSION
         return dump_json(out)
 
-    def write(self, merchant_id: str, level: str, layer_id: str | None, data: Any) -> bytes:
+    def write(self, who: MerchantAdmin, level: str, layer_id: str | None, data: Any) -> bytes:
         """Replace one layer; the new version's number (``422 config_invalid`` if refused)."""
-        self._check_owner(merchant_id, level, layer_id)
+        merchant_id = who.merchant_id
+        with self.books.read() as tx:
+            self._check_owner(tx, who, level, layer_id)
         if not isinstance(data, dict) or not set(data) <= {"values", "locks", "ceilings"}:
             raise problem("invalid_request", 'send {"values", "locks"?, "ceilings"?}')
         if "values" not in data:
@@ -134,6 +144,7 @@ class ConfigLayers:
             raise Problem(status=422, code="config_invalid", detail=exc.message) from None
         wire = layer_to_wire(layer)
         with self.books.write() as tx:
+            self._check_owner(tx, who, level, layer_id)
             state = self._state(tx)
             state["seq"] += 1
             version = _version(state["seq"])

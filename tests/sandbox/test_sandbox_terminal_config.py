@@ -9,16 +9,12 @@ import httpx
 from pos_client.domain.config_layers import merge, parse_config_document
 from pos_client.domain.signing import b64url_decode
 from pos_client.errors import DocumentRefused
-from pos_client.sandbox.fleet_auth import admin_token
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.refresh import verify_signature
 
 
 def _admin(sandbox: RunningSandbox, merchant: str = "M-0001") -> httpx.Client:
-    token = admin_token(sandbox.sandbox.books, merchant)
-    return httpx.Client(
-        base_url=sandbox.url, headers={"Authorization": f"Bearer {token}"}, timeout=30.0
-    )
+    return sandbox.admin_client(merchant)
 
 
 def _keys(sandbox: RunningSandbox) -> dict[str, bytes]:
@@ -67,6 +63,11 @@ def test_a_chain_ceiling_reaches_the_lane_signed_with_a_new_version(
         else:
             raise AssertionError("a changed body must not verify")
 
+        # another store's write leaves this lane's document as it was
+        assert admin.put("v1/config-layers/stores/S-002", json={"values": {}}).status_code == 200
+        etag = second.headers["etag"]
+        assert lane.get("v1/terminal-config", headers={"If-None-Match": etag}).status_code == 304
+
     # the other merchant's lane sees none of it
     with sandbox.client("T-0003") as other:
         assert json.loads(other.get("v1/terminal-config").content)["version"] == "tc-000000"
@@ -99,7 +100,7 @@ def test_another_merchants_store_or_terminal_is_not_found_and_tokens_keep_their_
         assert admin.put("v1/config-layers/terminals/T-0003", json=body).status_code == 404
         assert admin.put("v1/config-layers/stores/S-101", json=body).status_code == 404
         assert admin.put("v1/config-layers/stores/S-999", json=body).status_code == 404
-        assert admin.get("v1/terminal-config").status_code == 401
+        assert admin.get("v1/terminal-config").status_code == 403
     with sandbox.client("T-0001") as lane:
         refused = lane.put("v1/config-layers/chain", json={"values": {}})
         assert refused.status_code == 403
