@@ -29,11 +29,11 @@ from pos_client.domain.config_layers import layer_to_wire, parse_layer
 from pos_client.domain.contract import dump_json
 from pos_client.domain.errors import LayerError
 
+from . import fleet_rows
+from .auth import MerchantAdmin, own_store, own_terminal
 from .book_rows import TerminalRow
 from .books import Books, Tx
 from .clock import SandboxClock, to_rfc3339
-from . import fleet_rows
-from .auth import MerchantAdmin, own_store, own_terminal
 from .keys import SigningIdentity
 from .problems import Problem, problem
 
