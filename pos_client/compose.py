@@ -34,8 +34,9 @@ from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
 from pos_client.adapters.sqlite.identity import check_lane_store
 from pos_client.config import Config
+from pos_client.domain.config_layers import KEYS
 from pos_client.domain.offline import OfflineLimits
-from pos_client.errors import DeviceError, PrinterError, StoreError
+from pos_client.errors import DeviceError, LedgerError, PrinterError, StoreError
 from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
@@ -46,6 +47,7 @@ from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.records import Records
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
+from pos_client.services.terminal_config import ConfigSync, TerminalConfigBook, offline_limits_of
 
 if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
@@ -59,6 +61,7 @@ __all__ = [
     "check_store",
     "offline_limits",
     "open_app",
+    "own_values",
     "sale_budget",
     "stuck_after",
 ]
@@ -72,6 +75,26 @@ CONTACT_WRITE_INTERVAL = 60.0
 def offline_limits(config: Config) -> OfflineLimits:
     """The lane's offline limits (the config reads them into the domain's type)."""
     return config.offline
+
+
+def own_values(config: Config) -> dict[str, Any]:
+    """The layerable keys the lane's own config sets: those its file names, and any value
+    other than the built-in default (a config made in code). They win over the config
+    layers, not over a chain's lock or ceiling."""
+    values = {
+        "offline.enabled": config.offline.enabled,
+        "offline.max_rial_per_transaction": config.offline.max_rial_per_transaction,
+        "offline.max_rial_per_beneficiary_per_day": config.offline.max_rial_per_beneficiary_per_day,
+        "offline.max_outstanding_rial": config.offline.max_outstanding_rial,
+        "offline.max_hours_since_contact": config.offline.max_hours_since_contact,
+        "ui.language": config.ui.language,
+        "ui.currency": config.ui.currency,
+        "ledger.sale_budget_s": config.ledger.sale_budget_s,
+        "ledger.stuck_after_hours": config.ledger.stuck_after_hours,
+    }
+    own = {k: v for k, v in values.items() if k in config.file_values or v != KEYS[k].default}
+    own.update({k: v for k, v in config.file_values.items() if k not in values})
+    return own
 
 
 def sale_budget(config: Config) -> float:
@@ -110,6 +133,8 @@ class Lane:
     preferences: LanePreferences = field(init=False)
     #: The lane's clock against the ledger's (the services read its corrected time).
     ledger_time: LedgerTime | None = None
+    #: The chain's, store's and lane's config layers as last fetched, merged with the file.
+    terminal_config: TerminalConfigBook | None = None
 
     def receipt_printer(self) -> Printer:
         """The lane's printer (opened again if it could not be opened before).
@@ -192,6 +217,27 @@ class Lane:
             self.store.close()
 
 
+def _fetch_config_with_rules(app: Lane, layered: TerminalConfigBook) -> None:
+    """The refresh fetches the terminal config with the rules; a new version waits for a sale."""
+    checkout = app.checkout
+
+    def apply(version: str, effective: dict[str, Any]) -> None:
+        checkout.stage_settings(
+            limits=offline_limits_of(effective),
+            sale_budget=float(effective["ledger.sale_budget_s"].value),
+            version=version,
+        )
+
+    async def fetch() -> ConfigSync:
+        try:
+            return await layered.sync(app.ledger, at=app.refresh.clock.now(), apply=apply)
+        except LedgerError as exc:  # the rules came; the config waits for the next fetch
+            log.warning("the terminal config could not be fetched: %s", exc.message)
+            return ConfigSync(False, layered.version, error=exc.message)
+
+    app.refresh.config = fetch
+
+
 def _open_printer(url: str) -> Printer | None:
     try:
         from drivers.printer import open_printer
@@ -259,6 +305,8 @@ def build_app(
             on_server_time=ledger_time.observe_answer,
         )
         rules = RulesBook(store=store, config_keys=config.ledger.trusted_keys)
+        layered = TerminalConfigBook(store=store, rules=rules, file_values=own_values(config))
+        effective = layered.effective()
         # A request may be on its way for as long as the client waits for it, and a bit.
         grace = timedelta(seconds=config.ledger.connect_timeout + config.ledger.read_timeout + 2)
         app = Lane(
@@ -276,16 +324,16 @@ def build_app(
                 ledger_time=ledger_time,
                 terminal_id=config.terminal.id,
                 city=config.terminal.city,
-                offline=offline_limits(config),
+                offline=offline_limits_of(effective),
                 abandon_grace=grace,
-                sale_budget=sale_budget(config),
+                sale_budget=float(effective["ledger.sale_budget_s"].value),
             ),
             forwarder=Forwarder(
                 ledger=ledger,
                 store=store,
                 clock=clock,
                 abandon_grace=grace,
-                stuck_after=stuck_after(config),
+                stuck_after=timedelta(hours=effective["ledger.stuck_after_hours"].value),
             ),
             reports=ReportService(
                 store=store, ledger=ledger, clock=clock, terminal_id=config.terminal.id
@@ -303,6 +351,9 @@ def build_app(
             group_names=group_names("fa"),  # receipts are printed in Persian
         )
         app.records = Records(store=store, clock=clock)
+        app.terminal_config = layered
+        app.checkout.config_version = layered.version
+        _fetch_config_with_rules(app, layered)
         app.ledger_time = ledger_time
         app.preferences = LanePreferences(store)
     except BaseException:

@@ -81,7 +81,7 @@ class ContractError(_ReasonError):
 
 
 class LayerError(ContractError):
-    """A terminal config layer (or a value for one) that is refused; ``key`` and ``layer`` name it."""
+    """A terminal config layer or value that is refused; ``key`` and ``layer`` name it."""
 
     def __init__(self, reason: str, message: str, *, key: str | None, layer: str) -> None:
         super().__init__(reason, message)

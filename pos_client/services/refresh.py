@@ -26,7 +26,7 @@ import logging
 import mmap
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -292,6 +292,8 @@ class RulesSync:
     changed: bool
     version: str | None
     valid_until: str | None
+    #: The terminal config fetched with the rules (``services.terminal_config.ConfigSync``).
+    config: object | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +449,8 @@ class RefreshService:
         self.min_keep_fraction = min_keep_fraction
         self.warn_drop_fraction = warn_drop_fraction
         self.spool_dir = spool_dir or Path(store.path).parent
+        #: Fetched with the rules when set: ``(await config(ledger, now))`` -> a ConfigSync.
+        self.config: Callable[[], Awaitable[object]] | None = None
 
     def catalog_count(self) -> int:
         """How many products the lane's catalog holds (0: none fetched yet)."""
@@ -458,11 +462,13 @@ class RefreshService:
         document = await self.ledger.get_rules(etag=self.rules.etag if current else None)
         if document is None:
             assert current is not None
-            return RulesSync(False, current.version, current.valid_until.isoformat())
+            config = await self.config() if self.config is not None else None
+            return RulesSync(False, current.version, current.valid_until.isoformat(), config)
         rules = self.rules.accept(
             document.body, document.signature, etag=document.etag, at=self.clock.now()
         )
-        return RulesSync(True, rules.version, rules.valid_until.isoformat())
+        config = await self.config() if self.config is not None else None
+        return RulesSync(True, rules.version, rules.valid_until.isoformat(), config)
 
     async def sync_catalog(
         self, progress: Callable[[CatalogProgress], None] | None = None

@@ -92,8 +92,28 @@ class CheckoutService:
         self.rules = rules
         self.settings = Settings(terminal_id=terminal_id, city=city, limits=offline)
         self.new_id = new_id
+        #: The terminal config version the settings come from (None: the lane's file alone).
+        self.config_version: str | None = None
+        self._staged: tuple[OfflineLimits, float, str | None] | None = None
+
+    def stage_settings(
+        self, *, limits: OfflineLimits, sale_budget: float, version: str | None
+    ) -> None:
+        """New settings from a terminal config, put to work when the next sale starts.
+
+        Never inside a sale: the session in progress keeps the settings it began with.
+        """
+        self._staged = (limits, sale_budget, version)
+
+    def staged_version(self) -> str | None:
+        """The version waiting for the next sale (None: nothing waits)."""
+        return None if self._staged is None else self._staged[2]
 
     def new_session(self) -> CheckoutSession:
+        if self._staged is not None:  # between sales: the new config takes over
+            limits, self.sale_budget, self.config_version = self._staged
+            self.settings = replace(self.settings, limits=limits)
+            self._staged = None
         return CheckoutSession(self)
 
     @property
