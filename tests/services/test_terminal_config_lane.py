@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from pos_client.compose import build_doctor
 from pos_client.errors import DocumentRefused
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.services.terminal_config import CONFIG_META
-from tests.support.lane import MILK_1L, lane, national_id
+from tests.support.lane import MILK_1L, lane, lane_config, national_id
 
 CEILING = {
     "values": {"offline": {"max_rial_per_transaction": 500_000}},
@@ -89,3 +92,26 @@ async def test_a_bad_signature_keeps_the_last_good_config_and_says_why(
         assert app.terminal_config.version == version
         assert "signature" in (app.terminal_config.last_error() or "")
         assert json.loads(good or "{}")["etag"] == f'"{version}"'
+
+
+async def test_doctor_names_the_running_version_and_a_refusal(sandbox: RunningSandbox) -> None:
+    config = lane_config(sandbox)
+    async with lane(sandbox, config=config) as app:
+        version = _set_chain(sandbox, CEILING)
+        await app.refresh.sync_rules()
+    report = await build_doctor(config, lang="en").run(devices=False)
+    check = next(c for c in report.checks if c.name == "terminal_config")
+    assert check.verdict.value == "ok" and version in check.detail
+
+    async with lane(sandbox, config=config, sync=False) as app:
+        assert app.terminal_config is not None
+        fetched = await app.ledger.get_terminal_config()
+        assert fetched is not None
+        with pytest.raises(DocumentRefused):
+            app.terminal_config.accept(
+                fetched.body + b" ", fetched.signature, etag=None, at=app.clock.now()
+            )
+    report = await build_doctor(config, lang="en").run(devices=False)
+    check = next(c for c in report.checks if c.name == "terminal_config")
+    assert check.verdict.value == "warning"
+    assert version in check.detail and "signature" in check.detail
