@@ -52,7 +52,7 @@ async def test_a_chain_ceiling_refuses_an_offline_sale_above_it_after_the_next_p
         await open_sale.identify_token(sandbox.mint_token(national_id(sandbox, "kalabarg")))
         open_sale.scan(MILK_1L, quantity_milli=2000)
         synced = await app.refresh.sync_rules()
-        assert synced.config is not None and synced.config.version == version  # type: ignore[attr-defined]
+        assert synced.config is not None and synced.config.version == version
         assert app.checkout.staged_version() == version
         assert (await _offline_sale(sandbox, app, started=open_sale)).startswith("approved_offline")
 
