@@ -28,7 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import allocation, catalog, drain, enqueue, history, offline_token, online, scan, startup
+from . import (
+    allocation,
+    catalog,
+    config_propagation,
+    drain,
+    enqueue,
+    history,
+    offline_token,
+    online,
+    scan,
+    startup,
+)
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
 
@@ -52,6 +63,8 @@ class Sizes:
     history_small: int
     history_large: int
     history_rounds: int
+    config_lanes: int = 1000
+    config_poll_s: float = 10.0
 
 
 FULL = Sizes(
@@ -83,6 +96,8 @@ QUICK = Sizes(
     history_small=4_000,
     history_large=24_000,
     history_rounds=100,
+    config_lanes=200,
+    config_poll_s=2.0,
 )
 
 
@@ -97,9 +112,10 @@ GROUPS = (
     "scan",
     "startup",
     "drain",
+    "config",
     "history",
 )
-_LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
+_LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain", "config"})
 
 
 def _say(text: str) -> None:
@@ -197,6 +213,12 @@ async def _ledger_groups(
                 root / "drain",
                 count=sizes.backlog,
                 one_by_one=sizes.one_by_one,
+            ),
+        )
+        await group(
+            "config",
+            lambda: config_propagation.measure(
+                ledger, config, lanes=sizes.config_lanes, poll_s=sizes.config_poll_s
             ),
         )
 

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         metavar="NAME",
         help="run only this figure group (again for more): allocation, enqueue, catalog,"
-        " online, scan, startup, drain, history",
+        " online, scan, startup, drain, config, history",
     )
     parser.set_defaults(handler=_run)
 
