@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from pos_client.adapters.fleet_http import FleetHttp
 from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
 from pos_client.adapters.sqlite.identity import check_lane_store
@@ -440,3 +441,10 @@ def build_doctor(
         open_store=lambda: SqliteStore.open(config.store.path, read_only=True),
         devices=devices or DeviceOpeners(open_scanner, open_printer, open_scale),
     )
+
+
+def open_fleet(
+    url: str, *, admin_token: str | None = None, transport: httpx.BaseTransport | None = None
+) -> FleetHttp:
+    """The fleet contract's client for ``url`` (enrolment; with ``admin_token``, a back office)."""
+    return FleetHttp(url, admin_token=admin_token, transport=transport)

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.bench",
     "pos_client.commands.doctor",
     "pos_client.commands.fleet",
+    "pos_client.commands.enrol",
 )
 
 

@@ -18,7 +18,10 @@ from pos_client.commands.secrets import read_secret
 from pos_client.errors import ConfigError
 
 #: The modules that add ``fleet`` subcommands.
-FLEET_MODULES: tuple[str, ...] = ("pos_client.commands.fleet_config",)
+FLEET_MODULES: tuple[str, ...] = (
+    "pos_client.commands.fleet_enrol",
+    "pos_client.commands.fleet_config",
+)
 
 ADMIN_TOKEN_ENV = "POS_CLIENT_ADMIN_TOKEN"  # noqa: S105 (the name of a variable)
 LEDGER_URL_ENV = "POS_CLIENT_LEDGER_URL"

@@ -464,8 +464,10 @@ class ClockDate:
 
 def create_app(sandbox: Sandbox) -> Starlette:
     """The Starlette app over a built sandbox (see :func:`.server.build_sandbox`)."""
+    from .fleet_app import FLEET_ROUTES  # its routes share this module's plumbing
+
     app = Starlette(
-        routes=ROUTES,
+        routes=[*ROUTES, *FLEET_ROUTES],
         middleware=[Middleware(StrictTarget)],
         exception_handlers={
             Problem: _on_problem,

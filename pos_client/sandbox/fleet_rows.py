@@ -308,3 +308,10 @@ def use_enrolment_code(tx: Tx, code: str, *, at: datetime, terminal_id: str) -> 
         (utc_text(at), terminal_id, code),
     )
     return cursor.rowcount == 1
+
+
+def replace_terminal_token(tx: Tx, terminal_id: str, *, token_sha256: str) -> None:
+    """A terminal enrolled again (a new device in its place): its old token stops working."""
+    tx.conn.execute(
+        "UPDATE terminals SET token_sha256 = ? WHERE id = ?", (token_sha256, terminal_id)
+    )

@@ -35,6 +35,7 @@ TITLES: Mapping[str, tuple[int, str]] = {
     "beneficiary_not_found": (404, "No household with that identity"),
     "method_not_allowed": (405, "Method not allowed"),
     "idempotency_conflict": (409, "The id was used before with a different body"),
+    "enrolment_decided": (409, "The enrolment was already approved or denied"),
     "not_voidable": (409, "The redemption cannot be voided"),
     "nothing_offline": (409, "Nothing this household holds may be spent offline"),
     "payload_too_large": (413, "The request body is too large"),

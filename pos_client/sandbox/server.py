@@ -49,6 +49,7 @@ from .datadir import (
     write_files,
 )
 from .edge import ProblemGuard, ProblemH11Protocol
+from .enrolments import Enrolments
 from .faults import FaultMiddleware, Faults
 from .fleet_demo import ensure_fleet
 from .keys import SigningIdentity, load_or_create
@@ -70,6 +71,7 @@ class Sandbox:
     rulesets: RuleSets
     ledger: Ledger
     admin: Admin
+    enrolments: Enrolments
     url: str = ""
 
     def info(self) -> dict[str, Any]:
@@ -132,6 +134,9 @@ def build_sandbox(
         raise
     ledger = Ledger(books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock)
     admin = Admin(books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock)
+    enrolments = Enrolments(
+        books=books, catalog=catalog, rulesets=rulesets, signer=signer, clock=clock
+    )
     return Sandbox(
         data_dir=data_dir,
         settings=settings,
@@ -143,6 +148,7 @@ def build_sandbox(
         rulesets=rulesets,
         ledger=ledger,
         admin=admin,
+        enrolments=enrolments,
     )
 
 

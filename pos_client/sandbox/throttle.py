@@ -52,9 +52,16 @@ class Attempt:
 class GuessThrottle:
     """The failed attempts of each terminal within the last minute (thread-safe)."""
 
-    def __init__(self, *, limit: int = MAX_FAILURES, window: timedelta = WINDOW) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int = MAX_FAILURES,
+        window: timedelta = WINDOW,
+        what: str = "failed purchase-code or OTP attempts by this terminal",
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.what = what
         self._failures: dict[str, list[tuple[datetime, Attempt]]] = {}
         self._lock = threading.Lock()
 
@@ -80,8 +87,7 @@ class GuessThrottle:
             wait = max(1, math.ceil((oldest + self.window - now).total_seconds()))
             raise problem(
                 "too_many_attempts",
-                f"more than {self.limit} failed purchase-code or OTP attempts by this terminal"
-                f" within a minute: try again in {wait} seconds",
+                f"more than {self.limit} {self.what} within a minute: try again in {wait} seconds",
                 headers={"Retry-After": str(wait)},
             )
 

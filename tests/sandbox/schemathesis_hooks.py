@@ -43,6 +43,8 @@ TERMINAL_ID = os.environ.get("SANDBOX_TERMINAL_ID", "T-0001")
 #: they reach the ledger's rules (and a redemption is recorded, which the
 #: stateful phase's links then read, void and replay).
 NATIONAL_ID = os.environ.get("SANDBOX_NATIONAL_ID")
+#: One of that merchant's stores: positive requests name it (another's is a 404).
+STORE_ID = "S-001"
 MAX_AMOUNT_RIAL = 10**15
 DIGITS = re.compile(r"[0-9]+")
 
@@ -140,6 +142,9 @@ def _keep_rules(case: Any) -> Any:
     if route == ("POST", "/v1/redemptions"):
         _fix_redemption(case.body)
         _own_id(case.body)
+    elif route in {("POST", "/v1/enrolment-codes"), ("POST", "/v1/enrolments/approve")}:
+        if isinstance(case.body, dict) and "store_id" in case.body:
+            case.body["store_id"] = STORE_ID
     elif route == ("POST", "/v1/redemptions/batch") and isinstance(case.body, dict):
         items = case.body.get("redemptions")
         for item in items if isinstance(items, list) else ():

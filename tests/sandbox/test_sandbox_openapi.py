@@ -12,6 +12,7 @@ import httpx
 import yaml
 
 from pos_client.sandbox.app import OPENAPI_FILE, ROUTES
+from pos_client.sandbox.fleet_app import FLEET_ROUTES
 from pos_client.sandbox.server import RunningSandbox, start_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def test_the_document_is_served_and_covers_every_contract_path(sandbox: RunningS
     assert response.content == OPENAPI_FILE.read_bytes()
     document = yaml.safe_load(response.text)
     assert document["openapi"].startswith("3.1")
-    served = {route.path for route in ROUTES if route.path.startswith("/v1/")}
+    served = {route.path for route in [*ROUTES, *FLEET_ROUTES] if route.path.startswith("/v1/")}
     assert set(document["paths"]) == served
 
 
@@ -43,6 +44,7 @@ def test_schemathesis_with_every_check_and_phase_finds_nothing(tmp_path: Path) -
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
             "SANDBOX_TERMINAL_ID": "T-0001",
+            "SANDBOX_ADMIN_TOKEN": sb.admin_token("M-0001"),
             "SANDBOX_NATIONAL_ID": sb.household("kalabarg")["national_id"],
         }
         result = subprocess.run(
