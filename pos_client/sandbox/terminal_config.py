@@ -138,6 +138,10 @@ class ConfigLayers:
             raise problem("invalid_request", 'send {"values", "locks"?, "ceilings"?}')
         if "values" not in data:
             raise problem("invalid_request", 'send {"values", "locks"?, "ceilings"?}')
+        for member, kind in (("values", dict), ("locks", list), ("ceilings", dict)):
+            if member in data and not isinstance(data[member], kind):
+                what = "a list of keys" if kind is list else "an object"
+                raise problem("invalid_request", f"{member} must be {what}")
         try:
             layer = parse_layer(data, level=level, layer_id=layer_id)
         except LayerError as exc:
