@@ -88,6 +88,8 @@ def test_bad_keys_and_values_are_refused_naming_key_and_layer(sandbox: RunningSa
         assert bad.status_code == 422
         assert "ui.language" in bad.json()["detail"] and "store S-001" in bad.json()["detail"]
         assert admin.put("v1/config-layers/chain", json={"vals": {}}).status_code == 400
+        nulls = {"values": {}, "locks": None}
+        assert admin.put("v1/config-layers/chain", json=nulls).status_code == 400
         # nothing was written
         assert admin.get("v1/config-layers/chain").json()["version"] == "tc-000000"
 
