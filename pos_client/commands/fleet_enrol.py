@@ -39,7 +39,9 @@ def ttl_seconds(text: str) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     codes = sub.add_parser("codes", help="make single-use store codes for installers")
-    codes.add_argument("--store", metavar="S", required=True, help="the store the codes enrol in")
+    codes.add_argument(
+        "--store", dest="store_id", metavar="S", required=True, help="the store the codes enrol in"
+    )
     codes.add_argument(
         "--count", type=int, default=1, metavar="N", help="how many codes (1-500; default 1)"
     )
@@ -56,7 +58,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     approve = sub.add_parser("approve", help="approve a lane waiting with CODE")
     approve.add_argument("code", metavar="CODE", help="the code the lane shows (BCDF-GHJK)")
-    approve.add_argument("--store", metavar="S", required=True, help="the store it belongs to")
+    approve.add_argument(
+        "--store", dest="store_id", metavar="S", required=True, help="the store it belongs to"
+    )
     approve.add_argument(
         "--terminal", metavar="T", help="an existing terminal id to give it (a replaced device)"
     )
@@ -107,12 +111,14 @@ def _call(args: argparse.Namespace, what: str, work: Callable[[Any], dict[str, A
     elif what == "codes":
         sys.stdout.write("".join(f"{code}\n" for code in answer.get("codes", [])))
         print(
-            f"{len(answer.get('codes', []))} codes for store {args.store},"
+            f"{len(answer.get('codes', []))} codes for store {args.store_id},"
             f" each usable once, until {answer.get('expires_at')}",
             file=sys.stderr,
         )
     elif what == "approve":
-        print(f"Approved: the lane becomes terminal {answer.get('terminal_id')} of {args.store}.")
+        print(
+            f"Approved: the lane becomes terminal {answer.get('terminal_id')} of {args.store_id}."
+        )
     else:
         print("Denied: the lane will say so and write nothing.")
     return 0
@@ -126,7 +132,7 @@ def _codes(args: argparse.Namespace) -> int:
     return _call(
         args,
         "codes",
-        lambda fleet: fleet.make_codes(store_id=args.store, count=args.count, ttl_s=args.ttl),
+        lambda fleet: fleet.make_codes(store_id=args.store_id, count=args.count, ttl_s=args.ttl),
     )
 
 
@@ -135,7 +141,7 @@ def _approve(args: argparse.Namespace) -> int:
     return _call(
         args,
         "approve",
-        lambda fleet: fleet.approve(code, store_id=args.store, terminal_id=args.terminal),
+        lambda fleet: fleet.approve(code, store_id=args.store_id, terminal_id=args.terminal),
     )
 
 
