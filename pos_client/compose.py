@@ -221,13 +221,19 @@ class Lane:
 def _fetch_config_with_rules(app: Lane, layered: TerminalConfigBook) -> None:
     """The refresh fetches the terminal config with the rules; a new version waits for a sale."""
     checkout = app.checkout
+    start = layered.effective()
+    handed = [offline_limits_of(start), float(start["ledger.sale_budget_s"].value)]
 
     def apply(version: str, effective: dict[str, Any]) -> None:
+        # Only what the new version changes: a setting it leaves alone stays as it is.
+        limits = offline_limits_of(effective)
+        budget = float(effective["ledger.sale_budget_s"].value)
         checkout.stage_settings(
-            limits=offline_limits_of(effective),
-            sale_budget=float(effective["ledger.sale_budget_s"].value),
+            limits=limits if limits != handed[0] else None,
+            sale_budget=budget if budget != handed[1] else None,
             version=version,
         )
+        handed[:] = [limits, budget]
 
     async def fetch() -> ConfigSync:
         try:

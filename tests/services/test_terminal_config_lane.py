@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -115,3 +116,15 @@ async def test_doctor_names_the_running_version_and_a_refusal(sandbox: RunningSa
     check = next(c for c in report.checks if c.name == "terminal_config")
     assert check.verdict.value == "warning"
     assert version in check.detail and "signature" in check.detail
+
+
+async def test_two_versions_before_a_sale_keep_what_each_changed(sandbox: RunningSandbox) -> None:
+    async with lane(sandbox, sync=False) as app:
+        checkout = app.checkout
+        checkout.new_session()
+        lower = replace(checkout.settings.limits, max_rial_per_transaction=1_000)
+        checkout.stage_settings(limits=lower, sale_budget=None, version="tc-000007")
+        checkout.stage_settings(limits=None, sale_budget=7.0, version="tc-000008")
+        checkout.new_session()
+        assert checkout.settings.limits == lower
+        assert checkout.sale_budget == 7.0 and checkout.config_version == "tc-000008"

@@ -12,9 +12,12 @@ from pos_client.services.doctor_texts import Lang, say
 
 __all__ = ["judge_terminal_config"]
 
+#: The version a ledger serves while the chain has written no layer.
+NO_LAYERS = "tc-000000"
+
 
 def judge_terminal_config(store: StoreFacts | None, *, config: str, lang: Lang) -> Check | None:
-    """The running terminal config version (None: the store could not be read)."""
+    """The running terminal config version, or a refusal (None: nothing to tell)."""
     if store is None or not store.readable:
         return None
     version = store.config_version
@@ -25,6 +28,6 @@ def judge_terminal_config(store: StoreFacts | None, *, config: str, lang: Lang) 
             say(lang, "terminal_config.refused", why=store.config_error, version=version or "-"),
             say(lang, "terminal_config.refused.advice", config=config),
         )
-    if version is None:
-        return Check("terminal_config", Verdict.OK, say(lang, "terminal_config.none"))
+    if version is None or version == NO_LAYERS:
+        return None  # the chain has set no layer: nothing to tell
     return Check("terminal_config", Verdict.OK, say(lang, "terminal_config.ok", version=version))
