@@ -36,8 +36,9 @@ from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
 from pos_client.adapters.sqlite.identity import check_lane_store
 from pos_client.config import Config
+from pos_client.domain.config_layers import KEYS
 from pos_client.domain.offline import OfflineLimits
-from pos_client.errors import DeviceError, PrinterError, StoreError
+from pos_client.errors import DeviceError, LedgerError, PrinterError, StoreError
 from pos_client.ports import Clock, Printer, Scale, Scanners, SystemClock
 from pos_client.services.checkout import CheckoutService
 from pos_client.services.forwarder import Forwarder
@@ -50,6 +51,7 @@ from pos_client.services.records import Records
 from pos_client.services.refresh import RefreshService, RulesBook
 from pos_client.services.reports import ReportService
 from pos_client.services.retention import Retention
+from pos_client.services.terminal_config import ConfigSync, TerminalConfigBook, offline_limits_of
 from pos_client.services.token_rotation import TokenRotation
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ __all__ = [
     "check_store",
     "offline_limits",
     "open_app",
+    "own_values",
     "sale_budget",
     "stuck_after",
 ]
@@ -78,6 +81,26 @@ CONTACT_WRITE_INTERVAL = 60.0
 def offline_limits(config: Config) -> OfflineLimits:
     """The lane's offline limits (the config reads them into the domain's type)."""
     return config.offline
+
+
+def own_values(config: Config) -> dict[str, Any]:
+    """The layerable keys the lane's own config sets: those its file names, and any value
+    other than the built-in default (a config made in code). They win over the config
+    layers, not over a chain's lock or ceiling."""
+    values = {
+        "offline.enabled": config.offline.enabled,
+        "offline.max_rial_per_transaction": config.offline.max_rial_per_transaction,
+        "offline.max_rial_per_beneficiary_per_day": config.offline.max_rial_per_beneficiary_per_day,
+        "offline.max_outstanding_rial": config.offline.max_outstanding_rial,
+        "offline.max_hours_since_contact": config.offline.max_hours_since_contact,
+        "ui.language": config.ui.language,
+        "ui.currency": config.ui.currency,
+        "ledger.sale_budget_s": config.ledger.sale_budget_s,
+        "ledger.stuck_after_hours": config.ledger.stuck_after_hours,
+    }
+    own = {k: v for k, v in values.items() if k in config.file_values or v != KEYS[k].default}
+    own.update({k: v for k, v in config.file_values.items() if k not in values})
+    return own
 
 
 def sale_budget(config: Config) -> float:
@@ -121,6 +144,8 @@ class Lane:
     tokens: TokenRotation = field(init=False)
     #: The lane's clock against the ledger's (the services read its corrected time).
     ledger_time: LedgerTime | None = None
+    #: The chain's, store's and lane's config layers as last fetched, merged with the file.
+    terminal_config: TerminalConfigBook | None = None
 
     def receipt_printer(self) -> Printer:
         """The lane's printer (opened again if it could not be opened before).
@@ -203,6 +228,33 @@ class Lane:
             self.store.close()
 
 
+def _fetch_config_with_rules(app: Lane, layered: TerminalConfigBook) -> None:
+    """The refresh fetches the terminal config with the rules; a new version waits for a sale."""
+    checkout = app.checkout
+    start = layered.effective()
+    handed = [offline_limits_of(start), float(start["ledger.sale_budget_s"].value)]
+
+    def apply(version: str, effective: dict[str, Any]) -> None:
+        # Only what the new version changes: a setting it leaves alone stays as it is.
+        limits = offline_limits_of(effective)
+        budget = float(effective["ledger.sale_budget_s"].value)
+        checkout.stage_settings(
+            limits=limits if limits != handed[0] else None,
+            sale_budget=budget if budget != handed[1] else None,
+            version=version,
+        )
+        handed[:] = [limits, budget]
+
+    async def fetch() -> ConfigSync:
+        try:
+            return await layered.sync(app.ledger, at=app.refresh.clock.now(), apply=apply)
+        except LedgerError as exc:  # the rules came; the config waits for the next fetch
+            log.warning("the terminal config could not be fetched: %s", exc.message)
+            return ConfigSync(False, layered.version, error=exc.message)
+
+    app.refresh.config = fetch
+
+
 def _open_printer(url: str) -> Printer | None:
     try:
         from drivers.printer import open_printer
@@ -278,6 +330,8 @@ def build_app(
             on_revoked=None if read_only else standing.note_revoked,
         )
         rules = RulesBook(store=store, config_keys=config.ledger.trusted_keys)
+        layered = TerminalConfigBook(store=store, rules=rules, file_values=own_values(config))
+        effective = layered.effective()
         # A request may be on its way for as long as the client waits for it, and a bit.
         grace = timedelta(seconds=config.ledger.connect_timeout + config.ledger.read_timeout + 2)
         app = Lane(
@@ -295,16 +349,16 @@ def build_app(
                 ledger_time=ledger_time,
                 terminal_id=config.terminal.id,
                 city=config.terminal.city,
-                offline=offline_limits(config),
+                offline=offline_limits_of(effective),
                 abandon_grace=grace,
-                sale_budget=sale_budget(config),
+                sale_budget=float(effective["ledger.sale_budget_s"].value),
             ),
             forwarder=Forwarder(
                 ledger=ledger,
                 store=store,
                 clock=clock,
                 abandon_grace=grace,
-                stuck_after=stuck_after(config),
+                stuck_after=timedelta(hours=effective["ledger.stuck_after_hours"].value),
             ),
             reports=ReportService(
                 store=store, ledger=ledger, clock=clock, terminal_id=config.terminal.id
@@ -330,6 +384,9 @@ def build_app(
         )
         if not read_only:
             app.forwarder.idle_work.append(app.retention.at_idle)
+        app.terminal_config = layered
+        app.checkout.config_version = layered.version
+        _fetch_config_with_rules(app, layered)
         app.ledger_time = ledger_time
         app.preferences = LanePreferences(store)
         app.standing = standing

@@ -50,6 +50,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from pos_client.domain.config_layers import KEYS as LAYERABLE_KEYS
 from pos_client.domain.errors import ContractError
 from pos_client.domain.offline import OfflineLimits
 from pos_client.domain.signing import PUBLIC_KEY_BYTES, b64url_decode, is_valid_kid
@@ -167,6 +168,9 @@ class Config:
     devices: DevicesConfig = DevicesConfig()
     retention: RetentionConfig = RetentionConfig()
     source: Path | None = None  # the file it was read from
+    #: The layerable keys this file sets itself (``offline.enabled`` ...): above every
+    #: config layer but a chain's lock or ceiling (see :mod:`pos_client.domain.config_layers`).
+    file_values: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 # --------------------------------------------------------------------------- locations
@@ -526,6 +530,12 @@ def parse_config(
     )
     r.finish()
 
+    file_values = {
+        key: data[section][name]
+        for key in LAYERABLE_KEYS
+        for section, _, name in [key.partition(".")]
+        if isinstance(data.get(section), dict) and name in data[section]
+    }
     return Config(
         terminal=terminal,
         ledger=ledger,
@@ -535,6 +545,7 @@ def parse_config(
         devices=devices,
         retention=retention,
         source=source,
+        file_values=MappingProxyType(file_values),
     )
 
 

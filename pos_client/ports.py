@@ -132,6 +132,8 @@ class Ledger(Protocol):
 
     async def get_rules(self, *, etag: str | None = None) -> SignedDocument | None: ...
 
+    async def get_terminal_config(self, *, etag: str | None = None) -> SignedDocument | None: ...
+
     async def download_catalog(
         self,
         sink: BinaryIO,

@@ -48,6 +48,8 @@ EXPECTED_KEYS = {
     "rss_mb",
     "drain_rate_vs_limit",
     "drain_rate_vs_one_by_one",
+    "config_propagation_p99",
+    "config_propagation_p50",
     *HISTORY_TIMES,
     "history_export_peak",
     "history_bytes_per_sale",
@@ -67,6 +69,7 @@ WITH_GOALS = {
     "startup_s",
     "rss_mb",
     "drain_rate_vs_limit",
+    "config_propagation_p99",
     *HISTORY_TIMES,
     "history_export_peak",
     *HERD,
@@ -160,6 +163,9 @@ def test_figures_sharing_a_measurement_agree(quick_run: Any) -> None:
         assert by_key[a]["value"] == by_key[b]["value"]
     assert by_key["scan_to_basket_p50"]["value"] <= by_key["scan_to_basket_p99"]["value"]
     assert by_key["online_p50_vs_health"]["value"] <= by_key["online_p99_vs_health"]["value"]
+    p50, p99 = by_key["config_propagation_p50"], by_key["config_propagation_p99"]
+    assert p50["value"] <= p99["value"]
+    assert p50["against"]["value"] == p99["against"]["value"]  # the same poll interval
 
 
 def test_the_table_shows_every_figure(quick_run: Any) -> None:

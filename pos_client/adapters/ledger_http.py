@@ -471,6 +471,25 @@ class HttpLedger:
             etag=answer.headers.get("etag"),
         )
 
+    async def get_terminal_config(self, *, etag: str | None = None) -> SignedDocument | None:
+        """``GET /v1/terminal-config``: the signed config layers, or ``None`` when unchanged."""
+        what = "terminal config"
+        headers = {"If-None-Match": etag} if etag else {}
+        answer = await self._send("GET", "v1/terminal-config", headers=headers, what=what)
+        if answer.status == 304:
+            self._contact()
+            return None
+        if answer.status != 200:
+            raise self._fail(answer, may_commit=False, what=what)
+        if not answer.is_json:
+            raise LedgerUnavailable(f"{what}: the answer is not JSON")
+        self._contact()
+        return SignedDocument(
+            body=answer.body,
+            signature=answer.headers.get("x-signature"),
+            etag=answer.headers.get("etag"),
+        )
+
     async def download_catalog(
         self,
         sink: BinaryIO,

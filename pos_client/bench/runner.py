@@ -34,6 +34,7 @@ from typing import Any
 from . import (
     allocation,
     catalog,
+    config_propagation,
     drain,
     enqueue,
     enrol,
@@ -74,6 +75,8 @@ class Sizes:
     real_herd_backlog: int = 20
     real_herd_batch: int = 10
     enrol_lanes: int = 500
+    config_lanes: int = 1000
+    config_poll_s: float = 10.0
 
 
 FULL = Sizes(
@@ -111,6 +114,8 @@ QUICK = Sizes(
     real_herd_backlog=5,
     real_herd_batch=5,
     enrol_lanes=40,
+    config_lanes=200,
+    config_poll_s=2.0,
 )
 
 
@@ -126,6 +131,7 @@ GROUPS = (
     "startup",
     "drain",
     "herd_real",
+    "config",
     "history",
     "herd",
     "enrol",
@@ -133,7 +139,7 @@ GROUPS = (
 #: Groups run only when named with ``--group`` (a herd of 200 real lanes takes minutes).
 OPT_IN = frozenset({"herd_real"})
 DEFAULT_GROUPS = tuple(g for g in GROUPS if g not in OPT_IN)
-_LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain"})
+_LEDGER_GROUPS = frozenset({"catalog", "online", "scan", "startup", "drain", "config"})
 
 
 def _say(text: str) -> None:
@@ -238,6 +244,12 @@ async def _ledger_groups(
                 root / "drain",
                 count=sizes.backlog,
                 one_by_one=sizes.one_by_one,
+            ),
+        )
+        await group(
+            "config",
+            lambda: config_propagation.measure(
+                ledger, config, lanes=sizes.config_lanes, poll_s=sizes.config_poll_s
             ),
         )
 

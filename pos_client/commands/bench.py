@@ -58,8 +58,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         metavar="NAME",
         help="run only this figure group (again for more): allocation, enqueue, catalog,"
-        " online, scan, startup, drain, history, herd, enrol; herd_real (200 real lanes"
-        " against the sandbox's load limits) runs only when named",
+        " online, scan, startup, drain, config, history, herd, enrol; herd_real (200 real"
+        " lanes against the sandbox's load limits) runs only when named",
     )
     parser.set_defaults(handler=_run)
 

@@ -1,9 +1,10 @@
-"""``pos-client config init|check``: write a commented template (mode 0600) or check a config."""
+"""``pos-client config init|check|explain``: write a template (0600), check, explain a config."""
 
 from __future__ import annotations
 
 import argparse
 
+from pos_client.commands.config_explain import register_explain
 from pos_client.commands.lane import add_config_option, load
 from pos_client.config import default_config_path, write_template
 
@@ -18,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check = sub.add_parser("check", help="validate the config and say what is wrong")
     add_config_option(check)
     check.set_defaults(handler=_check)
+    register_explain(sub)
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from pos_client.errors import ConfigError
 FLEET_MODULES: tuple[str, ...] = (
     "pos_client.commands.fleet_enrol",
     "pos_client.commands.fleet_revoke",
+    "pos_client.commands.fleet_config",
 )
 
 ADMIN_TOKEN_ENV = "POS_CLIENT_ADMIN_TOKEN"  # noqa: S105 (the name of a variable)

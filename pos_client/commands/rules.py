@@ -30,6 +30,15 @@ def _sync(args: argparse.Namespace) -> int:
                 "valid_until": rules.valid_until,
             }
         }
+        config = rules.config
+        if config is not None:
+            result["terminal_config"] = {
+                "changed": config.changed,
+                "version": config.version,
+                "error": config.error,
+            }
+            if config.error:
+                print(f"warning: {config.error}", file=sys.stderr)
         if not args.no_catalog:
 
             def progress(p: CatalogProgress) -> None:
@@ -52,6 +61,8 @@ def _sync(args: argparse.Namespace) -> int:
             emit_json(result)
         else:
             print(f"rules {rules.version} (valid until {rules.valid_until})")
+            if config is not None and config.version:
+                print(f"terminal config {config.version}")
             if "catalog" in result:
                 c = result["catalog"]
                 assert isinstance(c, dict)

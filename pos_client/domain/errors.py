@@ -80,6 +80,15 @@ class ContractError(_ReasonError):
     """A document (from the ledger, a file or a request) that breaks the contract."""
 
 
+class LayerError(ContractError):
+    """A terminal config layer or value that is refused; ``key`` and ``layer`` name it."""
+
+    def __init__(self, reason: str, message: str, *, key: str | None, layer: str) -> None:
+        super().__init__(reason, message)
+        self.key = key
+        self.layer = layer
+
+
 class TransitionError(DomainError):
     """A redemption state change the state machine does not allow."""
 

@@ -484,6 +484,8 @@ async def _on_error(request: Request, exc: Exception) -> Response:
     return _problem_response(problem("internal_error", "the sandbox ledger failed"))
 
 
+from .config_routes import CONFIG_ROUTES  # noqa: E402  (its handlers use the helpers above)
+
 ROUTES = [
     Route("/v1/health", health, methods=["GET"]),
     Route("/v1/rules", rules, methods=["GET"]),
@@ -497,6 +499,7 @@ ROUTES = [
     Route("/v1/settlements/{business_date}", settlements, methods=["GET"]),
     Route("/v1/terminal-tokens/rotate", rotate_token, methods=["POST"]),
     Route("/v1/terminals/{terminal_id}/revoke", revoke_terminal, methods=["POST"]),
+    *CONFIG_ROUTES,
     Route("/openapi.yaml", openapi, methods=["GET"]),
     Route("/sandbox/info", sandbox_info, methods=["GET"]),
     Route("/sandbox/tokens", sandbox_tokens, methods=["POST"]),

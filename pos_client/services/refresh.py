@@ -26,11 +26,11 @@ import logging
 import mmap
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidSignature
 
@@ -52,6 +52,9 @@ from pos_client.domain.signing import (
 )
 from pos_client.errors import DocumentRefused, StoreError
 from pos_client.ports import Clock, Ledger
+
+if TYPE_CHECKING:
+    from pos_client.services.terminal_config import ConfigSync
 
 __all__ = [
     "CatalogProgress",
@@ -292,6 +295,8 @@ class RulesSync:
     changed: bool
     version: str | None
     valid_until: str | None
+    #: The terminal config fetched with the rules (None: the lane fetches none).
+    config: ConfigSync | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +452,8 @@ class RefreshService:
         self.min_keep_fraction = min_keep_fraction
         self.warn_drop_fraction = warn_drop_fraction
         self.spool_dir = spool_dir or Path(store.path).parent
+        #: Fetched with the rules when set (the lane's terminal config, see ``compose``).
+        self.config: Callable[[], Awaitable[ConfigSync]] | None = None
 
     def catalog_count(self) -> int:
         """How many products the lane's catalog holds (0: none fetched yet)."""
@@ -458,11 +465,13 @@ class RefreshService:
         document = await self.ledger.get_rules(etag=self.rules.etag if current else None)
         if document is None:
             assert current is not None
-            return RulesSync(False, current.version, current.valid_until.isoformat())
+            config = await self.config() if self.config is not None else None
+            return RulesSync(False, current.version, current.valid_until.isoformat(), config)
         rules = self.rules.accept(
             document.body, document.signature, etag=document.etag, at=self.clock.now()
         )
-        return RulesSync(True, rules.version, rules.valid_until.isoformat())
+        config = await self.config() if self.config is not None else None
+        return RulesSync(True, rules.version, rules.valid_until.isoformat(), config)
 
     async def sync_catalog(
         self, progress: Callable[[CatalogProgress], None] | None = None

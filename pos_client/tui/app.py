@@ -299,6 +299,7 @@ class PosApp(App[int]):
             stuck_count=stuck,
             clock_off_minutes=clock_off_minutes(measured.offset if measured else None),
             ledger_switched_off=self.ledger_switched_off,
+            config_version=_shown_config_version(lane.checkout.config_version),
         )
         self.post_message(StatusRead(view))
 
@@ -538,3 +539,8 @@ def make_app(
         monotonic=monotonic,
         cursor_blink=cursor_blink,
     )
+
+
+def _shown_config_version(version: str | None) -> str | None:
+    """The config version for the status line: none while the chain has set no layer."""
+    return None if version in (None, "tc-000000") else version

@@ -95,8 +95,35 @@ class CheckoutService:
         self.new_id = new_id
         #: Revoked or retired: no sale starts (set by the composition root).
         self.standing: LaneStanding | None = None
+        #: The terminal config version the settings come from (None: the lane's file alone).
+        self.config_version: str | None = None
+        self._staged: tuple[OfflineLimits | None, float | None, str | None] | None = None
+
+    def stage_settings(
+        self, *, limits: OfflineLimits | None, sale_budget: float | None, version: str | None
+    ) -> None:
+        """New settings from a terminal config, put to work when the next sale starts.
+
+        Never inside a sale: the session in progress keeps the settings it began
+        with. ``None``: that setting is left as it is.
+        """
+        if self._staged is not None:  # one not taken yet: what it changed still holds
+            limits = limits if limits is not None else self._staged[0]
+            sale_budget = sale_budget if sale_budget is not None else self._staged[1]
+        self._staged = (limits, sale_budget, version)
+
+    def staged_version(self) -> str | None:
+        """The version waiting for the next sale (None: nothing waits)."""
+        return None if self._staged is None else self._staged[2]
 
     def new_session(self) -> CheckoutSession:
+        if self._staged is not None:  # between sales: the new config takes over
+            limits, budget, self.config_version = self._staged
+            if limits is not None:
+                self.settings = replace(self.settings, limits=limits)
+            if budget is not None:
+                self.sale_budget = budget
+            self._staged = None
         return CheckoutSession(self)
 
     @property

@@ -41,6 +41,7 @@ from pos_client.services.doctor.ledger import (
 )
 from pos_client.services.doctor.rules import judge_catalog, judge_rules
 from pos_client.services.doctor.store import DoctorStore, StoreFacts, gather_store, judge_store
+from pos_client.services.doctor.terminal_config import judge_terminal_config
 from pos_client.services.doctor_texts import Lang, say
 
 __all__ = ["Doctor"]
@@ -220,6 +221,9 @@ class Doctor:
             add(self._internal("store", exc))
         if store is not None:
             add(self.check_store(store))
+            layered = judge_terminal_config(store, config=self.config_path, lang=self.lang)
+            if layered is not None:
+                add(layered)
 
         ledger_checks = await self._ledger_checks(store)
         for check in ledger_checks:

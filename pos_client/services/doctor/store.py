@@ -33,6 +33,7 @@ from pos_client.services.doctor.causes import cause
 from pos_client.services.doctor_texts import Lang, say
 from pos_client.services.forwarder import OWED_INTENTS, is_stuck
 from pos_client.services.refresh import CatalogWarning, RulesBook, last_catalog_warning
+from pos_client.services.terminal_config import TerminalConfigBook
 
 __all__ = [
     "LOW_SPACE_BYTES",
@@ -122,6 +123,8 @@ class StoreFacts:
     owed_since: tuple[datetime, ...] = ()  # when each item owed to the ledger was enqueued
     oldest_open: OpenSale | None = None
     refused: str | None = None
+    config_version: str | None = None  # the terminal config in force (None: none yet)
+    config_error: str | None = None  # why the last one fetched was refused
 
     @property
     def readable(self) -> bool:
@@ -321,6 +324,8 @@ def gather_store(
         dropped = last_catalog_warning(store)
         owed = tuple(item.enqueued_at for item in store.outbox(intents=OWED_INTENTS))
         first = store.oldest_open()
+        layered = TerminalConfigBook(store=store, rules=book, file_values={})
+        config_version, config_error = layered.version, layered.last_error()
     except PosError as exc:
         return StoreFacts(
             path=path, exists=True, writable=writable, folder=folder, error=exc.message
@@ -345,6 +350,8 @@ def gather_store(
         trusted_keys=trusted,
         catalog_warning=dropped,
         owed_since=owed,
+        config_version=config_version,
+        config_error=config_error,
         oldest_open=None
         if first is None
         else OpenSale(

@@ -44,6 +44,8 @@ class StatusView:
     clock_off_minutes: int | None = None
     #: Training only: the demo's sandbox ledger is switched off from the screen.
     ledger_switched_off: bool = False
+    #: The chain's terminal config version the checkout runs on (None: none from the chain).
+    config_version: str | None = None
 
 
 def clock_off_minutes(offset: timedelta | None) -> int | None:
@@ -84,6 +86,8 @@ def status_segments(view: StatusView, texts: Texts) -> list[tuple[str, str]]:
         "status-bad" if view.scanner in ("disconnected", "connecting") else "",
     )
     segments = [network, (queue, "status-queue" if view.queue_count else ""), rules, scanner]
+    if view.config_version is not None:
+        segments.insert(3, (texts.t("status.config", version=view.config_version), ""))
     if view.stuck_count:
         segments.insert(2, (texts.t("status.stuck", count=view.stuck_count), "status-bad"))
     if view.clock_off_minutes is not None:
