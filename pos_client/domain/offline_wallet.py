@@ -90,7 +90,8 @@ def _purse_from_token(
             city = cached.city
         elif cached.city is not None and cached.city != city:
             return None, "city_mismatch"
-    label = cached.label_fa if cached is not None else ""
+    # The snapshot carries no label: a saved wallet's, else the programme's name in the rules.
+    label = (cached.label_fa if cached is not None else "") or program.name_fa
     if program.kind is ProgramKind.AMOUNT:
         if purse.off_rial is None:
             return None, "kind_mismatch"

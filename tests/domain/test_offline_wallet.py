@@ -84,6 +84,8 @@ def test_amount_purse_takes_its_programme_categories_and_its_off() -> None:
     assert built.wallet.requires_otp is False
     assert built.wallet.offline_allowance_rial == 9_000_000
     assert built.dropped == ()
+    # The snapshot carries no label: the receipt names the purse by its programme's name.
+    assert purse.label_fa == RULES.program("kalabarg").name_fa != ""
 
 
 def test_off_above_the_programme_limits_is_bounded() -> None:
