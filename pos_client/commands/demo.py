@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pos_client.commands import add_runtime_dir
 from pos_client.commands.lane import NEW_STORE_HELP
+from pos_client.commands.output import terminal_qr
 from pos_client.config import Config, load_config
 from pos_client.errors import ConfigError, PosError, StoreError
 
@@ -395,28 +396,11 @@ def _offline_lines(
 
         masked = mask_national_id(str(household["national_id"]))
         lines.append(f"   A KB2 token of household {masked} (each token is used once):")
-        qr = _terminal_qr(token, shutil.get_terminal_size((80, 24)).columns)
+        qr = terminal_qr(token, shutil.get_terminal_size((80, 24)).columns)
         lines += qr if qr else ["   (a wider terminal shows it as a QR code here)"]
         lines.append(token)
     lines += ["   A fresh KB2 token, from another terminal:", f"     {fresh}"]
     return lines
-
-
-def _terminal_qr(text: str, columns: int) -> list[str]:
-    """``text`` as a QR code in text (two rows a line), or nothing when it is wider than
-    ``columns``."""
-    import io
-
-    import qrcode
-
-    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(text)
-    code.make(fit=True)
-    if code.modules_count + 2 * code.border > columns:
-        return []
-    out = io.StringIO()
-    code.print_ascii(out=out, invert=True)
-    return out.getvalue().splitlines()
 
 
 def _program() -> str:

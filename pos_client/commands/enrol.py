@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pos_client import __version__
 from pos_client.commands.lane import emit_json
+from pos_client.commands.output import terminal_qr
 from pos_client.compose import open_app, open_fleet
 from pos_client.config import load_config, resolve_config_path
 from pos_client.errors import LedgerError, LedgerRejected, LedgerUnavailable
@@ -68,28 +69,11 @@ def _say(args: argparse.Namespace, text: str = "") -> None:
     print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
 
 
-def _qr(text: str, columns: int) -> list[str]:
-    """``text`` as a QR code in text (two rows a line), or nothing when it is wider than
-    ``columns``."""
-    import io
-
-    import qrcode
-
-    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(text)
-    code.make(fit=True)
-    if code.modules_count + 2 * code.border > columns:
-        return []
-    out = io.StringIO()
-    code.print_ascii(out=out, invert=True)
-    return out.getvalue().splitlines()
-
-
 def _show_code(args: argparse.Namespace, code: UserCode) -> None:
     minutes = max(1, code.expires_in // 60)
     _say(args, f"Enrolment code: {code.user_code}   (valid {minutes} minutes)")
     link = code.verification_uri_complete or code.verification_uri
-    for line in _qr(link, shutil.get_terminal_size((80, 24)).columns):
+    for line in terminal_qr(link, shutil.get_terminal_size((80, 24)).columns):
         _say(args, line)
     _say(args, f"Approve it at {code.verification_uri}, or from the back office:")
     _say(args, f"  pos-client fleet approve {code.user_code} --store STORE")

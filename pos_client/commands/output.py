@@ -160,3 +160,20 @@ def emit_rows(
         raise
     writer.close(empty_text=empty_text)
     return writer.count
+
+
+def terminal_qr(text: str, columns: int) -> list[str]:
+    """``text`` as a QR code in text (two rows a line, level M), or nothing when it is
+    wider than ``columns`` (a code a scanner or a phone reads off the terminal)."""
+    import io
+
+    import qrcode
+
+    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(text)
+    code.make(fit=True)
+    if code.modules_count + 2 * code.border > columns:
+        return []
+    out = io.StringIO()
+    code.print_ascii(out=out, invert=True)
+    return out.getvalue().splitlines()

@@ -12,7 +12,8 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image
 
-from pos_client.commands.demo import _guide, _terminal_qr
+from pos_client.commands.demo import _guide
+from pos_client.commands.output import terminal_qr
 from pos_client.commands.training import SandboxOutage
 from pos_client.domain.national_id import mask_national_id
 from pos_client.domain.tokens import verify_token_signature
@@ -58,11 +59,11 @@ def test_the_demo_prints_a_kb2_token_and_the_training_key(
 
 def test_the_printed_qr_code_reads_back_as_the_token(sandbox: RunningSandbox) -> None:
     token = sandbox.mint_token(sandbox.household("kalabarg")["national_id"], version=2)
-    lines = _terminal_qr(token, 200)
+    lines = terminal_qr(token, 200)
     assert lines
     assert read_terminal_qr(lines) == [token]
 
 
 def test_a_narrow_terminal_gets_the_token_as_text_only(sandbox: RunningSandbox) -> None:
     token = sandbox.mint_token(sandbox.household("kalabarg")["national_id"], version=2)
-    assert _terminal_qr(token, 40) == []
+    assert terminal_qr(token, 40) == []
