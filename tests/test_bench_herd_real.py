@@ -24,11 +24,14 @@ def test_a_small_herd_drains_every_lane_and_says_what_the_sandbox_counted(tmp_pa
         with ledger.client() as client:  # the limits are off again afterwards
             assert [client.get("/v1/rules").status_code for _ in range(5)] == [200] * 5
     by_key = {f.key: f for f in figures}
+    # The refusal figure exists only when the probe met a refusal before the herd was over
+    # (a small herd paced well may drain first); every other figure, always.
+    refused = by_key["herd_real_goodput"].details["probe_refused"]
     assert set(by_key) == {
         "herd_real_goodput",
         "herd_real_max_wait",
         "herd_real_offered",
-        "herd_real_refusal_p99",
+        *(["herd_real_refusal_p99"] if refused else []),
     }
     goodput = by_key["herd_real_goodput"]
     details = goodput.details
@@ -42,5 +45,6 @@ def test_a_small_herd_drains_every_lane_and_says_what_the_sandbox_counted(tmp_pa
     assert details["wait_min_s"] <= details["wait_p50_s"] <= details["wait_max_s"]
     assert by_key["herd_real_max_wait"].value == details["wait_max_s"]
     assert all(f.value > 0 and f.against.value > 0 for f in figures)
-    # the probe (terminal T-0001, its own bucket) met refusals while the herd drained
-    assert details["probe_refused"] == by_key["herd_real_refusal_p99"].samples >= 1
+    # the probe (terminal T-0001, its own bucket): its refusals, each timed, if it met any
+    if refused:
+        assert details["probe_refused"] == by_key["herd_real_refusal_p99"].samples >= 1
