@@ -74,10 +74,17 @@ __all__ = [
     "ScannerError",
     "StoreError",
     "StoreRefused",
+    "TelemetryError",
     "TokenError",
     "TransitionError",
     "UnknownOutcome",
 ]
+
+
+class TelemetryError(PosError):
+    """The lane's telemetry (its MQTT broker) cannot be used; selling is never affected."""
+
+    code = "telemetry_unavailable"
 
 
 class ConfigError(PosError):

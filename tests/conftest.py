@@ -9,6 +9,8 @@ a :class:`pos_client.sandbox.server.RunningSandbox`: ``.url``, ``.data_dir``,
 (``mint_token``, ``mint_purchase_code``, ``otp_code``, ``add_fault``,
 ``clear_faults``, ``advance_clock``, ``set_blocked``, ``revise_catalog``).
 
+``mqtt_broker``: a real Mosquitto broker on a free loopback port (see below).
+
 Each test gets its own books: a copy of a DATA directory made once per session
 (same key, terminals and households; the demo dates are those of the session).
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from pos_client.sandbox.broker import RunningBroker, start_broker
 from pos_client.sandbox.server import RunningSandbox, build_sandbox, start_sandbox
 
 
@@ -38,3 +41,14 @@ def sandbox(tmp_path: Path, sandbox_template: Path) -> Iterator[RunningSandbox]:
     shutil.copytree(sandbox_template, data_dir)
     with start_sandbox(data_dir) as running:
         yield running
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path: Path) -> Iterator[RunningBroker]:
+    """A real Mosquitto on a free loopback port, with a password file and the contract's ACL.
+
+    Accounts: lanes ``T-0001``..``T-0003`` (password ``lane-<id>``) and the reader
+    ``fleet`` (password ``fleet-pass``); add more with ``add_accounts``."""
+    lanes = {f"T-000{n}": f"lane-T-000{n}" for n in (1, 2, 3)}
+    with start_broker(tmp_path / "broker", lanes=lanes, readers={"fleet": "fleet-pass"}) as broker:
+        yield broker
