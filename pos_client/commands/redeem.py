@@ -93,9 +93,17 @@ def read_basket(path: str) -> list[tuple[str, int | None, int | None]]:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise BadInput(f"the basket file {path} is not JSON") from None
+    return parse_basket(data)
+
+
+def parse_basket(
+    data: Any, *, what: str = "the basket file"
+) -> list[tuple[str, int | None, int | None]]:
+    """The lines of a basket already read as JSON (``{"lines": [...]}``), checked as
+    :func:`read_basket` checks a file's (the lane agent's redeem body is one)."""
     lines = data.get("lines") if isinstance(data, dict) else None
     if not isinstance(lines, list) or not lines:
-        raise BadInput('the basket file needs {"lines": [...]} with at least one line')
+        raise BadInput(what + ' needs {"lines": [...]} with at least one line')
     if len(lines) > MAX_LINES:
         raise BadInput(f"a basket holds at most {MAX_LINES} lines")
     out: list[tuple[str, int | None, int | None]] = []
@@ -127,7 +135,7 @@ def read_basket(path: str) -> list[tuple[str, int | None, int | None]]:
     return out
 
 
-def _refusal(reason: str, detail: str, *, status: str = "declined") -> dict[str, Any]:
+def refusal(reason: str, detail: str, *, status: str = "declined") -> dict[str, Any]:
     return {
         "id": None,
         "status": status,
@@ -172,14 +180,19 @@ async def _identify(session: CheckoutSession, args: argparse.Namespace) -> None:
         await session.identify_purchase_code(args.purchase_code)
 
 
-async def _redeem(
-    app: Lane, args: argparse.Namespace
+async def redeem_sale(
+    app: Lane,
+    args: argparse.Namespace,
+    basket: list[tuple[str, int | None, int | None]] | None = None,
 ) -> tuple[int, dict[str, Any], CheckoutSession | None]:
-    basket = read_basket(args.basket)
+    """One sale as ``redeem`` makes it: (exit status, the ``--json`` object, the session to
+    acknowledge once the caller has been told). ``basket``: the lines, else ``args.basket``'s."""
+    if basket is None:
+        basket = read_basket(args.basket)
     try:
         await _ensure_rules(app)
     except (LedgerError, DocumentRefused) as exc:
-        return EXIT_REFUSED, _refusal("no_rules", exc.message, status="refused_offline"), None
+        return EXIT_REFUSED, refusal("no_rules", exc.message, status="refused_offline"), None
     session = app.checkout.new_session()
     try:
         await _identify(session, args)
@@ -189,17 +202,17 @@ async def _redeem(
         raise BadInput(exc.message) from None
     except CheckoutRefused as exc:
         status = "refused_offline" if exc.code == "ledger_unavailable" else "declined"
-        return EXIT_REFUSED, _refusal(exc.code, exc.message, status=status), None
+        return EXIT_REFUSED, refusal(exc.code, exc.message, status=status), None
     try:
         outcome = await session.confirm()
     except CheckoutRefused as exc:
         view = session.basket()
-        result = _refusal(exc.code, exc.message)
+        result = refusal(exc.code, exc.message)
         result.update(total_rial=view.total_rial, payable_rial=view.total_rial)
         return EXIT_REFUSED, result, None
     except StoreError as exc:
         # Raised only before the sale was written: nothing was sent, nothing charged.
-        return EXIT_REFUSED, _refusal("store_error", exc.message), None
+        return EXIT_REFUSED, refusal("store_error", exc.message), None
     if outcome.status is SaleStatus.UNKNOWN:
         try:
             outcome = await session.abandon()
@@ -237,7 +250,7 @@ def _run(args: argparse.Namespace) -> int:
     told: list[bool] = []
 
     async def work(app: Lane) -> int:
-        code, result, session = await _redeem(app, args)
+        code, result, session = await redeem_sale(app, args)
         if args.json:
             emit_json(result)
         else:
@@ -259,16 +272,16 @@ def _run(args: argparse.Namespace) -> int:
         return run_with_app(args, work)
     except BadInput as exc:
         if args.json and not told:
-            emit_json(_refusal("bad_input", str(exc)))
+            emit_json(refusal("bad_input", str(exc)))
         print(f"pos-client redeem: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PosError as exc:
         if not args.json or told:
             raise
-        emit_json(_refusal(exc.code, exc.message))
+        emit_json(refusal(exc.code, exc.message))
         print(f"pos-client redeem: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc, (ConfigError, DomainError)) else EXIT_REFUSED
     except Exception:
         if args.json and not told:  # one object still; the sentence comes from the CLI
-            emit_json(_refusal("internal_error", "the sale could not be completed"))
+            emit_json(refusal("internal_error", "the sale could not be completed"))
         raise
