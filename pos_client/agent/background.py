@@ -70,7 +70,7 @@ async def recover_at_start(lane: Lane) -> None:
             log.warning("interrupted sale %s not resolved yet: %s", outcome.id, exc.message)
             continue
         log.warning(
-            "interrupted sale %s is %s: finish or cancel it (POST /v1/interrupted/%s/finish|cancel)",
+            "interrupted sale %s is %s: finish or cancel it (POST /v1/interrupted/%s/...)",
             outcome.id,
             resolved.status,
             outcome.id,
@@ -78,7 +78,10 @@ async def recover_at_start(lane: Lane) -> None:
 
 
 def background_work(lane: Lane, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
-    """Everything the agent runs in the background while it serves; each ends when ``stop`` is set."""
+    """Everything the agent runs in the background while it serves (each ends at ``stop``).
+
+    The one place for the agent's background services: a new one is one more item.
+    """
     return [
         lane.forwarder.run(stop),
         refresh_loop(lane, stop),

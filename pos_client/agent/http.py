@@ -64,8 +64,7 @@ PROBLEM = "application/problem+json"
 _STATUS_OF_CODE = {
     "problem_not_found": 404,
     "not_interrupted": 404,
-    "unknown_sale": 404,
-    "receipt_not_found": 404,
+    "not_found": 404,
     "ledger_unavailable": 503,
 }
 
@@ -146,17 +145,13 @@ async def read_body(request: Request) -> dict[str, Any]:
     """
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-        raise BadInput(
-            f"the body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large"
-        )
+        raise BadInput(f"the body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise BadInput(
-                f"the body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large"
-            )
+            raise BadInput(f"the body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large")
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
@@ -186,7 +181,7 @@ def _endpoint(handler: Handler, state: AgentState) -> Callable[[Request], Awaita
             if exc.code == "malformed_json":
                 return problem(400, exc.code, exc.message)
             return error_response(exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a problem document, never a traceback
             return error_response(exc)
 
     return endpoint
