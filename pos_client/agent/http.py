@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -220,12 +221,18 @@ async def _checkout(
             " interrupted ones (GET /v1/interrupted)"
         )
         return Response(status_code=499)
-    if session is not None:
+    if session is None:
+        return _json(answer)
+
+    def seen() -> None:
         try:
             ops.acknowledge(session)
         except StoreError as exc:  # it stays interrupted: finishing it asks the ledger
             log.warning("the sale could not be marked as seen: %s", exc.message)
-    return _json(answer)
+
+    # Marked as seen once the answer is written to the client (as `redeem` does once it has
+    # printed it); an answer that could not be written leaves the sale interrupted.
+    return JSONResponse(answer, background=BackgroundTask(seen))
 
 
 # ---------------------------------------------------------------------- the operations
