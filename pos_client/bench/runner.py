@@ -5,7 +5,8 @@ checked offline, durable enqueue), then starts a sandbox ledger in a process of
 its own and measures, against it on loopback, the catalog load and lookups, an
 online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
-drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
+drain; then a redeem through a real lane agent (:mod:`.agent`, against a
+ledger of its own); then a lane's long history (a 300,000-sale store against a 10,400-sale
 one); then the enrolment of 500 lanes with store codes, against a ledger of its
 own. A group that fails is reported (``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
