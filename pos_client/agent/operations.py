@@ -89,6 +89,10 @@ async def redeem(lane: Lane, body: dict[str, Any]) -> tuple[int, dict[str, Any],
     acknowledge once the caller has the answer)``."""
     args, lines = redeem_args(body)
     code, result, session = await redeem_sale(lane, args, lines)
+    if result.get("id") and result.get("status") in ("approved_offline", "refused_offline"):
+        # The ledger was not reached: the forwarder's next request is a health probe (as at
+        # the screen), and what this sale left in the outbox goes once it answers.
+        lane.forwarder.wake(unreached=True)
     return (0 if code == EXIT_OK else 1), result, session
 
 

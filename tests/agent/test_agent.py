@@ -12,6 +12,7 @@ from pos_client.sandbox.server import RunningSandbox
 from tests.agent.support import agent
 from tests.support.cli import cli, config
 from tests.support.lane import MILK_1L, NOT_IN_CATALOG, RICE_5KG, ledger_books, national_id
+from tests.support.waiting import eventually
 
 PROBLEM = "application/problem+json"
 
@@ -38,6 +39,10 @@ def test_a_whole_sale_over_the_socket_answers_as_the_command_line(
             health = client.get("/v1/health").json()
             assert health["status"] == "ok" and health["terminal_id"] == "T-0001"
             assert health["busy"] is False
+            # The rules come in the background, before any sale asks for them.
+            eventually(
+                lambda: client.get("/v1/health").json()["rules_version"], "the rules are fetched"
+            )
             token = sandbox.mint_token(nid)
             wallet = client.post("/v1/wallet-inquiries", json={"token": token})
             assert wallet.status_code == 200, wallet.text

@@ -18,7 +18,7 @@ from pos_client.config import load_config
 from pos_client.sandbox.server import RunningSandbox
 from tests.agent.support import RunningAgent, agent, short_dir, start_agent
 from tests.support.cli import cli, config
-from tests.support.lane import RICE_5KG, ledger_books, national_id
+from tests.support.lane import MILK_1L, RICE_5KG, ledger_books, national_id
 from tests.support.waiting import eventually
 
 
@@ -240,3 +240,28 @@ def cli_args(sandbox: RunningSandbox) -> list[str]:
     import sys
 
     return [sys.executable, "-m", "pos_client.cli", "agent", "--config", config(sandbox)]
+
+
+def test_an_offline_sale_is_forwarded_by_the_agent_once_the_ledger_is_back(
+    sandbox: RunningSandbox,
+) -> None:
+    nid = national_id(sandbox, "kalabarg")
+    milk = [{"barcode": MILK_1L, "unit_price_rial": 420_000}]
+    with agent(sandbox, terminal_id="T-0002") as running, running.client() as client:
+        warm = client.post(
+            "/v1/redemptions", json={"token": sandbox.mint_token(nid), "lines": milk}
+        )
+        assert warm.json()["status"] == "approved"
+        token = sandbox.mint_token(nid)
+        sandbox.add_fault("unavailable", "/v1/*", count=None, retry_after=60)
+        sale = client.post("/v1/redemptions", json={"token": token, "lines": milk}).json()
+        assert sale["status"] == "approved_offline" and sale["goes_ahead"]
+        stats = client.get("/v1/queue/stats").json()
+        assert stats["count"] == 1 and stats["outstanding_offline_rial"] == 420_000
+        sandbox.clear_faults()
+        # The network is back: the agent's own forwarder sends it (no `queue sync` anywhere).
+        pushed = client.post("/v1/queue/push")
+        assert pushed.status_code == 202 and pushed.json()["pushed"] is True
+        eventually(lambda: client.get("/v1/queue").json() == [], "the outbox is empty")
+        assert client.get("/v1/problems").json() == []
+    assert sale["id"] in ledger_books(sandbox, "T-0002")["redemption_ids"]
