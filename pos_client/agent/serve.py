@@ -153,6 +153,8 @@ class _Server(uvicorn.Server):
 
 async def _serve(config: Config, sock: socket.socket, where: str, *, new_store: bool) -> int:
     lane = build_app(config, devices=True, new_store=new_store)
+    for problem in lane.devices_errors:  # tried again when a receipt is printed
+        log.warning("device: %s", problem)
     state = AgentState(lane)
     stop = asyncio.Event()
 

@@ -135,7 +135,7 @@ def parse_basket(
     return out
 
 
-def refusal(reason: str, detail: str, *, status: str = "declined") -> dict[str, Any]:
+def _refusal(reason: str, detail: str, *, status: str = "declined") -> dict[str, Any]:
     return {
         "id": None,
         "status": status,
@@ -192,7 +192,7 @@ async def redeem_sale(
     try:
         await _ensure_rules(app)
     except (LedgerError, DocumentRefused) as exc:
-        return EXIT_REFUSED, refusal("no_rules", exc.message, status="refused_offline"), None
+        return EXIT_REFUSED, _refusal("no_rules", exc.message, status="refused_offline"), None
     session = app.checkout.new_session()
     try:
         await _identify(session, args)
@@ -202,17 +202,17 @@ async def redeem_sale(
         raise BadInput(exc.message) from None
     except CheckoutRefused as exc:
         status = "refused_offline" if exc.code == "ledger_unavailable" else "declined"
-        return EXIT_REFUSED, refusal(exc.code, exc.message, status=status), None
+        return EXIT_REFUSED, _refusal(exc.code, exc.message, status=status), None
     try:
         outcome = await session.confirm()
     except CheckoutRefused as exc:
         view = session.basket()
-        result = refusal(exc.code, exc.message)
+        result = _refusal(exc.code, exc.message)
         result.update(total_rial=view.total_rial, payable_rial=view.total_rial)
         return EXIT_REFUSED, result, None
     except StoreError as exc:
         # Raised only before the sale was written: nothing was sent, nothing charged.
-        return EXIT_REFUSED, refusal("store_error", exc.message), None
+        return EXIT_REFUSED, _refusal("store_error", exc.message), None
     if outcome.status is SaleStatus.UNKNOWN:
         try:
             outcome = await session.abandon()
@@ -229,6 +229,10 @@ async def redeem_sale(
     if outcome.offline_source == OFFLINE_SOURCE_CARD:
         result["offline_note"] = FROM_CARD_SENTENCE
     return EXIT_OK if outcome.goes_ahead else EXIT_REFUSED, result, session
+
+
+#: The name the one sale had before the lane agent shared it.
+_redeem = redeem_sale
 
 
 def _human(result: dict[str, Any]) -> str:
@@ -272,16 +276,16 @@ def _run(args: argparse.Namespace) -> int:
         return run_with_app(args, work)
     except BadInput as exc:
         if args.json and not told:
-            emit_json(refusal("bad_input", str(exc)))
+            emit_json(_refusal("bad_input", str(exc)))
         print(f"pos-client redeem: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except PosError as exc:
         if not args.json or told:
             raise
-        emit_json(refusal(exc.code, exc.message))
+        emit_json(_refusal(exc.code, exc.message))
         print(f"pos-client redeem: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc, (ConfigError, DomainError)) else EXIT_REFUSED
     except Exception:
         if args.json and not told:  # one object still; the sentence comes from the CLI
-            emit_json(refusal("internal_error", "the sale could not be completed"))
+            emit_json(_refusal("internal_error", "the sale could not be completed"))
         raise
