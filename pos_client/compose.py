@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from pos_client.adapters.fleet_http import FleetHttp
+from pos_client.adapters.lane_lock import LaneLock, hold_lane
 from pos_client.adapters.lane_token import TokenFile, rotation_lock, write_token
 from pos_client.adapters.ledger_http import HttpLedger
 from pos_client.adapters.sqlite import SqliteStore, open_lane_store
@@ -65,6 +66,7 @@ __all__ = [
     "build_app",
     "build_doctor",
     "check_store",
+    "claim_lane",
     "offline_limits",
     "open_app",
     "own_values",
@@ -270,6 +272,15 @@ def check_store(config: Config) -> None:
     for a caller that must know before it writes anything (the screen's log file).
     """
     check_lane_store(config.store.path, config_path=config.source, lang=config.ui.language)
+
+
+def claim_lane(config: Config, *, holder: str) -> LaneLock:
+    """Own the lane's store for ``holder`` (``screen`` or ``agent``) until released or death.
+
+    :class:`StoreError` (``lane_in_use``, one sentence) when the other one holds it
+    (see :mod:`pos_client.adapters.lane_lock`).
+    """
+    return hold_lane(config.store.path, holder=holder, lang=config.ui.language)
 
 
 def build_app(

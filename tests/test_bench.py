@@ -29,6 +29,10 @@ HISTORY_TIMES = {
 }
 #: The herd simulation's figures (each with a goal).
 HERD = {"herd_peak", "herd_wait_p50", "herd_empty", "herd_answered"}
+#: The lane agent's redeem, beside the bare POST (with the goal), two bare exchanges and a
+#: spawned ``pos-client redeem``.
+AGENT_GOALS = {"agent_p50_vs_bare_post", "agent_p99_vs_bare_post"}
+AGENT = {*AGENT_GOALS, "agent_p50_vs_two_exchanges", "agent_p50_vs_spawned", "agent_p99_vs_spawned"}
 EXPECTED_KEYS = {
     "allocation_p99",
     "enrol_lanes_per_s",
@@ -54,6 +58,7 @@ EXPECTED_KEYS = {
     "history_export_peak",
     "history_bytes_per_sale",
     *HERD,
+    *AGENT,
 }
 #: Figures that the issue gives a goal.
 WITH_GOALS = {
@@ -73,6 +78,7 @@ WITH_GOALS = {
     *HISTORY_TIMES,
     "history_export_peak",
     *HERD,
+    *AGENT_GOALS,
 }
 
 
@@ -159,6 +165,8 @@ def test_figures_sharing_a_measurement_agree(quick_run: Any) -> None:
         ("enqueue_p99_vs_bare", "enqueue_p99_vs_peer"),
         ("drain_rate_vs_limit", "drain_rate_vs_one_by_one"),
         ("online_p50_vs_health", "online_p50_vs_bare_post"),
+        ("agent_p50_vs_bare_post", "agent_p50_vs_spawned"),
+        ("agent_p50_vs_bare_post", "agent_p50_vs_two_exchanges"),
     ):
         assert by_key[a]["value"] == by_key[b]["value"]
     assert by_key["scan_to_basket_p50"]["value"] <= by_key["scan_to_basket_p99"]["value"]

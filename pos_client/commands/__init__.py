@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pos_client.commands.enrol",
     "pos_client.commands.token",
     "pos_client.commands.lane_retire",
+    "pos_client.commands.agent",
 )
 
 

@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run_lane(args: argparse.Namespace) -> int:
-    from pos_client.compose import check_store
+    from pos_client.compose import check_store, claim_lane
 
     config = load_config(args.config)
     log_file = Path(config.store.path).with_suffix(".log")
@@ -110,10 +110,12 @@ def _run_lane(args: argparse.Namespace) -> int:
             # Before anything is made beside the store (its log): a store that is not
             # there is refused, never taken for a new lane.
             check_store(config)
+        # One owner per lane's store: the screen or the lane agent, never both.
+        owner = claim_lane(config, holder="screen")
     except StoreError as exc:
         print(f"pos-client: {exc.message}", file=sys.stderr)
         return 2
-    with _log_to(log_file):
+    with owner, _log_to(log_file):
         try:
             return asyncio.run(
                 _serve(

@@ -93,9 +93,17 @@ def read_basket(path: str) -> list[tuple[str, int | None, int | None]]:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise BadInput(f"the basket file {path} is not JSON") from None
+    return parse_basket(data)
+
+
+def parse_basket(
+    data: Any, *, what: str = "the basket file"
+) -> list[tuple[str, int | None, int | None]]:
+    """The lines of a basket already read as JSON (``{"lines": [...]}``), checked as
+    :func:`read_basket` checks a file's (the lane agent's redeem body is one)."""
     lines = data.get("lines") if isinstance(data, dict) else None
     if not isinstance(lines, list) or not lines:
-        raise BadInput('the basket file needs {"lines": [...]} with at least one line')
+        raise BadInput(what + ' needs {"lines": [...]} with at least one line')
     if len(lines) > MAX_LINES:
         raise BadInput(f"a basket holds at most {MAX_LINES} lines")
     out: list[tuple[str, int | None, int | None]] = []
@@ -172,10 +180,15 @@ async def _identify(session: CheckoutSession, args: argparse.Namespace) -> None:
         await session.identify_purchase_code(args.purchase_code)
 
 
-async def _redeem(
-    app: Lane, args: argparse.Namespace
+async def redeem_sale(
+    app: Lane,
+    args: argparse.Namespace,
+    basket: list[tuple[str, int | None, int | None]] | None = None,
 ) -> tuple[int, dict[str, Any], CheckoutSession | None]:
-    basket = read_basket(args.basket)
+    """One sale as ``redeem`` makes it: (exit status, the ``--json`` object, the session to
+    acknowledge once the caller has been told). ``basket``: the lines, else ``args.basket``'s."""
+    if basket is None:
+        basket = read_basket(args.basket)
     try:
         await _ensure_rules(app)
     except (LedgerError, DocumentRefused) as exc:
@@ -218,6 +231,10 @@ async def _redeem(
     return EXIT_OK if outcome.goes_ahead else EXIT_REFUSED, result, session
 
 
+#: The name the one sale had before the lane agent shared it.
+_redeem = redeem_sale
+
+
 def _human(result: dict[str, Any]) -> str:
     parts = [f"{result['status']}"]
     if result.get("offline_note"):
@@ -237,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
     told: list[bool] = []
 
     async def work(app: Lane) -> int:
-        code, result, session = await _redeem(app, args)
+        code, result, session = await redeem_sale(app, args)
         if args.json:
             emit_json(result)
         else:

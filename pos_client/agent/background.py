@@ -1,0 +1,89 @@
+"""The lane agent's background work, in one list: :func:`background_work`.
+
+Each item is a coroutine that runs until ``stop`` is set (or is done sooner).
+The agent starts them all when it starts and stops them all when it stops:
+adding a service to the agent (the lane's telemetry, for one) is one line
+there. What they do is what the checkout screen does in the background:
+
+- the forwarder drains the outbox with the project's pacing policy;
+- the rules, the catalog and the terminal config are fetched at start and
+  every :data:`REFRESH_INTERVAL` seconds, and the terminal token is rotated
+  when its rotation is due;
+- at start, sales interrupted by a crash (written, their outcome never seen)
+  are resolved against the ledger as the screen does at start; they wait
+  for the chain's software to finish or cancel them (``/v1/interrupted``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from pos_client.compose import Lane
+from pos_client.errors import LedgerError, PosError
+
+__all__ = ["REFRESH_INTERVAL", "background_work", "recover_at_start", "refresh_loop"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two refreshes of the rules and the catalog (the screen's interval).
+REFRESH_INTERVAL = 600.0
+
+
+async def refresh_once(lane: Lane) -> None:
+    """Rules (with the terminal config), the catalog, then the token if its rotation is due."""
+    try:
+        await lane.refresh.sync_rules()
+        await lane.refresh.sync_catalog()
+        await lane.tokens.rotate_if_due()
+    except LedgerError as exc:
+        log.info("refresh failed: %s", exc.message)
+    except PosError as exc:
+        log.warning("refresh refused: %s", exc.message)
+
+
+async def refresh_loop(lane: Lane, stop: asyncio.Event, interval: float = REFRESH_INTERVAL) -> None:
+    """:func:`refresh_once` at once, then every ``interval`` seconds until ``stop``."""
+    while not stop.is_set():
+        await refresh_once(lane)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
+
+
+async def recover_at_start(lane: Lane) -> None:
+    """Resolve the sales a crash interrupted, as the screen does when it starts (nothing sent)."""
+    try:
+        outcomes = await asyncio.to_thread(lane.checkout.interrupted)
+    except PosError as exc:
+        log.warning("the interrupted sales could not be read: %s", exc.message)
+        return
+    for outcome in outcomes:
+        if outcome.id is None:
+            continue
+        try:
+            resolved = await lane.checkout.resolve_interrupted(outcome.id)
+        except PosError as exc:
+            log.warning("interrupted sale %s not resolved yet: %s", outcome.id, exc.message)
+            continue
+        log.warning(
+            "interrupted sale %s is %s: finish or cancel it (POST /v1/interrupted/%s/...)",
+            outcome.id,
+            resolved.status,
+            outcome.id,
+        )
+
+
+def background_work(lane: Lane, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+    """Everything the agent runs in the background while it serves (each ends at ``stop``).
+
+    The one place for the agent's background services: a new one is one more item.
+    """
+    return [
+        lane.forwarder.run(stop),
+        refresh_loop(lane, stop),
+        recover_at_start(lane),
+    ]
