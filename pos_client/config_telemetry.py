@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from pos_client.errors import ConfigError
 
-__all__ = ["TelemetryConfig", "check_broker_url", "parse_telemetry"]
+__all__ = ["TelemetryConfig", "check_broker_url", "parse_telemetry", "telemetry_password"]
 
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _KEYS = (
@@ -121,3 +121,29 @@ def parse_telemetry(data: Any, *, base_dir: Path) -> TelemetryConfig:
         ca_file=path(ca_value.strip()),
         keepalive_s=keepalive,
     )
+
+
+def telemetry_password(config: TelemetryConfig) -> str:
+    """The broker password: ``password``, or the private file ``password_file`` names.
+
+    :class:`ConfigError` for a file that is missing, open to other users (``chmod 600``)
+    or empty; the password itself is never part of a message."""
+    if config.password_file is None:
+        return config.password
+    path = config.password_file
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if os.name != "nt" and info.st_mode & 0o077:
+                raise _fail(
+                    "password_file", f"{path} can be read by other users; `chmod 600 {path}`"
+                )
+            raw = handle.read(8193)
+    except FileNotFoundError:
+        raise _fail("password_file", f"no file at {path}") from None
+    except OSError as exc:
+        raise _fail("password_file", f"cannot read {path}: {exc.strerror}") from None
+    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    if not text.strip() or len(raw) > 8192:
+        raise _fail("password_file", f"{path} holds no usable password")
+    return text

@@ -40,6 +40,7 @@ __all__ = [
     "Intent",
     "JournalEntry",
     "JournalStore",
+    "LaneFigures",
     "Ledger",
     "MetaStore",
     "NewRedemption",
@@ -450,6 +451,19 @@ class TelemetryStatus:
     problem: str | None = None
     detail: str = ""
     published: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LaneFigures:
+    """What the store tells the lane's telemetry, read in one short pass."""
+
+    queue_count: int
+    queue_rial: int
+    oldest_queued_at: datetime | None
+    sales_today: int
+    problems: int
+    last_contact: datetime | None
+    catalog_version: str | None
 
 
 class Telemetry(Protocol):

@@ -474,7 +474,7 @@ class MqttTelemetry:
     def _on_message(self, client: mqtt.Client, link: _Link, message: mqtt.MQTTMessage) -> None:
         if message.topic != self.topic:
             return
-        seen = decode_state(message.payload)
+        seen = decode_state(bytes(message.payload))
         if isinstance(seen, LaneState) and not seen.online and seen.session < link.session:
             # An older connection's Will, published late: put the lane's state back on top.
             link.republish = True
