@@ -20,6 +20,12 @@ tried again after a full-jitter backoff (``uniform(0, min(cap, base * 2**n))``,
 never under :data:`MIN_DELAY_S`); a broker that refuses the user name or
 password is told once in the log (never the password) and tried again slowly.
 
+It speaks MQTT 5, so a broker that refuses a state (its ACL: a lane may write
+only its own topic) says so in the acknowledgement, and the lane tells it
+(``not_authorised``) instead of publishing into nothing. Each connection has a
+client id of its own (``lane-<terminal>-<session>``): a new connection never
+takes over an old one, whose Will then comes when the broker gives up on it.
+
 The lane also reads its own topic back (its ACL lets it): a Will of an older
 connection that the broker published late (the old TCP connection died after
 the new one began) would be the retained message a new reader sees first, so
@@ -262,8 +268,8 @@ class MqttTelemetry:
         ceiling = min(s.backoff_cap_s, s.backoff_base_s * 2 ** min(self._attempt, 30))
         return max(MIN_DELAY_S, random.uniform(0, ceiling))  # noqa: S311 - jitter
 
-    def _tell(self, problem: str, detail: str) -> None:
-        self._set_status(connected=False, problem=problem, detail=detail)
+    def _tell(self, problem: str, detail: str, *, connected: bool = False) -> None:
+        self._set_status(connected=connected, problem=problem, detail=detail)
         if self._told == problem:
             return
         self._told = problem
@@ -284,9 +290,8 @@ class MqttTelemetry:
         s = self.settings
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"lane-{self.address.terminal_id}",
-            clean_session=True,
-            protocol=mqtt.MQTTv311,
+            client_id=f"lane-{self.address.terminal_id}-{session}",
+            protocol=mqtt.MQTTv5,
             reconnect_on_failure=False,
         )
         client.username_pw_set(s.username, s.password)
@@ -309,10 +314,11 @@ class MqttTelemetry:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         s = self.settings
         self._set_status(session=session)
         try:
-            client.connect(s.host, s.port, keepalive=s.keepalive_s)
+            client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=True)
         except ssl.SSLError as exc:
             self._tell("tls", f"the broker's certificate is not trusted ({exc.reason})")
             return link
@@ -467,9 +473,26 @@ class MqttTelemetry:
     def _on_publish(
         self, client: mqtt.Client, link: _Link, mid: int, reason: Any, properties: Any
     ) -> None:
+        if getattr(reason, "is_failure", False):
+            self._tell(
+                "not_authorised",
+                f"the broker refused the state on {self.topic} ({reason})",
+                connected=link.connected,
+            )
         link.acked.add(mid)
         if len(link.acked) > 64:
             link.acked = {mid}
+
+    def _on_subscribe(
+        self, client: mqtt.Client, link: _Link, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        if any(getattr(reason, "is_failure", False) for reason in reasons):
+            # The ACL that refuses reading the lane's own topic refuses writing it too.
+            self._tell(
+                "not_authorised",
+                f"the broker does not let this lane use {self.topic}",
+                connected=link.connected,
+            )
 
     def _on_message(self, client: mqtt.Client, link: _Link, message: mqtt.MQTTMessage) -> None:
         if message.topic != self.topic:
