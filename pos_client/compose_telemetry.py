@@ -18,6 +18,7 @@ Imports the config, the compose root's Lane, the adapters and the services.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,9 +90,16 @@ def telemetry_port(lane: Lane, **settings: object) -> Telemetry:
 
 
 def lane_telemetry(
-    lane: Lane, *, devices: DeviceWatch | None = None, **settings: object
+    lane: Lane,
+    *,
+    devices: DeviceWatch | None = None,
+    reachable: Callable[[], bool] | None = None,
+    **settings: object,
 ) -> LaneTelemetry:
-    """The lane's telemetry service on the port its config asks for (not started: ``run()``)."""
+    """The lane's telemetry service on the port its config asks for (not started: ``run()``).
+
+    ``reachable``: whether the ledger answers, as the caller knows it (default: the
+    forwarder's pacing has no failure to probe after)."""
     book = lane.terminal_config
     watch = devices or DeviceWatch(
         {
@@ -114,6 +122,6 @@ def lane_telemetry(
         software_version=__version__,
         config_version=(lambda: book.version) if book is not None else (lambda: None),
         rules_version=rules_version,
-        reachable=lambda: not lane.forwarder.pacing.must_probe,
+        reachable=reachable or (lambda: not lane.forwarder.pacing.must_probe),
         devices=watch,
     )

@@ -140,6 +140,11 @@ class LaneTelemetry:
         #: How long the last state took to build (seconds), for the bench and the log.
         self.last_build_s = 0.0
 
+    @property
+    def enabled(self) -> bool:
+        """Whether a broker is configured (the default port publishes nothing)."""
+        return self.telemetry.status().configured
+
     # ------------------------------------------------------------ the state
 
     def snapshot(self) -> tuple[LaneState, object]:
