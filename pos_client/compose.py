@@ -56,6 +56,7 @@ from pos_client.services.token_rotation import TokenRotation
 
 if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
+    from pos_client.compose_telemetry import probe_lane_broker
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
 __all__ = [
@@ -471,6 +472,7 @@ def build_doctor(
     ``held_scale``: the scale this program already holds open (the checkout
     screen's), asked through that, not opened a second time (it would be busy).
     """
+    from pos_client.compose_telemetry import probe_lane_broker
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
     def open_scanner(url: str, **callbacks: Any) -> Any:
@@ -503,6 +505,7 @@ def build_doctor(
             store_path, config_path=config_path, read_only=True, lang=language
         ),
         devices=devices or DeviceOpeners(open_scanner, open_printer, open_scale),
+        probe_telemetry=lambda: probe_lane_broker(config),
     )
 
 

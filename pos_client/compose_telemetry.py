@@ -19,23 +19,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pos_client import __version__
-from pos_client.adapters.mqtt_telemetry import MqttSettings, MqttTelemetry, SessionFile
+from pos_client.adapters.mqtt_telemetry import (
+    MqttSettings,
+    MqttTelemetry,
+    SessionFile,
+    probe_broker,
+)
+from pos_client.config import Config
 from pos_client.config_telemetry import telemetry_password
 from pos_client.domain.errors import ContractError
 from pos_client.domain.lane_state import LaneAddress, state_topic
 from pos_client.errors import ConfigError
-from pos_client.ports import NoTelemetry, Telemetry
+from pos_client.ports import NoTelemetry, Telemetry, TelemetryStatus
+from pos_client.services.doctor.telemetry import TelemetryFacts
 from pos_client.services.redemptions import business_date
 from pos_client.services.telemetry import DeviceWatch, LaneTelemetry
 
 if TYPE_CHECKING:
     from pos_client.compose import Lane
 
-__all__ = ["broker_url", "lane_telemetry", "session_path", "telemetry_port"]
+__all__ = ["broker_url", "lane_telemetry", "probe_lane_broker", "session_path", "telemetry_port"]
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +133,27 @@ def lane_telemetry(
         reachable=reachable or (lambda: not lane.forwarder.pacing.must_probe),
         devices=watch,
     )
+
+
+def probe_lane_broker(config: Config, *, timeout: float = 5.0) -> TelemetryFacts | None:
+    """For the doctor: one connection to the broker the lane's file names (None: none named).
+
+    The password file that cannot be read is told as a refusal of the credentials."""
+    tele = config.telemetry
+    if not tele.url:
+        return None
+    user = tele.username or config.terminal.id
+    facts = TelemetryFacts(
+        url=tele.url, user=user, complete=bool(tele.merchant_id and tele.store_id)
+    )
+    if not facts.complete:
+        return facts
+    try:
+        password = telemetry_password(tele)
+    except ConfigError as exc:
+        status = TelemetryStatus(configured=True, problem="not_authorised", detail=exc.message)
+        return replace(facts, status=status)
+    settings = MqttSettings(
+        url=tele.url, username=user, password=password, ca_file=tele.ca_file
+    )
+    return replace(facts, status=probe_broker(settings, timeout=timeout))

@@ -67,7 +67,7 @@ from pos_client.domain.lane_state import (
 )
 from pos_client.ports import TelemetryStatus
 
-__all__ = ["MAX_QUEUED", "MqttSettings", "MqttTelemetry", "SessionFile"]
+__all__ = ["MAX_QUEUED", "MqttSettings", "MqttTelemetry", "SessionFile", "probe_broker"]
 
 log = logging.getLogger(__name__)
 
@@ -501,3 +501,53 @@ class MqttTelemetry:
         if isinstance(seen, LaneState) and not seen.online and seen.session < link.session:
             # An older connection's Will, published late: put the lane's state back on top.
             link.republish = True
+
+
+def probe_broker(settings: MqttSettings, *, timeout: float = 5.0) -> TelemetryStatus:
+    """Connect once with the lane's credentials and say how the broker answered (the doctor).
+
+    Publishes nothing (the lane's retained state is left as it is) and leaves no Will."""
+    answer: list[Any] = []
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"doctor-{settings.username}-{os.getpid()}",
+        protocol=mqtt.MQTTv5,
+        reconnect_on_failure=False,
+    )
+    client.username_pw_set(settings.username, settings.password)
+    client.connect_timeout = timeout
+    if settings.tls:
+        cafile = str(settings.ca_file) if settings.ca_file else None
+        client.tls_set_context(ssl.create_default_context(cafile=cafile))
+    client.on_connect = lambda _c, _u, _f, reason, _p: answer.append(reason)
+    try:
+        client.connect(settings.host, settings.port, keepalive=max(5, int(timeout) + 1))
+    except ssl.SSLError as exc:
+        return TelemetryStatus(configured=True, problem="tls", detail=str(exc.reason or exc))
+    except (OSError, ValueError) as exc:
+        return TelemetryStatus(
+            configured=True, problem="unreachable", detail=str(exc) or type(exc).__name__
+        )
+    deadline = time.monotonic() + timeout
+    try:
+        while not answer and time.monotonic() < deadline:
+            if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
+                break
+        if not answer:
+            return TelemetryStatus(
+                configured=True, problem="unreachable", detail="no answer to the connection"
+            )
+        reason = answer[0]
+        if not reason.is_failure:
+            client.disconnect()
+            return TelemetryStatus(configured=True, connected=True)
+        if reason.value in (134, 135, 4, 5):
+            return TelemetryStatus(configured=True, problem="not_authorised", detail=str(reason))
+        return TelemetryStatus(configured=True, problem="unreachable", detail=str(reason))
+    finally:
+        sock = client.socket()
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
