@@ -56,7 +56,6 @@ from pos_client.services.token_rotation import TokenRotation
 
 if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
-    from pos_client.compose_telemetry import probe_lane_broker
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
 __all__ = [

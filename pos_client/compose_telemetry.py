@@ -153,7 +153,5 @@ def probe_lane_broker(config: Config, *, timeout: float = 5.0) -> TelemetryFacts
     except ConfigError as exc:
         status = TelemetryStatus(configured=True, problem="not_authorised", detail=exc.message)
         return replace(facts, status=status)
-    settings = MqttSettings(
-        url=tele.url, username=user, password=password, ca_file=tele.ca_file
-    )
+    settings = MqttSettings(url=tele.url, username=user, password=password, ca_file=tele.ca_file)
     return replace(facts, status=probe_broker(settings, timeout=timeout))

@@ -170,7 +170,7 @@ class Config:
     ui: UiConfig = UiConfig()
     devices: DevicesConfig = DevicesConfig()
     retention: RetentionConfig = RetentionConfig()
-    telemetry: TelemetryConfig = TelemetryConfig()
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     source: Path | None = None  # the file it was read from
     #: The layerable keys this file sets itself (``offline.enabled`` ...): above every
     #: config layer but a chain's lock or ceiling (see :mod:`pos_client.domain.config_layers`).

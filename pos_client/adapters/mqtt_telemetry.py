@@ -134,7 +134,9 @@ class SessionFile:
         with self._lock:
             held = self.current()
             if held < 0:
-                log.warning("telemetry: the session file %s was unreadable; starting anew", self.path)
+                log.warning(
+                    "telemetry: the session file %s was unreadable; starting anew", self.path
+                )
                 held = int(time.time())
             value = held + 1
             self._write(value)
@@ -263,10 +265,10 @@ class MqttTelemetry:
     def _delay(self, link: _Link | None) -> float:
         s = self.settings
         if link is not None and link.refused is not None:
-            return s.refused_retry_s * random.uniform(0.75, 1.25)  # noqa: S311 - jitter
+            return s.refused_retry_s * random.uniform(0.75, 1.25)
         self._attempt += 1
         ceiling = min(s.backoff_cap_s, s.backoff_base_s * 2 ** min(self._attempt, 30))
-        return max(MIN_DELAY_S, random.uniform(0, ceiling))  # noqa: S311 - jitter
+        return max(MIN_DELAY_S, random.uniform(0, ceiling))
 
     def _tell(self, problem: str, detail: str, *, connected: bool = False) -> None:
         self._set_status(connected=connected, problem=problem, detail=detail)
@@ -352,11 +354,17 @@ class MqttTelemetry:
                 elif now > connack_by:
                     self._tell("unreachable", "the broker did not answer the connection")
                     return
+                if client.socket() is not sock or sock.fileno() < 0:  # paho closed it
+                    break
                 events = selectors.EVENT_READ
                 if client.want_write():
                     events |= selectors.EVENT_WRITE
-                selector.modify(sock, events)
-                for key, mask in selector.select(_TICK_S):
+                try:
+                    selector.modify(sock, events)
+                    ready = selector.select(_TICK_S)
+                except (OSError, ValueError):  # the socket went away under us
+                    break
+                for key, mask in ready:
                     if key.fileobj is self._wake_r:
                         self._drain_wake()
                         continue
@@ -390,7 +398,9 @@ class MqttTelemetry:
                 return False
             self._fresh = False
         try:
-            payload = encode_state(replace(state, online=True, session=link.session, at=self._now()))
+            payload = encode_state(
+                replace(state, online=True, session=link.session, at=self._now())
+            )
         except ContractError as exc:
             log.error("telemetry: the lane's state cannot be sent: %s", exc)
             return True
@@ -407,9 +417,7 @@ class MqttTelemetry:
         if link.connected:
             info = client.publish(self.topic, will_payload(link.session), qos=1, retain=True)
             deadline = time.monotonic() + 1.0
-            while (
-                info.mid not in link.acked and not link.closed and time.monotonic() < deadline
-            ):
+            while info.mid not in link.acked and not link.closed and time.monotonic() < deadline:
                 events = selectors.EVENT_READ
                 if client.want_write():
                     events |= selectors.EVENT_WRITE
@@ -455,7 +463,9 @@ class MqttTelemetry:
         link.was_connected = True
         self._attempt = 0
         if self._told is not None:
-            log.info("telemetry: publishing to %s again (session %d)", self.settings.host, link.session)
+            log.info(
+                "telemetry: publishing to %s again (session %d)", self.settings.host, link.session
+            )
         self._told = None
         self._set_status(connected=True, problem=None, detail="", session=link.session)
         with self._lock:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @contextmanager
 def lane_process(broker: RunningBroker, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
-    child = subprocess.Popen(  # noqa: S603 - this interpreter, a module of the tests
+    child = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -132,6 +132,7 @@ def test_a_late_will_of_an_older_session_never_hides_the_live_lane(
                 reader.state(T1).online  # type: ignore[union-attr]
                 and reader.state(T1).session >= second.session  # type: ignore[union-attr]
             )
+
             # What a reader starting now is given first (the retained message) is the live
             # lane again, not the old Will.
             def retained_is_live() -> bool:

@@ -1,4 +1,4 @@
-"""The lane's telemetry end to end: a real lane on the sandbox ledger, a real Mosquitto, a reader."""
+"""The lane's telemetry end to end: a real lane on the sandbox ledger, a real Mosquitto."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A lane's telemetry in a process of its own, to be killed (``python -m tests.support.telemetry_child``).
+"""A lane's telemetry in a process of its own, to be killed (``-m tests.support.telemetry_child``).
 
 Arguments: broker URL, terminal id, password, session file, keepalive seconds.
 Publishes one state, prints ``connected <session>`` once the broker took it,

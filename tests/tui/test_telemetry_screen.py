@@ -1,4 +1,4 @@
-"""The checkout screen publishes the lane's state: at start, after a sale, a printer out of paper."""
+"""The screen publishes the lane's state: at start, after a sale, a printer out of paper."""
 
 from __future__ import annotations
 

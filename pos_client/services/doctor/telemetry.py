@@ -40,7 +40,9 @@ def judge_telemetry(facts: TelemetryFacts | None, *, config: str, lang: Lang) ->
         )
     status = facts.status
     if status is None or status.connected:
-        return Check("telemetry", Verdict.OK, say(lang, "telemetry.ok", url=facts.url, user=facts.user))
+        return Check(
+            "telemetry", Verdict.OK, say(lang, "telemetry.ok", url=facts.url, user=facts.user)
+        )
     problem = status.problem or "unreachable"
     if problem == "not_authorised":
         return Check(
