@@ -482,6 +482,7 @@ def build_doctor(
     ``held_scale``: the scale this program already holds open (the checkout
     screen's), asked through that, not opened a second time (it would be busy).
     """
+    from pos_client.compose_telemetry import probe_lane_broker
     from pos_client.services.doctor import DeviceOpeners, Doctor
 
     def open_scanner(url: str, **callbacks: Any) -> Any:
@@ -514,6 +515,7 @@ def build_doctor(
             store_path, config_path=config_path, read_only=True, lang=language
         ),
         devices=devices or DeviceOpeners(open_scanner, open_printer, open_scale),
+        probe_telemetry=lambda: probe_lane_broker(config),
     )
 
 

@@ -11,6 +11,8 @@
     [ui]        language, currency, rtl
     [devices]   scanners, printer, scale
     [retention] keep_days, archive
+    [telemetry] url, merchant_id, store_id, username, password, ca_file, keepalive_s
+                (:mod:`pos_client.config_telemetry`)
 
 Everything is parsed with :mod:`tomllib` into frozen dataclasses (the
 ``[offline]`` limits straight into the domain's
@@ -50,6 +52,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from pos_client.config_telemetry import TelemetryConfig, parse_telemetry
 from pos_client.domain.config_layers import KEYS as LAYERABLE_KEYS
 from pos_client.domain.errors import ContractError
 from pos_client.domain.offline import OfflineLimits
@@ -167,6 +170,7 @@ class Config:
     ui: UiConfig = UiConfig()
     devices: DevicesConfig = DevicesConfig()
     retention: RetentionConfig = RetentionConfig()
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     source: Path | None = None  # the file it was read from
     #: The layerable keys this file sets itself (``offline.enabled`` ...): above every
     #: config layer but a chain's lock or ceiling (see :mod:`pos_client.domain.config_layers`).
@@ -433,7 +437,7 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Validate decoded TOML into a :class:`Config` (``ConfigError`` names the bad key)."""
-    known = ("terminal", "ledger", "store", "offline", "ui", "devices", "retention")
+    known = ("terminal", "ledger", "store", "offline", "ui", "devices", "retention", "telemetry")
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section (misspelt?)", key=unknown[0])
@@ -544,6 +548,7 @@ def parse_config(
         ui=ui,
         devices=devices,
         retention=retention,
+        telemetry=parse_telemetry(data.get("telemetry"), base_dir=base_dir),
         source=source,
         file_values=MappingProxyType(file_values),
     )

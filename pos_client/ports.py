@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import BinaryIO, Literal, Protocol
 
+from pos_client.domain.lane_state import LaneState
 from pos_client.domain.models import Product, Wallet
 from pos_client.domain.receipt import Receipt
 from pos_client.domain.redemption import (
@@ -39,9 +40,11 @@ __all__ = [
     "Intent",
     "JournalEntry",
     "JournalStore",
+    "LaneFigures",
     "Ledger",
     "MetaStore",
     "NewRedemption",
+    "NoTelemetry",
     "OutboxItem",
     "Printer",
     "ProblemRecord",
@@ -51,6 +54,8 @@ __all__ = [
     "SignedDocument",
     "Store",
     "SystemClock",
+    "Telemetry",
+    "TelemetryStatus",
 ]
 
 Intent = Literal["hold", "deliver", "abandon", "void"]
@@ -426,3 +431,70 @@ class Scale(Protocol):
     def read_weight(self, *, timeout: float = 3.0) -> int: ...
 
     def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryStatus:
+    """What the lane's telemetry link is doing now (for the doctor and the logs).
+
+    ``problem`` is a code when it cannot publish: ``not_authorised`` (the broker
+    refused the user name or password, or the topic), ``unreachable`` (no
+    answer, or the connection dropped), ``tls`` (the broker's certificate was
+    not trusted); None while it publishes, or before its first try."""
+
+    configured: bool
+    connected: bool = False
+    session: int = 0
+    problem: str | None = None
+    detail: str = ""
+    published: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LaneFigures:
+    """What the store tells the lane's telemetry, read in one short pass."""
+
+    queue_count: int
+    queue_rial: int
+    oldest_queued_at: datetime | None
+    sales_today: int
+    problems: int
+    last_contact: datetime | None
+    catalog_version: str | None
+
+
+class Telemetry(Protocol):
+    """Where the lane's state goes (``fleet-api.md``, "Lane telemetry").
+
+    Fire-and-forget: :meth:`publish` hands the latest state over and returns at
+    once; it never blocks, never raises and keeps only the latest state (an
+    unsent older one is replaced). The adapter stamps the connection's
+    ``session`` and the time it sends. The default adapter (:class:`NoTelemetry`)
+    does nothing: a lane with no broker sells exactly as before."""
+
+    def start(self) -> None: ...
+
+    def publish(self, state: LaneState) -> None: ...
+
+    def stop(self, *, timeout: float = 2.0) -> None: ...
+
+    def status(self) -> TelemetryStatus: ...
+
+
+class NoTelemetry:
+    """No broker configured: nothing is published, nothing is started."""
+
+    def start(self) -> None:
+        return None
+
+    def publish(self, state: LaneState) -> None:
+        return None
+
+    def stop(self, *, timeout: float = 2.0) -> None:
+        return None
+
+    def status(self) -> TelemetryStatus:
+        return TelemetryStatus(configured=False)

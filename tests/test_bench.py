@@ -33,6 +33,15 @@ HERD = {"herd_peak", "herd_wait_p50", "herd_empty", "herd_answered"}
 #: spawned ``pos-client redeem``.
 AGENT_GOALS = {"agent_p50_vs_bare_post", "agent_p99_vs_bare_post"}
 AGENT = {*AGENT_GOALS, "agent_p50_vs_two_exchanges", "agent_p50_vs_spawned", "agent_p99_vs_spawned"}
+
+#: The telemetry group's figures (lanes on one real Mosquitto).
+TELEMETRY = {
+    "telemetry_visible_p50",
+    "telemetry_visible_p99",
+    "telemetry_broker_cpu_s",
+    "telemetry_publisher_rss_mb",
+    "telemetry_handover_p99",
+}
 EXPECTED_KEYS = {
     "allocation_p99",
     "enrol_lanes_per_s",
@@ -54,6 +63,7 @@ EXPECTED_KEYS = {
     "drain_rate_vs_one_by_one",
     "config_propagation_p99",
     "config_propagation_p50",
+    *TELEMETRY,
     *HISTORY_TIMES,
     "history_export_peak",
     "history_bytes_per_sale",
@@ -75,6 +85,7 @@ WITH_GOALS = {
     "rss_mb",
     "drain_rate_vs_limit",
     "config_propagation_p99",
+    "telemetry_visible_p99",
     *HISTORY_TIMES,
     "history_export_peak",
     *HERD,

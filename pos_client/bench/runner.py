@@ -8,7 +8,8 @@ scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a redeem through a real lane agent (:mod:`.agent`, against a
 ledger of its own); then a lane's long history (a 300,000-sale store against a 10,400-sale
 one); then the enrolment of 500 lanes with store codes, against a ledger of its
-own. A group that fails is reported (``errors``) and the others still run.
+own; then 2,000 lanes' telemetry on one Mosquitto. A group that fails is reported
+(``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
 only for a group that needs it); "herd_real" (a herd of real lanes coming back
 at once to a sandbox of its own with its load limits on, :mod:`.herd_real`)
@@ -47,6 +48,7 @@ from . import (
     online,
     scan,
     startup,
+    telemetry,
 )
 from .figures import Figure, machine, to_json
 from .ledger import ledger_process
@@ -81,6 +83,8 @@ class Sizes:
     config_poll_s: float = 10.0
     agent_sales: int = 200
     agent_spawned: int = 20
+
+    telemetry_lanes: int = 2000
 
 
 FULL = Sizes(
@@ -122,6 +126,8 @@ QUICK = Sizes(
     config_poll_s=2.0,
     agent_sales=30,
     agent_spawned=5,
+
+    telemetry_lanes=200,
 )
 
 
@@ -142,6 +148,7 @@ GROUPS = (
     "history",
     "herd",
     "enrol",
+    "telemetry",
 )
 #: Groups run only when named with ``--group`` (a herd of 200 real lanes takes minutes).
 OPT_IN = frozenset({"herd_real"})
@@ -200,6 +207,12 @@ async def _groups(
         lambda: herd.measure(lanes=sizes.herd_lanes, outage=sizes.herd_outage),
     )
     await group("enrol", lambda: enrol.measure(root / "enrol", lanes=sizes.enrol_lanes))
+    await group(
+        "telemetry",
+        lambda: asyncio.to_thread(
+            telemetry.measure, root / "telemetry", lanes=sizes.telemetry_lanes
+        ),
+    )
 
 
 async def _ledger_groups(

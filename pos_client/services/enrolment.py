@@ -9,6 +9,13 @@ Two ways in, one way out:
   for, not given up on;
 - a store code: one request, answered at once.
 
+The ledger's answer may carry the chain's broker for the lane's telemetry
+(``telemetry``: ``url``, ``username``, ``password``); it is written into the
+config's ``[telemetry]`` section with the merchant and store that name the
+lane's topic (the password, like the token, only in that private file). A
+malformed ``telemetry`` member is left out with a warning: the lane is
+enrolled and sells; only its telemetry waits for a config.
+
 On success the lane's config file is written whole (temp file, fsync, then
 linked into place, so it never half exists and an existing file is never
 overwritten), mode 0600, with the terminal token in it and nowhere else.
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 import os
 import re
 import secrets
@@ -31,7 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pos_client.config_telemetry import check_broker_url
 from pos_client.errors import ConfigError, LedgerRejected, LedgerUnavailable
+
+log = logging.getLogger(__name__)
 
 SLOW_DOWN_STEP_S = 5
 MIN_INTERVAL_S = 1
@@ -40,6 +51,7 @@ MAX_INTERVAL_S = 60
 EXPIRY_GRACE_S = 60
 _CITY = re.compile(r"[a-z0-9_-]{1,64}")
 _TERMINAL = re.compile(r"[A-Za-z0-9._~:-]{1,64}")
+_TOPIC_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _USER_CODE = re.compile(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-?[BCDFGHJKLMNPQRSTVWXZ]{4}")
 
 
@@ -65,6 +77,15 @@ class Ending(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class BrokerCredentials:
+    """The chain's MQTT broker for the lane's telemetry (the password never shown)."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Credentials:
     """What the ledger hands an enrolled lane (the token never shown, never in a repr)."""
 
@@ -76,6 +97,7 @@ class Credentials:
     ledger_url: str
     trusted_keys: Mapping[str, str]
     token: str = field(repr=False)
+    telemetry: BrokerCredentials | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +147,36 @@ def credentials_from(doc: Mapping[str, Any]) -> Credentials:
         ledger_url=_text(doc, "ledger_url"),
         trusted_keys=dict(keys),
         token=_text(doc, "token"),
+        telemetry=_broker(doc.get("telemetry")),
     )
     if _TERMINAL.fullmatch(creds.terminal_id) is None or _CITY.fullmatch(creds.city) is None:
         raise LedgerUnavailable("the ledger's enrolment answer names a malformed terminal or city")
     if not creds.token.isascii() or any(c.isspace() for c in creds.token):
         raise LedgerUnavailable("the ledger's enrolment answer holds a malformed token")
     return creds
+
+
+def _broker(value: Any) -> BrokerCredentials | None:
+    """The optional ``telemetry`` member, or None (absent, or malformed: told in the log)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        log.warning("the ledger's enrolment answer has a malformed telemetry member; left out")
+        return None
+    url, username, password = (value.get(k) for k in ("url", "username", "password"))
+    fine = (
+        isinstance(url, str)
+        and check_broker_url(url) is None
+        and isinstance(username, str)
+        and _TOPIC_ID.fullmatch(username) is not None
+        and isinstance(password, str)
+        and password
+        and "\n" not in password
+    )
+    if not fine:
+        log.warning("the ledger's enrolment answer has a malformed telemetry member; left out")
+        return None
+    return BrokerCredentials(url=str(url), username=str(username), password=str(password))
 
 
 def start(ledger: EnrolmentLedger, *, hostname: str, software_version: str) -> tuple[UserCode, str]:
@@ -224,6 +270,20 @@ def lane_config_text(creds: Credentials) -> str:
         f"path = {_toml(f'lane-{tid}.sqlite')}",
         "",
     ]
+    ids = (creds.merchant_id, creds.store_id)
+    if all(_TOPIC_ID.fullmatch(i) for i in ids):
+        lines += [
+            "[telemetry]  # the lane's state on the chain's MQTT broker",
+            f"merchant_id = {_toml(creds.merchant_id)}",
+            f"store_id = {_toml(creds.store_id)}",
+        ]
+        if creds.telemetry is not None:
+            lines += [
+                f"url = {_toml(creds.telemetry.url)}",
+                f"username = {_toml(creds.telemetry.username)}",
+                f"password = {_toml(creds.telemetry.password)}",
+            ]
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -9,7 +9,9 @@ construction time. On mount it starts, off the UI thread:
 - the first rules and catalog refresh, then a refresh every few minutes;
 - the forwarder draining the outbox in the background;
 - a heartbeat that tells online from offline, and a status reading every few
-  seconds for the status bar.
+  seconds for the status bar;
+- the lane's telemetry (its state on the chain's MQTT broker, when one is
+  configured), told of each change the status reading sees and of the devices.
 
 Keys typed into the App go through a keyboard-wedge burst detector: a burst
 ending in Enter is a scan, whatever has the focus.
@@ -35,9 +37,11 @@ from textual.widgets import Input
 from drivers.scanner.base import ScanFrame, ScannerState
 from drivers.scanner.keyboard import BurstDetector
 from pos_client.compose import Lane
+from pos_client.compose_telemetry import lane_telemetry
 from pos_client.errors import LedgerError, PosError
 from pos_client.ports import Scale, Scanners
 from pos_client.services.preferences import UiPreferences
+from pos_client.services.telemetry import LaneTelemetry, scanner_word
 
 from .flow import CheckoutFlow
 from .i18n import Lang, MoneyUnit, Texts
@@ -132,6 +136,7 @@ class PosApp(App[int]):
         self._scanners: Scanners | None = None
         self.scale: Scale | None = None
         self._stop = asyncio.Event()
+        self.telemetry: LaneTelemetry | None = None
         self.sending = False  # a sale is being sent (or asked for by id) at the counter
         #: Training only: the demo's sandbox ledger is switched off from this screen.
         self.ledger_switched_off = False
@@ -157,6 +162,10 @@ class PosApp(App[int]):
         if self.background:
             self.startup()
             self.forward_in_background()
+            telemetry = lane_telemetry(self.lane, reachable=lambda: self.online is not False)
+            if telemetry.enabled:  # no broker configured: nothing runs, the lane sells as before
+                self.telemetry = telemetry
+                self.run_worker(telemetry.run(), group="telemetry", exit_on_error=False)
             self.set_interval(HEARTBEAT_INTERVAL, self.heartbeat)
             self.set_interval(REFRESH_INTERVAL, self.refresh_rules)
         self.set_interval(STATUS_INTERVAL, self.read_status)
@@ -165,6 +174,8 @@ class PosApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._stop.set()
+        if self.telemetry is not None:  # its goodbye, before the loop goes away
+            await asyncio.to_thread(self.telemetry.telemetry.stop)
         if self.scale is not None:
             await asyncio.to_thread(self.scale.close)
             self.scale = None
@@ -302,6 +313,13 @@ class PosApp(App[int]):
             config_version=_shown_config_version(lane.checkout.config_version),
         )
         self.post_message(StatusRead(view))
+        if self.telemetry is not None:
+            self.telemetry.changed()
+
+    def note_device(self, device: str, word: str) -> None:
+        """A device's status word for the lane's telemetry (``ok``, ``paper_out``, ...)."""
+        if self.telemetry is not None:
+            self.telemetry.devices.set(device, word)
 
     def on_status_read(self, message: StatusRead) -> None:
         self.status = message.view
@@ -330,6 +348,7 @@ class PosApp(App[int]):
     def on_scanner_changed(self, message: ScannerChanged) -> None:
         status = self._scanners.status.value if self._scanners is not None else message.status
         self.scanner_state = status
+        self.note_device("scanner", scanner_word(status))
         self.read_status()
 
     async def on_event(self, event: events.Event) -> None:

@@ -17,6 +17,7 @@ from pos_client.domain.states import SaleStatus, VoidStatus
 from pos_client.errors import PosError, PrinterError
 from pos_client.services.receipts import ReceiptError
 from pos_client.services.redemptions import SaleOutcome
+from pos_client.services.telemetry import printer_word
 
 from .screens.dialogs import ConfirmDialog
 
@@ -75,6 +76,7 @@ class AfterSale:
             self.say(self.texts.t("reprint.none"), "warn")
             return
         except PrinterError as exc:
+            self.app.note_device("printer", printer_word(code=exc.code))
             if exc.code == "no_printer":  # receipts are shown on the screen only
                 if not after_sale:
                     self.say(self.texts.t("result.no_printer"), "warn")
@@ -82,6 +84,7 @@ class AfterSale:
             log.warning("printing failed: %s", exc.message)
             self.say(self.texts.t("result.print_failed"), "warn")
             return
+        self.app.note_device("printer", "ok")
         self.say(self.texts.t(done_key), "ok")
 
     def void_last(self) -> None:

@@ -60,6 +60,7 @@ from pathlib import Path
 from pos_client.adapters.sqlite.archive import ArchiveTables
 from pos_client.adapters.sqlite.catalog import CatalogTables
 from pos_client.adapters.sqlite.db import Db, utc
+from pos_client.adapters.sqlite.lane_figures import LaneFigureTables
 from pos_client.adapters.sqlite.meta import MetaTables
 from pos_client.adapters.sqlite.problems import ProblemTables
 from pos_client.adapters.sqlite.schema import (
@@ -87,7 +88,7 @@ LOST = (
 )
 
 
-class SqliteStore(ArchiveTables, CatalogTables, MetaTables, ProblemTables):
+class SqliteStore(ArchiveTables, CatalogTables, MetaTables, ProblemTables, LaneFigureTables):
     """The lane store (see the module docstring). Thread-safe; calls are short."""
 
     def __init__(self, main: Db, catalog: Db, *, catalog_path: Path) -> None:

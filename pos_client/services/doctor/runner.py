@@ -41,6 +41,7 @@ from pos_client.services.doctor.ledger import (
 )
 from pos_client.services.doctor.rules import judge_catalog, judge_rules
 from pos_client.services.doctor.store import DoctorStore, StoreFacts, gather_store, judge_store
+from pos_client.services.doctor.telemetry import TelemetryFacts, judge_telemetry
 from pos_client.services.doctor.terminal_config import judge_terminal_config
 from pos_client.services.doctor_texts import Lang, say
 
@@ -63,6 +64,7 @@ class Doctor:
         devices: DeviceOpeners,
         scanner_open_seconds: float = SCANNER_OPEN_SECONDS,
         check_store: Callable[[], object] | None = None,
+        probe_telemetry: Callable[[], TelemetryFacts | None] | None = None,
     ) -> None:
         self.config = config
         self.lang: Lang = lang
@@ -70,6 +72,7 @@ class Doctor:
         self._open_ledger = open_ledger
         self._open_store = open_store
         self._check_store = check_store
+        self._probe_telemetry = probe_telemetry
         self.devices = devices
         self.scanner_open_seconds = scanner_open_seconds
 
@@ -228,6 +231,16 @@ class Doctor:
         ledger_checks = await self._ledger_checks(store)
         for check in ledger_checks:
             add(check)
+        if self._probe_telemetry is not None:
+            probe = self._probe_telemetry
+            try:
+                facts = await asyncio.to_thread(probe)
+                told = judge_telemetry(facts, config=self.config_path, lang=self.lang)
+            except Exception as exc:
+                log.debug("doctor: the telemetry check failed", exc_info=True)
+                told = self._internal("telemetry", exc)
+            if told is not None:
+                add(told)
 
         if devices:
             await self._device_checks(add, scans, print_test, scan_seconds, on_scan, on_listen)
