@@ -58,7 +58,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         " per store and for the chain.",
     )
     add_broker_options(parser)
-    parser.add_argument("--store", metavar="S", help="only this store's lanes (a store id)")
+    parser.add_argument(
+        "--store", dest="store_id", metavar="S", help="only this store's lanes (a store id)"
+    )
     parser.add_argument(
         "--stale",
         metavar="AGE",
@@ -83,7 +85,7 @@ def _status(args: argparse.Namespace) -> int:
     password = broker_password(args)
     wait = max(0.5, min(float(args.wait), 300.0))
     watch = FleetWatch()
-    reader = fleet_reader(endpoint, password, watch, store_id=args.store, ca_file=args.ca_file)
+    reader = fleet_reader(endpoint, password, watch, store_id=args.store_id, ca_file=args.ca_file)
     reader.start(timeout_s=min(wait, 10.0))
     try:
         settled = watch.wait_settled(quiet_s=_QUIET_S, cap_s=wait)
