@@ -23,6 +23,7 @@ FLEET_MODULES: tuple[str, ...] = (
     "pos_client.commands.fleet_revoke",
     "pos_client.commands.fleet_config",
     "pos_client.commands.fleet_status",
+    "pos_client.commands.fleet_serve",
 )
 
 ADMIN_TOKEN_ENV = "POS_CLIENT_ADMIN_TOKEN"  # noqa: S105 (the name of a variable)
