@@ -7,7 +7,8 @@ online redemption,
 scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a lane's long history (a 300,000-sale store against a 10,400-sale
 one); then the enrolment of 500 lanes with store codes, against a ledger of its
-own. A group that fails is reported (``errors``) and the others still run.
+own; then the fleet page with 2,000 lanes on a Mosquitto of its own, in headless
+Chromium. A group that fails is reported (``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
 only for a group that needs it); "herd_real" (a herd of real lanes coming back
 at once to a sandbox of its own with its load limits on, :mod:`.herd_real`)
@@ -38,6 +39,7 @@ from . import (
     drain,
     enqueue,
     enrol,
+    fleet_page,
     herd,
     herd_real,
     history,
@@ -77,6 +79,9 @@ class Sizes:
     enrol_lanes: int = 500
     config_lanes: int = 1000
     config_poll_s: float = 10.0
+    fleet_lanes: int = 2000
+    fleet_loads: int = 5
+    fleet_changes: int = 30
 
 
 FULL = Sizes(
@@ -116,6 +121,9 @@ QUICK = Sizes(
     enrol_lanes=40,
     config_lanes=200,
     config_poll_s=2.0,
+    fleet_lanes=200,
+    fleet_loads=2,
+    fleet_changes=5,
 )
 
 
@@ -135,6 +143,7 @@ GROUPS = (
     "history",
     "herd",
     "enrol",
+    "fleet_page",
 )
 #: Groups run only when named with ``--group`` (a herd of 200 real lanes takes minutes).
 OPT_IN = frozenset({"herd_real"})
@@ -191,6 +200,15 @@ async def _groups(
         lambda: herd.measure(lanes=sizes.herd_lanes, outage=sizes.herd_outage),
     )
     await group("enrol", lambda: enrol.measure(root / "enrol", lanes=sizes.enrol_lanes))
+    await group(
+        "fleet_page",
+        lambda: fleet_page.measure(
+            root / "fleet_page",
+            lanes=sizes.fleet_lanes,
+            loads=sizes.fleet_loads,
+            changes=sizes.fleet_changes,
+        ),
+    )
 
 
 async def _ledger_groups(

@@ -95,6 +95,7 @@
     th.addEventListener("click", () => {
       ascending = sortBy === key ? !ascending : true;
       sortBy = key;
+      order = [];
       schedule();
     });
   });
@@ -106,25 +107,54 @@
     return row;
   };
 
+  const rowsByKey = new Map();  // key -> <tr>, drawn again only when its lane changed
+  const dirty = new Set();
+  let order = [];
+
+  const draw = (l) => {
+    let row = rowsByKey.get(l.key);
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.key = l.key;
+      rowsByKey.set(l.key, row);
+    }
+    row.dataset.at = l.at || "";
+    row.className = [l.status, l.invalid ? "invalid" : "", l.needs.length ? "needs" : ""]
+      .join(" ").trim();
+    row.replaceChildren(...COLUMNS.map(([, , text, cls]) => cell("td", text(l), cls)));
+    return row;
+  };
+
   function render() {
     pending = false;
+    for (const key of dirty) {
+      const l = lanes.get(key);
+      if (l) draw(l);
+      else { rowsByKey.get(key)?.remove(); rowsByKey.delete(key); }
+    }
+    dirty.clear();
     const column = COLUMNS.find((c) => c[0] === sortBy);
-    const rows = [...lanes.values()];
-    rows.sort((a, b) => {
+    const sorted = [...lanes.values()].sort((a, b) => {
       const r = cmp(column[4](a), column[4](b)) || cmp(a.rank, b.rank);
       return ascending ? r : -r;
-    });
-    const body = document.createDocumentFragment();
-    for (const l of rows) {
-      const row = document.createElement("tr");
-      row.dataset.key = l.key;
-      row.dataset.at = l.at || "";
-      row.className = [l.status, l.invalid ? "invalid" : "", l.needs.length ? "needs" : ""]
-        .join(" ").trim();
-      for (const [, , text, cls] of COLUMNS) row.append(cell("td", text(l), cls));
-      body.append(row);
+    }).map((l) => l.key);
+    const tbody = laneTable.tBodies[0];
+    if (sorted.length !== order.length || sorted.some((k, i) => k !== order[i])) {
+      // Move only the rows out of place (a table of 2,000 rows laid out anew takes long).
+      let node = tbody.firstChild;
+      for (const key of sorted) {
+        const row = rowsByKey.get(key);
+        while (node && node !== row && node.nextSibling === row) {
+          const out = node;  // a row that moved down: taken out, put back when its turn comes
+          node = node.nextSibling;
+          out.remove();
+        }
+        if (node === row) node = node.nextSibling;
+        else tbody.insertBefore(row, node);
+      }
+      while (node) { const extra = node; node = node.nextSibling; extra.remove(); }
+      order = sorted;
     }
-    laneTable.tBodies[0].replaceChildren(body);
     laneHead.querySelectorAll("th").forEach((th) => {
       th.classList.toggle("sorted", th.dataset.sort === sortBy);
       th.classList.toggle("up", th.dataset.sort === sortBy && !ascending);
@@ -133,16 +163,19 @@
     storeTable.tBodies[0].replaceChildren(
       ...totals.stores.map((s) => totalsRow(s, s.store_id)));
     renders += 1;
-    document.body.dataset.lanes = String(rows.length);
+    document.body.dataset.lanes = String(order.length);
     document.body.dataset.renders = String(renders);
   }
   const schedule = () => {
     if (!pending) { pending = true; requestAnimationFrame(render); }
   };
   const apply = (data, fresh) => {
-    if (fresh) lanes.clear();
-    for (const l of data.lanes) lanes.set(l.key, l);
-    for (const k of data.removed || []) lanes.delete(k);
+    if (fresh) {
+      for (const key of lanes.keys()) dirty.add(key);
+      lanes.clear();
+    }
+    for (const l of data.lanes) { lanes.set(l.key, l); dirty.add(l.key); }
+    for (const k of data.removed || []) { lanes.delete(k); dirty.add(k); }
     totals = { stores: data.stores, chain: data.chain };
     schedule();
   };

@@ -104,7 +104,7 @@ def test_the_page_ranks_the_lanes_updates_live_and_escapes_what_lanes_send(
     renders = browser.execute_script("return document.body.dataset.renders")
     publish(mqtt_broker, T1, state(2, queue=(9, 9_000_000, 900), software_version="0.2.1"))
     eventually(
-        lambda: rows(browser)[1] == "M-1/S-1/T-0001",
+        lambda: rows(browser) == ["M-1/S-2/T-0003", "M-1/S-1/T-0001", "M-1/S-1/T-0002"],
         "the lane with the older unsent item moved up, live",
     )
     assert browser.execute_script("return document.body.dataset.renders") != renders
