@@ -30,11 +30,12 @@
   const ledger = (l) =>
     !l.ledger ? "" : l.ledger.reachable ? say("ledger.reachable")
       : say("ledger.unreachable", { time: clock(l.ledger.offline_since || l.ledger.last_contact_at) });
-  const needs = (l) => {
-    const words = l.needs.map((n) => say("need." + n));
-    if (l.invalid) words.push(say("lane.invalid", { size: num(l.invalid.size) }));
-    return [...new Set(words)].join(lang === "fa" ? "، " : ", ");
-  };
+  const needs = (l) =>
+    l.needs.map((n) => (n === "invalid" && l.invalid
+      ? say("lane.invalid", { size: num(l.invalid.size) }) : say("need." + n)))
+      .join(lang === "fa" ? "، " : ", ");
+  // a lane never seen online has no figures to show (rather than zeros)
+  const known = (f) => (l) => (l.at ? f(l) : "");
   const cmp = (a, b) => {
     for (let i = 0; i < Math.min(a.length, b.length); i++)
       if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
@@ -47,12 +48,12 @@
     ["store", "col.store", (l) => l.store_id, "id", (l) => [l.store_id, l.terminal_id]],
     ["terminal", "col.terminal", (l) => l.terminal_id, "id", (l) => [l.terminal_id]],
     ["status", "col.status", (l) => say("status." + l.status), "", (l) => [l.status]],
-    ["unsent", "col.unsent", (l) => num(l.queue.count), "num", (l) => [-l.queue.count]],
-    ["rial", "col.unsent_rial", (l) => num(l.queue.rial), "num", (l) => [-l.queue.rial]],
+    ["unsent", "col.unsent", known((l) => num(l.queue.count)), "num", (l) => [-l.queue.count]],
+    ["rial", "col.unsent_rial", known((l) => num(l.queue.rial)), "num", (l) => [-l.queue.rial]],
     ["oldest", "col.oldest", (l) => age(l.queue.oldest_age_s), "num",
       (l) => [-(l.queue.oldest_age_s || 0)]],
     ["ledger", "col.ledger", ledger, "", (l) => [l.ledger && !l.ledger.reachable ? 0 : 1]],
-    ["problems", "col.problems", (l) => num(l.problems), "num", (l) => [-l.problems]],
+    ["problems", "col.problems", known((l) => num(l.problems)), "num", (l) => [-l.problems]],
     ["devices", "col.devices",
       (l) => Object.entries(l.devices_down).map(([d, w]) => `${d}: ${w}`).join(", "), "id",
       (l) => [-Object.keys(l.devices_down).length]],
