@@ -83,7 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        page_server(watch, stale_after=stale).run(sockets=[sock])
+        page_server(watch, stale_after=stale, any_host=args.allow_remote).run(sockets=[sock])
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM, after the server stopped: a clean stop
         pass
     finally:

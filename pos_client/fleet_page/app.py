@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import timedelta
 from functools import cache
 from html import escape
@@ -32,6 +32,8 @@ from string import Template
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -50,7 +52,10 @@ from pos_client.domain.money import Lang
 from pos_client.services.fleet_texts import texts
 from pos_client.services.fleet_watch import FleetWatch
 
-__all__ = ["create_fleet_app", "page_lang"]
+__all__ = ["LOOPBACK_HOSTS", "create_fleet_app", "page_lang"]
+
+#: The names a browser on this computer uses for a page on loopback.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 _HERE = Path(__file__).resolve().parent
 _HEADERS = {
@@ -174,8 +179,13 @@ def create_fleet_app(
     batch_s: float = 0.25,
     recheck_s: float = 5.0,
     stopping: Callable[[], bool] = lambda: False,
+    allowed_hosts: Sequence[str] = LOOPBACK_HOSTS,
 ) -> Starlette:
-    """The fleet page's app over ``watch``; each event stream ends once ``stopping()``."""
+    """The fleet page's app over ``watch``; each event stream ends once ``stopping()``.
+
+    A request whose ``Host`` is not in ``allowed_hosts`` is refused (400), so that a web
+    site the IT team visits cannot read the page through a name that it points at
+    loopback (DNS rebinding); ``("*",)`` allows any (behind the chain's reverse proxy)."""
 
     async def page(request: Request) -> Response:
         return HTMLResponse(_page(page_lang(request)), headers=_HEADERS)
@@ -220,11 +230,12 @@ def create_fleet_app(
         )
 
     return Starlette(
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))],
         routes=[
             Route("/", page),
             Route("/page.js", script),
             Route("/page.css", style),
             Route("/lanes.json", lanes),
             Route("/events", events),
-        ]
+        ],
     )

@@ -18,7 +18,7 @@ from datetime import timedelta
 import uvicorn
 
 from pos_client.errors import ConfigError
-from pos_client.fleet_page.app import create_fleet_app
+from pos_client.fleet_page.app import LOOPBACK_HOSTS, create_fleet_app
 from pos_client.services.fleet_watch import FleetWatch
 
 __all__ = ["bind", "check_host", "page_server", "start_fleet_page"]
@@ -55,14 +55,24 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def page_server(watch: FleetWatch, *, stale_after: timedelta, **options: float) -> uvicorn.Server:
-    """A uvicorn server of the page; its event streams end when it is told to stop."""
+def page_server(
+    watch: FleetWatch,
+    *,
+    stale_after: timedelta,
+    any_host: bool = False,
+    batch_s: float = 0.25,
+    recheck_s: float = 5.0,
+) -> uvicorn.Server:
+    """A uvicorn server of the page; its event streams end when it is told to stop.
+    Only loopback names are accepted in ``Host`` unless ``any_host``."""
     holder: list[uvicorn.Server] = []
     app = create_fleet_app(
         watch,
         stale_after=stale_after,
         stopping=lambda: bool(holder) and holder[0].should_exit,
-        **options,
+        allowed_hosts=("*",) if any_host else LOOPBACK_HOSTS,
+        batch_s=batch_s,
+        recheck_s=recheck_s,
     )
     server = uvicorn.Server(
         uvicorn.Config(
@@ -84,12 +94,13 @@ def start_fleet_page(
     stale_after: timedelta,
     host: str = "127.0.0.1",
     port: int = 0,
-    **options: float,
+    batch_s: float = 0.25,
+    recheck_s: float = 5.0,
 ) -> Iterator[str]:
     """Serve the page on a thread for the ``with`` block; yields its URL."""
     check_host(host, allow_remote=False)
     sock = bind(host, port)
-    server = page_server(watch, stale_after=stale_after, **options)
+    server = page_server(watch, stale_after=stale_after, batch_s=batch_s, recheck_s=recheck_s)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="fleet-page", daemon=True
     )

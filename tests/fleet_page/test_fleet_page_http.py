@@ -111,6 +111,12 @@ def test_a_lane_that_goes_silent_becomes_stale_without_a_message() -> None:
         ]
 
 
+def test_a_page_on_loopback_refuses_another_host_name(url: str) -> None:
+    refused = httpx.get(url + "lanes.json", headers={"Host": "rebound.example:8470"})
+    assert refused.status_code == 400
+    assert httpx.get(url + "lanes.json", headers={"Host": "localhost"}).status_code == 200
+
+
 def test_an_address_beyond_loopback_needs_allow_remote() -> None:
     with pytest.raises(ConfigError, match="has no login"):
         check_host("0.0.0.0", allow_remote=False)
