@@ -118,19 +118,20 @@ class Totals:
     problems: int = 0
 
     def add(self, assessment: Assessment) -> Totals:
-        queue = assessment.queue
-        return Totals(
-            lanes=self.lanes + 1,
-            online=self.online + (assessment.status == "online"),
-            stale=self.stale + (assessment.status == "stale"),
-            offline=self.offline + (assessment.status == "offline"),
-            unknown=self.unknown + (assessment.status == "unknown"),
-            invalid=self.invalid + ("invalid" in assessment.needs),
-            needs_person=self.needs_person + bool(assessment.needs),
-            unsent_count=self.unsent_count + (queue.count if queue else 0),
-            unsent_rial=self.unsent_rial + (queue.rial if queue else 0),
-            problems=self.problems + assessment.problems,
+        """These totals with one more lane."""
+        mine = (
+            self.lanes,
+            self.online,
+            self.stale,
+            self.offline,
+            self.unknown,
+            self.invalid,
+            self.needs_person,
+            self.unsent_count,
+            self.unsent_rial,
+            self.problems,
         )
+        return Totals(*(a + b for a, b in zip(mine, _counts(assessment), strict=True)))
 
 
 def parse_duration(text: str) -> timedelta:
@@ -243,17 +244,38 @@ def ranked(
     return pairs
 
 
+def _counts(assessment: Assessment) -> tuple[int, ...]:
+    """One lane's contribution to :class:`Totals`, member by member."""
+    queue, status = assessment.queue, assessment.status
+    return (
+        1,
+        status == "online",
+        status == "stale",
+        status == "offline",
+        status == "unknown",
+        "invalid" in assessment.needs,
+        bool(assessment.needs),
+        queue.count if queue else 0,
+        queue.rial if queue else 0,
+        assessment.problems,
+    )
+
+
 def summarize(
     pairs: Iterable[tuple[LaneRecord, Assessment]],
 ) -> tuple[dict[tuple[str, str], Totals], Totals]:
     """Totals per (merchant, store), in id order, and for the whole chain."""
-    stores: dict[tuple[str, str], Totals] = {}
-    chain = Totals()
+    stores: dict[tuple[str, str], list[int]] = {}
+    chain = [0] * 10
     for record, assessment in pairs:
         key = (record.address.merchant_id, record.address.store_id)
-        stores[key] = stores.get(key, Totals()).add(assessment)
-        chain = chain.add(assessment)
-    return dict(sorted(stores.items())), chain
+        store = stores.get(key)
+        if store is None:
+            store = stores[key] = [0] * 10
+        for i, value in enumerate(_counts(assessment)):
+            store[i] += value
+            chain[i] += value
+    return {key: Totals(*counts) for key, counts in sorted(stores.items())}, Totals(*chain)
 
 
 # --- JSON -----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from functools import cache
 from html import escape
@@ -118,16 +118,18 @@ def _lane(record: LaneRecord, assessment: Assessment) -> dict[str, Any]:
 
 
 class _Feed:
-    """One page's view of the watch: what it was sent, so that updates carry only changes."""
+    """One page's view of the watch: each lane's assessment as last sent, so that an update
+    assesses and carries only the lanes that changed (and, at a re-check, those whose
+    standing changed with the time: a lane gone silent)."""
 
     def __init__(self, watch: FleetWatch, stale_after: timedelta) -> None:
         self.watch = watch
         self.stale_after = stale_after
         self.version = 0
-        self.sent: dict[LaneAddress, tuple[str, tuple[str, ...]]] = {}
+        self.held: dict[LaneAddress, tuple[LaneRecord, Assessment]] = {}
 
-    def _totals(self, pairs: Iterable[tuple[LaneRecord, Assessment]]) -> dict[str, Any]:
-        stores, chain = summarize(pairs)
+    def _totals(self) -> dict[str, Any]:
+        stores, chain = summarize(self.held.values())
         return {
             "stores": [
                 {"merchant_id": m, "store_id": s, **totals_json(t)} for (m, s), t in stores.items()
@@ -138,12 +140,11 @@ class _Feed:
     def snapshot(self) -> dict[str, Any]:
         self.version, records, _removed = self.watch.changed_since(0)
         now = self.watch.now()
-        pairs = [(record, assess(record, now, self.stale_after)) for record in records]
-        self.sent = {r.address: (a.status, a.needs) for r, a in pairs}
+        self.held = {r.address: (r, assess(r, now, self.stale_after)) for r in records}
         return {
             "stale_after_s": int(self.stale_after.total_seconds()),
-            "lanes": [_lane(r, a) for r, a in pairs],
-            **self._totals(pairs),
+            "lanes": [_lane(r, a) for r, a in self.held.values()],
+            **self._totals(),
         }
 
     def update(self, recheck: bool) -> dict[str, Any] | None:
@@ -152,19 +153,28 @@ class _Feed:
             return None
         self.version = version
         now = self.watch.now()
-        records = self.watch.records()
-        pairs = [(record, assess(record, now, self.stale_after)) for record in records]
-        changed_now = {record.address for record in changed}
-        lanes = []
-        for record, assessment in pairs:
-            shown = (assessment.status, assessment.needs)
-            if record.address in changed_now or self.sent.get(record.address) != shown:
-                lanes.append(_lane(record, assessment))
-                self.sent[record.address] = shown
-        gone = [address for address in removed if self.sent.pop(address, None) is not None]
-        if not lanes and not gone:
+        fresh: list[tuple[LaneRecord, Assessment]] = []
+        for record in changed:
+            pair = (record, assess(record, now, self.stale_after))
+            self.held[record.address] = pair
+            fresh.append(pair)
+        if recheck:
+            seen = {record.address for record in changed}
+            for address, (record, before) in list(self.held.items()):
+                if address in seen:
+                    continue
+                after = assess(record, now, self.stale_after)
+                if (after.status, after.needs) != (before.status, before.needs):
+                    self.held[address] = (record, after)
+                    fresh.append((record, after))
+        gone = [address for address in removed if self.held.pop(address, None) is not None]
+        if not fresh and not gone:
             return None
-        return {"lanes": lanes, "removed": [_key(a) for a in gone], **self._totals(pairs)}
+        return {
+            "lanes": [_lane(r, a) for r, a in fresh],
+            "removed": [_key(a) for a in gone],
+            **self._totals(),
+        }
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
