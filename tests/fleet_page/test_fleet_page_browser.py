@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pos_client.bench.browser import chromium
@@ -132,3 +133,21 @@ def test_in_persian_the_browser_lays_the_page_out_right_to_left_with_persian_dig
     assert browser.find_element("id", "language").text == "English"
     browser.save_screenshot(str(tmp_path / "fleet-page-fa.png"))
     assert (tmp_path / "fleet-page-fa.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_after_lanes_move_up_and_down_the_rows_are_in_the_status_order(
+    mqtt_broker: RunningBroker, page: str, browser: Any
+) -> None:
+    loaded(browser, page, 3)
+    # T-0002 goes quiet (down), T-0001 gets the oldest unsent item (up), T-0003 comes back
+    publish(mqtt_broker, T2, state(5))
+    publish(mqtt_broker, T1, state(2, queue=(1, 10, 4000)))
+    publish(mqtt_broker, T3, state(8, problems=1))
+
+    def page_order() -> list[str]:
+        lanes = httpx.get(page + "lanes.json").json()["lanes"]
+        return [f"{x['merchant_id']}/{x['store_id']}/{x['terminal_id']}" for x in lanes]
+
+    expected = ["M-1/S-1/T-0001", "M-1/S-2/T-0003", "M-1/S-1/T-0002"]
+    eventually(lambda: page_order() == expected, "the reader took the three changes")
+    eventually(lambda: rows(browser) == expected, "the page's rows in the same order")
