@@ -35,8 +35,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "fleet",
         help="a chain's back office: enrolment codes, approvals, config layers, revocation,"
         " the lanes' live state",
-        description="Commands for a chain's back office. They take a merchant admin token from"
-        f" ${ADMIN_TOKEN_ENV} or --admin-token-file, and never print it.",
+        description="Commands for a chain's back office. Those that speak to the ledger take a"
+        f" merchant admin token from ${ADMIN_TOKEN_ENV} or --admin-token-file, and never print"
+        " it; status and serve read the lanes' state from the chain's MQTT broker as a reader"
+        " account.",
     )
     sub = parser.add_subparsers(dest="fleet_command", metavar="ACTION", required=True)
     for name in FLEET_MODULES:
