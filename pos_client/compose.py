@@ -57,7 +57,9 @@ from pos_client.services.token_rotation import TokenRotation
 
 if TYPE_CHECKING:
     from drivers.scanner.base import ScanFrame, ScannerState
+    from pos_client.adapters.mqtt_fleet import BrokerEndpoint, FleetSubscriber
     from pos_client.services.doctor import DeviceOpeners, Doctor
+    from pos_client.services.fleet_watch import FleetWatch
 
 __all__ = [
     "App",
@@ -524,3 +526,34 @@ def open_fleet(
 ) -> FleetHttp:
     """The fleet contract's client for ``url`` (enrolment; with ``admin_token``, a back office)."""
     return FleetHttp(url, admin_token=admin_token, transport=transport)
+
+
+def broker_endpoint(broker_url: str) -> BrokerEndpoint:
+    """The chain's broker and reader account from ``mqtt(s)://USER@HOST:PORT`` (a ConfigError
+    sentence for anything else, and for a URL that holds a password)."""
+    from pos_client.adapters.mqtt_fleet import parse_broker_url
+
+    return parse_broker_url(broker_url)
+
+
+def fleet_reader(
+    endpoint: BrokerEndpoint,
+    password: str,
+    watch: FleetWatch,
+    *,
+    store_id: str | None = None,
+    ca_file: str | None = None,
+) -> FleetSubscriber:
+    """A read-only broker session feeding ``watch`` (``fleet status``, ``fleet serve``);
+    call ``start()`` (a TelemetryError sentence if it cannot) and ``stop()``."""
+    from pos_client.adapters.mqtt_fleet import FleetSubscriber
+    from pos_client.domain.lane_state import subscription
+
+    return FleetSubscriber(
+        endpoint,
+        password,
+        topic_filter=subscription(store_id=store_id),
+        sink=watch.receive,
+        on_subscribed=watch.subscribed,
+        ca_file=ca_file,
+    )

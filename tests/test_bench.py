@@ -45,6 +45,9 @@ TELEMETRY = {
 EXPECTED_KEYS = {
     "allocation_p99",
     "enrol_lanes_per_s",
+    "fleet_page_full_table_s",
+    "fleet_page_update_p50",
+    "fleet_page_update_p99",
     "offline_token_p99",
     "enqueue_p50_vs_bare",
     "enqueue_p99_vs_bare",
@@ -73,6 +76,8 @@ EXPECTED_KEYS = {
 #: Figures that the issue gives a goal.
 WITH_GOALS = {
     "allocation_p99",
+    "fleet_page_full_table_s",
+    "fleet_page_update_p99",
     "offline_token_p99",
     "enqueue_p50_vs_bare",
     "enqueue_p99_vs_bare",

@@ -8,8 +8,9 @@ scan to basket on the running screen, start-up and memory, and the backlog
 drain; then a redeem through a real lane agent (:mod:`.agent`, against a
 ledger of its own); then a lane's long history (a 300,000-sale store against a 10,400-sale
 one); then the enrolment of 500 lanes with store codes, against a ledger of its
-own; then 2,000 lanes' telemetry on one Mosquitto. A group that fails is reported
-(``errors``) and the others still run.
+own; then 2,000 lanes' telemetry on one Mosquitto; then the fleet page with 2,000
+lanes on a Mosquitto of its own, in headless Chromium. A group that fails is
+reported (``errors``) and the others still run.
 ``groups`` runs only the groups named (:data:`GROUPS`; the ledger is started
 only for a group that needs it); "herd_real" (a herd of real lanes coming back
 at once to a sandbox of its own with its load limits on, :mod:`.herd_real`)
@@ -41,6 +42,7 @@ from . import (
     drain,
     enqueue,
     enrol,
+    fleet_page,
     herd,
     herd_real,
     history,
@@ -83,8 +85,10 @@ class Sizes:
     config_poll_s: float = 10.0
     agent_sales: int = 200
     agent_spawned: int = 20
-
     telemetry_lanes: int = 2000
+    fleet_lanes: int = 2000
+    fleet_loads: int = 5
+    fleet_changes: int = 30
 
 
 FULL = Sizes(
@@ -126,8 +130,10 @@ QUICK = Sizes(
     config_poll_s=2.0,
     agent_sales=30,
     agent_spawned=5,
-
     telemetry_lanes=200,
+    fleet_lanes=200,
+    fleet_loads=2,
+    fleet_changes=5,
 )
 
 
@@ -149,6 +155,7 @@ GROUPS = (
     "herd",
     "enrol",
     "telemetry",
+    "fleet_page",
 )
 #: Groups run only when named with ``--group`` (a herd of 200 real lanes takes minutes).
 OPT_IN = frozenset({"herd_real"})
@@ -211,6 +218,15 @@ async def _groups(
         "telemetry",
         lambda: asyncio.to_thread(
             telemetry.measure, root / "telemetry", lanes=sizes.telemetry_lanes
+        ),
+    )
+    await group(
+        "fleet_page",
+        lambda: fleet_page.measure(
+            root / "fleet_page",
+            lanes=sizes.fleet_lanes,
+            loads=sizes.fleet_loads,
+            changes=sizes.fleet_changes,
         ),
     )
 

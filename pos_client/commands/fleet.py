@@ -22,6 +22,8 @@ FLEET_MODULES: tuple[str, ...] = (
     "pos_client.commands.fleet_enrol",
     "pos_client.commands.fleet_revoke",
     "pos_client.commands.fleet_config",
+    "pos_client.commands.fleet_status",
+    "pos_client.commands.fleet_serve",
 )
 
 ADMIN_TOKEN_ENV = "POS_CLIENT_ADMIN_TOKEN"  # noqa: S105 (the name of a variable)
@@ -31,9 +33,12 @@ LEDGER_URL_ENV = "POS_CLIENT_LEDGER_URL"
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "fleet",
-        help="a chain's back office: enrolment codes, approvals, config layers, revocation",
-        description="Commands for a chain's back office. They take a merchant admin token from"
-        f" ${ADMIN_TOKEN_ENV} or --admin-token-file, and never print it.",
+        help="a chain's back office: enrolment codes, approvals, config layers, revocation,"
+        " the lanes' live state",
+        description="Commands for a chain's back office. Those that speak to the ledger take a"
+        f" merchant admin token from ${ADMIN_TOKEN_ENV} or --admin-token-file, and never print"
+        " it; status and serve read the lanes' state from the chain's MQTT broker as a reader"
+        " account.",
     )
     sub = parser.add_subparsers(dest="fleet_command", metavar="ACTION", required=True)
     for name in FLEET_MODULES:
