@@ -10,6 +10,7 @@
     password = "..."                        # or password_file = "broker.secret" (mode 600)
     ca_file = ""                            # the chain's own CA, if its broker has one
     keepalive_s = 30
+    devices_every_s = 30                    # how often a lane service asks its printer
 
 The whole section is optional: without a URL here or in a config layer
 (``telemetry.url``) nothing is published. The password is a secret like the
@@ -41,6 +42,7 @@ _KEYS = (
     "password_file",
     "ca_file",
     "keepalive_s",
+    "devices_every_s",
 )
 
 
@@ -54,6 +56,7 @@ class TelemetryConfig:
     password_file: Path | None = None
     ca_file: Path | None = None
     keepalive_s: int = 30
+    devices_every_s: int = 30
 
 
 def _fail(key: str, what: str) -> ConfigError:
@@ -104,6 +107,9 @@ def parse_telemetry(data: Any, *, base_dir: Path) -> TelemetryConfig:
     keepalive = data.get("keepalive_s", 30)
     if type(keepalive) is not int or not 1 <= keepalive <= 3600:
         raise _fail("keepalive_s", "must be a whole number between 1 and 3600")
+    devices_every = data.get("devices_every_s", 30)
+    if type(devices_every) is not int or not 1 <= devices_every <= 3600:
+        raise _fail("devices_every_s", "must be a whole number between 1 and 3600")
 
     def path(value: str) -> Path | None:
         if not value:
@@ -120,6 +126,7 @@ def parse_telemetry(data: Any, *, base_dir: Path) -> TelemetryConfig:
         password_file=path(text["password_file"]),
         ca_file=path(ca_value.strip()),
         keepalive_s=keepalive,
+        devices_every_s=devices_every,
     )
 
 

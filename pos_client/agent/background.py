@@ -11,7 +11,12 @@ there. What they do is what the checkout screen does in the background:
   when its rotation is due;
 - at start, sales interrupted by a crash (written, their outcome never seen)
   are resolved against the ledger as the screen does at start; they wait
-  for the chain's software to finish or cancel them (``/v1/interrupted``).
+  for the chain's software to finish or cancel them (``/v1/interrupted``);
+- the lane's telemetry, when a broker is configured (:func:`telemetry_loop`):
+  its state published on change and every minute, its goodbye at the stop,
+  and the printer asked for its status every ``[telemetry] devices_every_s``
+  seconds (:func:`printer_watch`), so a chain sees a printer out of paper
+  before a receipt fails on it.
 """
 
 from __future__ import annotations
@@ -22,9 +27,17 @@ from collections.abc import Coroutine
 from typing import Any
 
 from pos_client.compose import Lane
-from pos_client.errors import LedgerError, PosError
+from pos_client.errors import LedgerError, PosError, PrinterError
+from pos_client.services.telemetry import DeviceWatch, LaneTelemetry, printer_word
 
-__all__ = ["REFRESH_INTERVAL", "background_work", "recover_at_start", "refresh_loop"]
+__all__ = [
+    "REFRESH_INTERVAL",
+    "background_work",
+    "printer_watch",
+    "recover_at_start",
+    "refresh_loop",
+    "telemetry_loop",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +90,61 @@ async def recover_at_start(lane: Lane) -> None:
         )
 
 
-def background_work(lane: Lane, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+def _printer_word(lane: Lane) -> str:
+    """The printer's status word, asked of the printer itself (a blocking call)."""
+    try:
+        printer = lane.receipt_printer()
+        ask = getattr(printer, "status", None)
+        if ask is None:  # a printer that cannot be asked: what its last receipt said stands
+            return "ok"
+        status = ask()
+    except PrinterError as exc:
+        return printer_word(code=exc.code)
+    return printer_word(online=status.online, paper=str(status.paper))
+
+
+async def printer_watch(
+    lane: Lane, devices: DeviceWatch, stop: asyncio.Event, every: float
+) -> None:
+    """Ask the printer for its status now and every ``every`` seconds until ``stop``."""
+    if not lane.config.devices.printer:
+        return
+    while not stop.is_set():
+        devices.set("printer", await asyncio.to_thread(_printer_word, lane))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            pass
+
+
+async def telemetry_loop(lane: Lane, telemetry: LaneTelemetry, stop: asyncio.Event) -> None:
+    """Publish the lane's state until ``stop``, then say goodbye (``{"online": false}``)."""
+    every = float(lane.config.telemetry.devices_every_s)
+    tasks = [
+        asyncio.create_task(telemetry.run()),
+        asyncio.create_task(printer_watch(lane, telemetry.devices, stop, every)),
+    ]
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(telemetry.telemetry.stop)
+
+
+def background_work(
+    lane: Lane, stop: asyncio.Event, telemetry: LaneTelemetry | None = None
+) -> list[Coroutine[Any, Any, None]]:
     """Everything the agent runs in the background while it serves (each ends at ``stop``).
 
     The one place for the agent's background services: a new one is one more item.
     """
-    return [
+    work = [
         lane.forwarder.run(stop),
         refresh_loop(lane, stop),
         recover_at_start(lane),
     ]
+    if telemetry is not None and telemetry.enabled:
+        work.append(telemetry_loop(lane, telemetry, stop))
+    return work

@@ -50,6 +50,7 @@ from pos_client.errors import (
     StoreError,
     UnknownOutcome,
 )
+from pos_client.services.telemetry import LaneTelemetry
 
 from . import operations as ops
 
@@ -79,6 +80,13 @@ class AgentState:
     busy: bool = False
     #: Checkouts under way (each in a task a departing client cannot cancel).
     checkouts: set[asyncio.Task[Any]] = field(default_factory=set)
+    #: The lane's telemetry (publishes nothing when no broker is configured).
+    telemetry: LaneTelemetry | None = None
+
+    def changed(self) -> None:
+        """Something a request did may have changed the lane's state: tell the telemetry."""
+        if self.telemetry is not None:
+            self.telemetry.changed()
 
     async def finish_checkouts(self) -> None:
         """Wait for every checkout under way (at a stop: no sale is left half-done)."""
@@ -184,6 +192,9 @@ def _endpoint(handler: Handler, state: AgentState) -> Callable[[Request], Awaita
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - a problem document, never a traceback
             return error_response(exc)
+        finally:
+            if request.method != "GET":  # a sale, a void, a forward: the state may have moved
+                state.changed()
 
     return endpoint
 

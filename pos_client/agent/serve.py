@@ -31,6 +31,7 @@ from typing import Any
 import uvicorn
 
 from pos_client.compose import build_app, check_store, claim_lane
+from pos_client.compose_telemetry import lane_telemetry
 from pos_client.config import Config
 from pos_client.errors import ConfigError
 
@@ -155,12 +156,15 @@ async def _serve(config: Config, sock: socket.socket, where: str, *, new_store: 
     lane = build_app(config, devices=True, new_store=new_store)
     for problem in lane.devices_errors:  # tried again when a receipt is printed
         log.warning("device: %s", problem)
-    state = AgentState(lane)
+    state = AgentState(lane, telemetry=lane_telemetry(lane))
     stop = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(work) for work in background_work(lane, stop)]
+        tasks = [
+            asyncio.create_task(work)
+            for work in background_work(lane, stop, telemetry=state.telemetry)
+        ]
         print(f"pos-client agent: listening on {where}", flush=True)
         _notify("READY=1")
         try:
