@@ -75,6 +75,8 @@ def test_a_whole_sale_over_the_socket_answers_as_the_command_line(
             again = client.post("/v1/redemptions", json=body).json()
             assert again["goes_ahead"] is False and again["reason"] == "token_used"
             assert client.get("/v1/interrupted").json() == []
+            doctor = client.get("/v1/doctor").json()
+            assert doctor["terminal"] == "T-0001" and doctor["checks"] and doctor["exit_code"] == 0
             x = client.get("/v1/reports/x").json()
             assert x["sales"]["count"] == 1
         assert running.stop() == 0
