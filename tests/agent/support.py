@@ -62,8 +62,9 @@ def start_agent(
     *args: str,
     terminal_id: str = "T-0001",
     env: dict[str, str] | None = None,
+    config_path: Path | None = None,
 ) -> RunningAgent:
-    """Start the agent on the demo terminal's config and wait until it listens."""
+    """Start the agent on the demo terminal's config (or ``config_path``); wait until it listens."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -71,7 +72,7 @@ def start_agent(
             "pos_client.cli",
             "agent",
             "--config",
-            str(sandbox.config_path(terminal_id)),
+            str(config_path or sandbox.config_path(terminal_id)),
             "--socket",
             str(socket_path),
             *args,
@@ -96,11 +97,14 @@ def start_agent(
 
 @contextmanager
 def agent(
-    sandbox: RunningSandbox, *args: str, terminal_id: str = "T-0001"
+    sandbox: RunningSandbox,
+    *args: str,
+    terminal_id: str = "T-0001",
+    config_path: Path | None = None,
 ) -> Iterator[RunningAgent]:
     """A running agent, stopped (SIGTERM, then SIGKILL if it hangs) after the block."""
     path = short_dir() / "agent.sock"
-    running = start_agent(sandbox, path, *args, terminal_id=terminal_id)
+    running = start_agent(sandbox, path, *args, terminal_id=terminal_id, config_path=config_path)
     try:
         yield running
     finally:

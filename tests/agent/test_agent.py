@@ -10,8 +10,16 @@ from typing import Any
 
 from pos_client.sandbox.server import RunningSandbox
 from tests.agent.support import agent
+from tests.drivers.netprinter import LoopbackPrinter
 from tests.support.cli import cli, config
-from tests.support.lane import MILK_1L, NOT_IN_CATALOG, RICE_5KG, ledger_books, national_id
+from tests.support.lane import (
+    MILK_1L,
+    NOT_IN_CATALOG,
+    RICE_5KG,
+    ledger_books,
+    national_id,
+    with_printer,
+)
 from tests.support.waiting import eventually
 
 PROBLEM = "application/problem+json"
@@ -67,6 +75,8 @@ def test_a_whole_sale_over_the_socket_answers_as_the_command_line(
             again = client.post("/v1/redemptions", json=body).json()
             assert again["goes_ahead"] is False and again["reason"] == "token_used"
             assert client.get("/v1/interrupted").json() == []
+            doctor = client.get("/v1/doctor").json()
+            assert doctor["terminal"] == "T-0001" and doctor["checks"] and doctor["exit_code"] == 0
             x = client.get("/v1/reports/x").json()
             assert x["sales"]["count"] == 1
         assert running.stop() == 0
@@ -131,3 +141,31 @@ def test_bad_requests_get_a_problem_each_and_change_nothing(sandbox: RunningSand
         assert client.get("/v1/queue").json() == []
     assert _journal(sandbox) == []
     assert ledger_books(sandbox)["redemption_ids"] == []
+
+
+def test_a_receipt_printed_again_through_the_agent(sandbox: RunningSandbox) -> None:
+    token = sandbox.mint_token(national_id(sandbox, "kalabarg"))
+    with LoopbackPrinter(stop_after=300) as far_end:
+        cut_short = with_printer(sandbox, f"{far_end.url}?timeout_ms=300", "lane-cut.toml")
+        with agent(sandbox, config_path=cut_short) as running, running.client() as client:
+            sale = client.post("/v1/redemptions", json=_rice(token)).json()
+            assert sale["status"] == "approved"
+            failed = client.post(f"/v1/receipts/{sale['id']}/print")
+    assert failed.status_code == 503 and failed.headers["content-type"] == PROBLEM
+    assert "cut short" in failed.json()["detail"] and "print it again" in failed.json()["detail"]
+    with LoopbackPrinter() as far_end:  # the printer back in order
+        fixed = with_printer(sandbox, f"{far_end.url}?timeout_ms=3000", "lane-fixed.toml")
+        with agent(sandbox, config_path=fixed) as running, running.client() as client:
+            printed = client.post(f"/v1/receipts/{sale['id']}/print")
+            assert far_end.stopped.wait(5)
+            assert (
+                client.get(f"/v1/receipts/{sale['id']}").json()["receipt_code"]
+                == (sale["receipt_code"])
+            )
+    assert printed.status_code == 200, printed.text
+    assert printed.json() == {
+        "id": sale["id"],
+        "printed": True,
+        "receipt_code": sale["receipt_code"],
+    }
+    assert [(e["id"], e["status"]) for e in _journal(sandbox)] == [(sale["id"], "approved")]
