@@ -38,6 +38,7 @@ Imports the standard library, the domain, the ports and the project's errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -343,39 +344,72 @@ class Forwarder:
     async def _send_batches(self, batches: Sequence[Batch], report: DrainReport) -> None:
         """Send ``batches`` in order, one request at a time, the next one out while answers land.
 
-        Once a batch's answers are in, the next batch is noted as sent and its
-        request goes out while those answers are recorded (in a worker thread,
-        so the event loop sends meanwhile; the store is thread-safe): the
-        ledger works on one batch while the lane records the one before. If
-        recording fails, the request already out is waited for and left as
+        While a batch is on the wire the one after it is noted as sent (in a
+        worker thread, before it can leave: the write-ahead), so that once an
+        answer is in, the next request goes out at once; the answers are then
+        recorded (in a worker thread; the store is thread-safe) while the ledger
+        works on the next batch. A batch noted as sent that never left (the one
+        before it failed, or asked to slow down) is noted as not received again.
+        If recording fails, the request already out is waited for and left as
         sent: the next pass asks the ledger by id, as after a crash.
         """
-        ahead: Request | None = None
+        if not batches:
+            return
+        ahead: Request | None = (batches[0], self._submit(batches[0]))
+        noted: Batch | None = None  # noted as sent, not yet out
+        noting: asyncio.Future[None] | None = None
         try:
             for index, batch in enumerate(batches):
-                request = ahead[1] if ahead is not None else self._submit(batch)
-                ahead = None
+                following = batches[index + 1] if index + 1 < len(batches) else None
+                if following is not None:
+                    noted, noting = following, self._note_sent(following)
+                assert ahead is not None
+                request, ahead = ahead[1], None
                 results = await self._results(batch, request, report)
-                if results is None:
-                    continue  # refused as a whole and sent one by one
-                slow_down = any(result.kind == "not_processed" for result in results)
-                if index + 1 < len(batches) and not slow_down:
-                    following = batches[index + 1]
-                    ahead = (following, self._submit(following))
-                await self._settle(results, report)
+                if noting is not None:
+                    await noting
+                    noting = None
+                # Refused items first: a Retry-After is waited out, a conflict asked by id
+                # (a request of its own: the next batch waits for it).
+                hold = results is not None and any(
+                    result.kind in ("not_processed", "rejected") for result in results
+                )
+                if noted is not None and not hold:
+                    ahead, noted = (noted, self._send(noted)), None
+                if results is not None:
+                    await self._settle(results, report)
+                if noted is not None:  # held: it leaves now that the refusals are settled
+                    ahead, noted = (noted, self._send(noted)), None
         except asyncio.CancelledError:
             if ahead is not None:  # shutting down: its items stay sent, asked by id next time
                 ahead[1].cancel()
                 ahead = None
             raise
         finally:
+            if noting is not None:
+                with contextlib.suppress(Exception):
+                    await noting
+            if noted is not None:  # it never left: it may be sent again
+                for redemption_id, _ in noted:
+                    self.store.mark_not_received(redemption_id)
             if ahead is not None:
                 await self._leave_as_sent(*ahead)
+
+    def _note_sent(self, batch: Batch) -> asyncio.Future[None]:
+        """Note ``batch`` as sent in a worker thread (while the batch before it is out)."""
+        ids = [i for i, _ in batch]
+        return asyncio.ensure_future(
+            asyncio.to_thread(self.store.mark_sent, ids, at=self.clock.now())
+        )
+
+    def _send(self, batch: Batch) -> asyncio.Task[list[BatchItemResult]]:
+        """Send ``batch``, already noted as sent, in a task."""
+        return asyncio.ensure_future(self.ledger.submit_batch(batch))
 
     def _submit(self, batch: Batch) -> asyncio.Task[list[BatchItemResult]]:
         """Note ``batch`` as sent (before anything leaves), then send it in a task."""
         self.store.mark_sent([i for i, _ in batch], at=self.clock.now())
-        return asyncio.ensure_future(self.ledger.submit_batch(batch))
+        return self._send(batch)
 
     async def _leave_as_sent(
         self, batch: Batch, request: asyncio.Task[list[BatchItemResult]]
