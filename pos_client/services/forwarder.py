@@ -344,25 +344,28 @@ class Forwarder:
     async def _send_batches(self, batches: Sequence[Batch], report: DrainReport) -> None:
         """Send ``batches`` in order, one request at a time, the next one out while answers land.
 
-        While a batch is on the wire the one after it is noted as sent (in a
-        worker thread, before it can leave: the write-ahead), so that once an
-        answer is in, the next request goes out at once; the answers are then
-        recorded (in a worker thread; the store is thread-safe) while the ledger
-        works on the next batch. A batch noted as sent that never left (the one
-        before it failed, or asked to slow down) is noted as not received again.
-        If recording fails, the request already out is waited for and left as
-        sent: the next pass asks the ledger by id, as after a crash.
+        Each batch is noted as sent before it can leave (the write-ahead), a
+        batch ahead of time: the second while the first is on the wire, and
+        from then on the one after next in the same transaction as a batch's
+        answers (one commit for both, in a worker thread; the store is
+        thread-safe). So once an answer is in, the next request goes out at
+        once, and the answers are recorded while the ledger works on it. A
+        batch noted as sent that never left (the one before it failed, or
+        asked to slow down) is noted as not received again. If recording
+        fails, the request already out is waited for and left as sent: the
+        next pass asks the ledger by id, as after a crash.
         """
         if not batches:
             return
         ahead: Request | None = (batches[0], self._submit(batches[0]))
-        noted: Batch | None = None  # noted as sent, not yet out
+        noted: list[Batch] = []  # noted as sent, not yet out, in order
         noting: asyncio.Future[None] | None = None
         try:
             for index, batch in enumerate(batches):
                 following = batches[index + 1] if index + 1 < len(batches) else None
-                if following is not None:
-                    noted, noting = following, self._note_sent(following)
+                if following is not None and not noted:
+                    noted.append(following)
+                    noting = self._note_sent(following)
                 assert ahead is not None
                 request, ahead = ahead[1], None
                 results = await self._results(batch, request, report)
@@ -374,12 +377,18 @@ class Forwarder:
                 hold = results is not None and any(
                     result.kind in ("not_processed", "rejected") for result in results
                 )
-                if noted is not None and not hold:
-                    ahead, noted = (noted, self._send(noted)), None
+                if noted and not hold:
+                    ahead = (noted[0], self._send(noted.pop(0)))
+                after = batches[index + 2] if index + 2 < len(batches) else None
+                if after is not None:
+                    noted.append(after)
                 if results is not None:
-                    await self._settle(results, report)
-                if noted is not None:  # held: it leaves now that the refusals are settled
-                    ahead, noted = (noted, self._send(noted)), None
+                    await self._settle(results, report, note=after)
+                elif after is not None:
+                    noting = self._note_sent(after)
+                if noted and ahead is None and following is not None:
+                    # held: it leaves now that the refusals are settled
+                    ahead = (noted[0], self._send(noted.pop(0)))
         except asyncio.CancelledError:
             if ahead is not None:  # shutting down: its items stay sent, asked by id next time
                 ahead[1].cancel()
@@ -389,8 +398,8 @@ class Forwarder:
             if noting is not None:
                 with contextlib.suppress(Exception):
                     await noting
-            if noted is not None:  # it never left: it may be sent again
-                for redemption_id, _ in noted:
+            for never_left in noted:  # it may be sent again
+                for redemption_id, _ in never_left:
                     self.store.mark_not_received(redemption_id)
             if ahead is not None:
                 await self._leave_as_sent(*ahead)
@@ -458,14 +467,18 @@ class Forwarder:
         report.sent += len(batch)
         return results
 
-    async def _settle(self, results: Sequence[BatchItemResult], report: DrainReport) -> None:
-        """Record one batch's answers (one transaction), then what was refused or not processed."""
+    async def _settle(
+        self, results: Sequence[BatchItemResult], report: DrainReport, *, note: Batch | None = None
+    ) -> None:
+        """Record one batch's answers (one transaction, with ``note`` noted as sent), then what
+        was refused or not processed."""
         answers = [
             (result.id, result.answer)
             for result in results
             if result.kind == "answer" and result.answer is not None
         ]
-        await asyncio.to_thread(_record_all, self.store, answers, self.clock, report)
+        ahead = [i for i, _ in note] if note is not None else []
+        await asyncio.to_thread(_record_all, self.store, answers, self.clock, report, ahead)
         not_processed = False
         retry_after: float | None = None
         for result in results:
