@@ -47,6 +47,7 @@ from pos_client.services.group_names import group_names
 from pos_client.services.lane_standing import LaneStanding
 from pos_client.services.ledger_time import LedgerTime
 from pos_client.services.preferences import LanePreferences
+from pos_client.services.prefetch import UnlockPrefetch
 from pos_client.services.receipts import TRAINING_META_KEY, ReceiptService
 from pos_client.services.records import Records
 from pos_client.services.refresh import RefreshService, RulesBook
@@ -146,6 +147,8 @@ class Lane:
     standing: LaneStanding = field(init=False)
     #: The terminal token's rotation (on a schedule, and ``pos-client token rotate``).
     tokens: TokenRotation = field(init=False)
+    #: The rules and catalog fetched ahead of a tranche unlock, at this lane's own moment.
+    prefetch: UnlockPrefetch = field(init=False)
     #: The lane's clock against the ledger's (the services read its corrected time).
     ledger_time: LedgerTime | None = None
     #: The chain's, store's and lane's config layers as last fetched, merged with the file.
@@ -389,6 +392,7 @@ def build_app(
             group_names=group_names("fa"),  # receipts are printed in Persian
         )
         app.records = Records(store=store, clock=clock)
+        app.prefetch = UnlockPrefetch(rules=rules, refresh=app.refresh, clock=clock)
         app.retention = Retention(
             store=store,
             clock=clock,

@@ -13,7 +13,7 @@ journal), in redemptions per second, beside:
 - forwarding one by one: the same forwarder with ``batch_size=1`` (one
   request per redemption) on a backlog of its own.
 
-Goal: at least 0.8x the limit.
+Goal: at least 0.95x the limit (issue 15; it was 0.8x).
 
 Imports the standard library, httpx, the composition root, the config, the
 ports, the forwarder and the benchmark's own modules.
@@ -155,7 +155,7 @@ async def measure(
             value=drained,
             unit="redemptions/s",
             against=Against("limit", "ledger intake, plain batch loop", rate(count, limit_seconds)),
-            goal=Goal("ratio_at_least", 0.8, "≥ 0.8x limit"),
+            goal=Goal("ratio_at_least", 0.95, "≥ 0.95x limit"),
             samples=count,
             note=note,
             details=details,

@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from pos_client.domain.contract_fields import (
@@ -194,7 +195,19 @@ def parse_rule_set(data: object) -> RuleSet:
         programs=programs,
         catalog_version=_id(catalog, "version", "catalog"),
         hot_list=frozenset(_sha256_hex(v, _at("hot_list", i)) for i, v in enumerate(hot_list_raw)),
+        next_unlock_at=_advisory_time(obj.get("next_unlock_at")),
     )
+
+
+def _advisory_time(value: object) -> datetime | None:
+    """An optional time that only advises (``next_unlock_at``): absent, null, empty or
+    unreadable is none, never a reason to refuse the document around it."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_time(value, "next_unlock_at")
+    except ContractError:
+        return None
 
 
 def _offline_to_wire(policy: OfflinePolicy) -> JsonObject:
@@ -237,6 +250,11 @@ def rule_set_to_wire(rules: RuleSet) -> JsonObject:
         "programs": [_program_to_wire(p) for p in rules.programs],
         "catalog": {"version": rules.catalog_version},
         "hot_list": sorted(rules.hot_list),
+        **(
+            {}
+            if rules.next_unlock_at is None
+            else {"next_unlock_at": format_time(rules.next_unlock_at, "next_unlock_at")}
+        ),
     }
 
 

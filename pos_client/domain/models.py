@@ -76,6 +76,9 @@ class RuleSet:
     programs: tuple[Program, ...]
     catalog_version: str
     hot_list: frozenset[str]  # sha256 hex of blocked national IDs
+    #: The next tranche unlock (every household's credit opens), if the ledger says:
+    #: lanes fetch the rules and catalog ahead of it, each at its own moment.
+    next_unlock_at: datetime | None = None
 
     def program(self, program_id: str) -> Program | None:
         for program in self.programs:

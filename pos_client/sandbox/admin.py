@@ -4,7 +4,8 @@ What a real ledger does out of band, done here on request so that people and
 tests can play every part: mint a KB1 or KB2 token or a purchase code for a
 household (the household's phone app does that), read the code of an OTP
 challenge (the real ledger texts it), put a household on the hot list or take
-it off, publish a new catalog version, and move the sandbox clock.
+it off, publish a new catalog version, announce the next tranche unlock in the
+rules, and move the sandbox clock.
 
 Imports the standard library, the pure domain and the sandbox's modules.
 """
@@ -184,6 +185,19 @@ class Admin(SandboxParts):
         with self.books.write() as tx:
             row = self.rulesets.issue(tx, now=now)
         return {"catalog_version": version, "rules_version": row.version}
+
+    def rules_settings(self) -> dict[str, Any]:
+        """What the sandbox's rule sets announce beyond the demo's programmes."""
+        with self.books.read() as tx:
+            when = self.rulesets.next_unlock(tx)
+        return {"next_unlock_at": None if when is None else to_rfc3339(when)}
+
+    def set_next_unlock(self, when: datetime | None) -> dict[str, Any]:
+        """Announce the next tranche unlock in the rules (None: none); a rule set is issued."""
+        now = self.clock.now()
+        with self.books.write() as tx:
+            row = self.rulesets.set_next_unlock(tx, when, now=now)
+        return {**self.rules_settings(), "rules_version": row.version}
 
     def clock_document(self) -> dict[str, Any]:
         return {

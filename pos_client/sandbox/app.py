@@ -41,7 +41,7 @@ from pos_client.domain.contract import dump_json
 from . import auth, terminal_tokens
 from .books import TerminalRow
 from .catalog import NDJSON
-from .clock import parse_date, to_rfc3339
+from .clock import parse_date, parse_rfc3339, to_rfc3339
 from .edge import StrictTarget
 from .faults import KINDS
 from .ledger import Answer
@@ -443,6 +443,20 @@ async def sandbox_hot_list(request: Request) -> Response:
     return _json(200, dump_json(document))
 
 
+async def sandbox_rules(request: Request) -> Response:
+    """The rules' settable members; POST ``{"next_unlock_at": "<RFC 3339>"}`` (null or "": none)."""
+    admin = _sandbox(request).admin
+    if request.method == "GET":
+        return _json(200, dump_json(await run_in_threadpool(admin.rules_settings)))
+    fields = await _admin_fields(request, required=("next_unlock_at",))
+    raw = fields.value["next_unlock_at"]
+    when = None if raw is None or raw == "" else parse_rfc3339(raw)
+    if when is None and raw not in (None, ""):
+        raise invalid("next_unlock_at must be an RFC 3339 time with an offset, null or empty")
+    document = await run_in_threadpool(lambda: admin.set_next_unlock(when))
+    return _json(200, dump_json(document))
+
+
 async def sandbox_catalog_revisions(request: Request) -> Response:
     body = await _read_body(request, required=False)
     changes = 6
@@ -510,6 +524,7 @@ ROUTES = [
     Route("/sandbox/load", sandbox_load, methods=["GET", "POST"]),
     Route("/sandbox/hot-list", sandbox_hot_list, methods=["POST"]),
     Route("/sandbox/catalog/revisions", sandbox_catalog_revisions, methods=["POST"]),
+    Route("/sandbox/rules", sandbox_rules, methods=["GET", "POST"]),
 ]
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,14 @@ class RunningSandbox:
 
     def set_blocked(self, national_id: str, blocked: bool) -> None:
         self._admin("POST", "/sandbox/hot-list", {"national_id": national_id, "blocked": blocked})
+
+    def set_next_unlock(self, when: datetime | None) -> str:
+        """Announce the next tranche unlock in the rules (None: none); the new rules' version."""
+        text = None if when is None else when.isoformat()
+        version: str = self._admin("POST", "/sandbox/rules", {"next_unlock_at": text})[
+            "rules_version"
+        ]
+        return version
 
     def revise_catalog(self, changes: int = 6) -> str:
         version: str = self._admin("POST", "/sandbox/catalog/revisions", {"changes": changes})[

@@ -38,6 +38,7 @@ Imports the standard library, the domain, the ports and the project's errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -343,39 +344,81 @@ class Forwarder:
     async def _send_batches(self, batches: Sequence[Batch], report: DrainReport) -> None:
         """Send ``batches`` in order, one request at a time, the next one out while answers land.
 
-        Once a batch's answers are in, the next batch is noted as sent and its
-        request goes out while those answers are recorded (in a worker thread,
-        so the event loop sends meanwhile; the store is thread-safe): the
-        ledger works on one batch while the lane records the one before. If
-        recording fails, the request already out is waited for and left as
-        sent: the next pass asks the ledger by id, as after a crash.
+        Each batch is noted as sent before it can leave (the write-ahead), a
+        batch ahead of time: the second while the first is on the wire, and
+        from then on the one after next in the same transaction as a batch's
+        answers (one commit for both, in a worker thread; the store is
+        thread-safe). So once an answer is in, the next request goes out at
+        once, and the answers are recorded while the ledger works on it. A
+        batch noted as sent that never left (the one before it failed, or
+        asked to slow down) is noted as not received again. If recording
+        fails, the request already out is waited for and left as sent: the
+        next pass asks the ledger by id, as after a crash.
         """
-        ahead: Request | None = None
+        if not batches:
+            return
+        ahead: Request | None = (batches[0], self._submit(batches[0]))
+        noted: list[Batch] = []  # noted as sent, not yet out, in order
+        noting: asyncio.Future[None] | None = None
         try:
             for index, batch in enumerate(batches):
-                request = ahead[1] if ahead is not None else self._submit(batch)
-                ahead = None
+                following = batches[index + 1] if index + 1 < len(batches) else None
+                if following is not None and not noted:
+                    noted.append(following)
+                    noting = self._note_sent(following)
+                assert ahead is not None
+                request, ahead = ahead[1], None
                 results = await self._results(batch, request, report)
-                if results is None:
-                    continue  # refused as a whole and sent one by one
-                slow_down = any(result.kind == "not_processed" for result in results)
-                if index + 1 < len(batches) and not slow_down:
-                    following = batches[index + 1]
-                    ahead = (following, self._submit(following))
-                await self._settle(results, report)
+                if noting is not None:
+                    await noting
+                    noting = None
+                # Refused items first: a Retry-After is waited out, a conflict asked by id
+                # (a request of its own: the next batch waits for it).
+                hold = results is not None and any(
+                    result.kind in ("not_processed", "rejected") for result in results
+                )
+                if noted and not hold:
+                    ahead = (noted[0], self._send(noted.pop(0)))
+                after = batches[index + 2] if index + 2 < len(batches) else None
+                if after is not None:
+                    noted.append(after)
+                if results is not None:
+                    await self._settle(results, report, note=after)
+                elif after is not None:
+                    noting = self._note_sent(after)
+                if noted and ahead is None and following is not None:
+                    # held: it leaves now that the refusals are settled
+                    ahead = (noted[0], self._send(noted.pop(0)))
         except asyncio.CancelledError:
             if ahead is not None:  # shutting down: its items stay sent, asked by id next time
                 ahead[1].cancel()
                 ahead = None
             raise
         finally:
+            if noting is not None:
+                with contextlib.suppress(Exception):
+                    await noting
+            for never_left in noted:  # it may be sent again
+                for redemption_id, _ in never_left:
+                    self.store.mark_not_received(redemption_id)
             if ahead is not None:
                 await self._leave_as_sent(*ahead)
+
+    def _note_sent(self, batch: Batch) -> asyncio.Future[None]:
+        """Note ``batch`` as sent in a worker thread (while the batch before it is out)."""
+        ids = [i for i, _ in batch]
+        return asyncio.ensure_future(
+            asyncio.to_thread(self.store.mark_sent, ids, at=self.clock.now())
+        )
+
+    def _send(self, batch: Batch) -> asyncio.Task[list[BatchItemResult]]:
+        """Send ``batch``, already noted as sent, in a task."""
+        return asyncio.ensure_future(self.ledger.submit_batch(batch))
 
     def _submit(self, batch: Batch) -> asyncio.Task[list[BatchItemResult]]:
         """Note ``batch`` as sent (before anything leaves), then send it in a task."""
         self.store.mark_sent([i for i, _ in batch], at=self.clock.now())
-        return asyncio.ensure_future(self.ledger.submit_batch(batch))
+        return self._send(batch)
 
     async def _leave_as_sent(
         self, batch: Batch, request: asyncio.Task[list[BatchItemResult]]
@@ -424,14 +467,18 @@ class Forwarder:
         report.sent += len(batch)
         return results
 
-    async def _settle(self, results: Sequence[BatchItemResult], report: DrainReport) -> None:
-        """Record one batch's answers (one transaction), then what was refused or not processed."""
+    async def _settle(
+        self, results: Sequence[BatchItemResult], report: DrainReport, *, note: Batch | None = None
+    ) -> None:
+        """Record one batch's answers (one transaction, with ``note`` noted as sent), then what
+        was refused or not processed."""
         answers = [
             (result.id, result.answer)
             for result in results
             if result.kind == "answer" and result.answer is not None
         ]
-        await asyncio.to_thread(_record_all, self.store, answers, self.clock, report)
+        ahead = [i for i, _ in note] if note is not None else []
+        await asyncio.to_thread(_record_all, self.store, answers, self.clock, report, ahead)
         not_processed = False
         retry_after: float | None = None
         for result in results:

@@ -103,12 +103,16 @@ def _record_all(
     answers: Sequence[tuple[str, RedemptionAnswer]],
     clock: Clock,
     report: DrainReport,
+    note_sent: Sequence[str] = (),
 ) -> None:
-    """Record final answers in one transaction (one commit for a whole batch's answers)."""
-    if not answers:
+    """Record final answers in one transaction (one commit for a whole batch's answers), and
+    note ``note_sent`` as sent in it (the batch after next: its write-ahead, in the same commit)."""
+    if not answers and not note_sent:
         return
     before = store.problem_count()
     with store.batch():
+        if note_sent:
+            store.mark_sent(note_sent, at=clock.now())
         for redemption_id, answer in answers:
             record_answer(store, redemption_id, answer, at=clock.now(), note="forwarded")
     for _, answer in answers:

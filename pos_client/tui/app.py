@@ -168,6 +168,7 @@ class PosApp(App[int]):
                 self.run_worker(telemetry.run(), group="telemetry", exit_on_error=False)
             self.set_interval(HEARTBEAT_INTERVAL, self.heartbeat)
             self.set_interval(REFRESH_INTERVAL, self.refresh_rules)
+            self.prefetch_in_background()
         self.set_interval(STATUS_INTERVAL, self.read_status)
         self.read_status()
         self.flow.check_interrupted()
@@ -232,10 +233,23 @@ class PosApp(App[int]):
         await self._refresh(catalog=True)
 
     @work(group="refresh", exclusive=True, exit_on_error=False)
-    async def refresh_rules(self) -> None:
-        await self._refresh(catalog=True)
+    async def refresh_rules(self) -> bool:
+        return await self._refresh(catalog=True)
 
-    async def _refresh(self, *, catalog: bool) -> None:
+    @work(group="prefetch", exclusive=True, exit_on_error=False)
+    async def prefetch_in_background(self) -> None:
+        """Before a tranche unlock the rules announce: the refresh, at this lane's own moment."""
+        await self.lane.prefetch.run(self._stop, self._refresh_ahead)
+
+    async def _refresh_ahead(self) -> bool:
+        try:
+            return bool(await self.refresh_rules().wait())  # the one refresh at a time
+        except Exception:  # noqa: BLE001 - cancelled or failed: tried again later
+            return False
+
+    async def _refresh(self, *, catalog: bool) -> bool:
+        """Rules, catalog and a due token rotation; whether the ledger's documents came."""
+        went = False
         try:
             await self.lane.refresh.sync_rules()
             self.rules_fetched_at = self.lane.clock.now()
@@ -255,6 +269,7 @@ class PosApp(App[int]):
                     )
                 if synced.changed:  # the open basket is planned again on the new catalog
                     self.flow.recheck_basket()
+            went = True
             # The terminal token, when its rotation is due: the old token works 10 minutes
             # more, so a sale in flight keeps working; the new one is on disk before use.
             await self.lane.tokens.rotate_if_due()
@@ -264,6 +279,7 @@ class PosApp(App[int]):
         except PosError as exc:
             log.warning("refresh refused: %s", exc.message)
         self.read_status()
+        return went
 
     @work(group="forwarder", exclusive=True, exit_on_error=False)
     async def forward_in_background(self) -> None:
