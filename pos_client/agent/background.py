@@ -12,6 +12,9 @@ there. What they do is what the checkout screen does in the background:
 - at start, sales interrupted by a crash (written, their outcome never seen)
   are resolved against the ledger as the screen does at start; they wait
   for the chain's software to finish or cancel them (``/v1/interrupted``);
+- before a tranche unlock that the rules announce (``next_unlock_at``), the
+  rules and catalog are fetched at this lane's own moment over the hours
+  before it (``lane.prefetch``), as at the screen;
 - the lane's telemetry, when a broker is configured (:func:`telemetry_loop`):
   its state published on change and every minute, its goodbye at the stop,
   and the printer asked for its status every ``[telemetry] devices_every_s``
@@ -33,6 +36,7 @@ from pos_client.services.telemetry import DeviceWatch, LaneTelemetry, printer_wo
 __all__ = [
     "REFRESH_INTERVAL",
     "background_work",
+    "prefetch_loop",
     "printer_watch",
     "recover_at_start",
     "refresh_loop",
@@ -57,14 +61,40 @@ async def refresh_once(lane: Lane) -> None:
         log.warning("refresh refused: %s", exc.message)
 
 
-async def refresh_loop(lane: Lane, stop: asyncio.Event, interval: float = REFRESH_INTERVAL) -> None:
-    """:func:`refresh_once` at once, then every ``interval`` seconds until ``stop``."""
+async def refresh_loop(
+    lane: Lane,
+    stop: asyncio.Event,
+    interval: float = REFRESH_INTERVAL,
+    refreshed: asyncio.Event | None = None,
+) -> None:
+    """:func:`refresh_once` at once, then every ``interval`` seconds until ``stop``;
+    ``refreshed`` is set once the first has been tried."""
     while not stop.is_set():
         await refresh_once(lane)
+        if refreshed is not None:
+            refreshed.set()
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
             pass
+
+
+async def prefetch_loop(
+    lane: Lane, stop: asyncio.Event, refreshed: asyncio.Event, *, recheck: float | None = None
+) -> None:
+    """Fetch ahead of a tranche unlock, once the first refresh has told the lane of it."""
+    waiters = [asyncio.ensure_future(refreshed.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    if stop.is_set():
+        return
+    if recheck is None:
+        await lane.prefetch.run(stop)
+    else:
+        await lane.prefetch.run(stop, recheck=recheck)
 
 
 async def recover_at_start(lane: Lane) -> None:
@@ -140,9 +170,11 @@ def background_work(
 
     The one place for the agent's background services: a new one is one more item.
     """
+    refreshed = asyncio.Event()
     work = [
         lane.forwarder.run(stop),
-        refresh_loop(lane, stop),
+        refresh_loop(lane, stop, refreshed=refreshed),
+        prefetch_loop(lane, stop, refreshed),
         recover_at_start(lane),
     ]
     if telemetry is not None and telemetry.enabled:
