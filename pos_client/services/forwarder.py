@@ -2,9 +2,17 @@
 
 For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 
-- ``deliver``: if it may already have reached the ledger (``sent``), ask by id
-  first (``GET /v1/redemptions/{id}``) and send again only on ``404``; then
-  send what is left with ``POST /v1/redemptions/batch`` (up to 100 at a time,
+- ``deliver``: if it may already have reached the ledger (``sent``: its batch
+  was answered ``503``, or not at all), send the same stored
+  body again, byte for byte under the same id, in the next batch: each item is
+  idempotent by its id, so the ledger answers its stored result if it had
+  recorded it (resolved by id, never guessed, in one request per batch rather
+  than one lookup per item, which would spend the terminal's request budget
+  on a ledger that is shedding load). Asked by id first
+  (``GET /v1/redemptions/{id}``, sent again only on ``404``) only where the
+  stored body is not the one to send (see :func:`must_ask_first`: a body
+  missing, or a sale approved offline still holding its online attempt). It
+  all goes with ``POST /v1/redemptions/batch`` (up to 100 at a time,
   each noted as sent *before* the request leaves; one request at a time, in
   order, the next one leaving while the answers to the one before are
   recorded). A final answer takes it out of the outbox (a batch's answers are
@@ -70,6 +78,7 @@ from pos_client.services.outbox_items import (
     _record_all,
     deliver_one,
     is_stuck,
+    must_ask_first,
     settle_abandoned,
     stuck_items,
     void_one,
@@ -140,6 +149,8 @@ class Forwarder:
         #: Housekeeping run after each idle checkpoint (each never raises).
         self.idle_work: list[Callable[[], Awaitable[object]]] = []
         self.last_report: DrainReport | None = None
+        #: Items of this pass that may have reached the ledger, sent again by their stored body.
+        self._resending: set[str] = set()
 
     @property
     def base_delay(self) -> float:
@@ -297,6 +308,7 @@ class Forwarder:
 
     async def _pass(self, report: DrainReport) -> None:
         items = self.pending()
+        self._resending.clear()
         for item in items:
             if item.intent == "abandon":
                 await settle_abandoned(
@@ -313,7 +325,11 @@ class Forwarder:
         for item in items:
             if item.intent != "deliver":
                 continue
-            if item.sent:
+            if item.sent and not must_ask_first(item):
+                # Settled by sending the same stored body again: idempotent by its id.
+                to_send.append((item.redemption_id, item.body))
+                self._resending.add(item.redemption_id)
+            elif item.sent:
                 try:
                     answer = await self.ledger.get_redemption(item.redemption_id)
                 except LedgerRejected as exc:  # 401/403 (a revoked terminal): stop, keep it
@@ -417,11 +433,15 @@ class Forwarder:
                     detail=exc.detail,
                 ) from None
             # The batch as a whole was refused: send them one by one.
+            self._resending.difference_update(redemption_id for redemption_id, _ in batch)
             for redemption_id, _ in batch:
                 await deliver_one(self.ledger, self.store, self.clock, redemption_id, report)
                 report.sent += 1
             return None
-        report.sent += len(batch)
+        resent = sum(1 for redemption_id, _ in batch if redemption_id in self._resending)
+        self._resending.difference_update(redemption_id for redemption_id, _ in batch)
+        report.resolved += resent
+        report.sent += len(batch) - resent
         return results
 
     async def _settle(self, results: Sequence[BatchItemResult], report: DrainReport) -> None:
