@@ -119,7 +119,6 @@ class Forwarder:
         clock: Clock,
         batch_size: int = BATCH_SIZE,
         base_delay: float = 1.0,
-        max_delay: float = 300.0,
         idle_interval: float = 30.0,
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
         stuck_after: timedelta = DEFAULT_STUCK_AFTER,
@@ -133,12 +132,10 @@ class Forwarder:
         self.clock = clock
         self.delivery = Delivery(ledger=ledger, store=store, clock=clock)
         self.batch_size = batch_size
-        self.max_delay = max_delay
         self.idle_interval = idle_interval
         self.abandon_grace = abandon_grace
         self.stuck_after = stuck_after
         self._rng = rng or random.Random()
-        self._failures = 0
         self.pacing = PacingPolicy(rng=self._rng, settings=pacing or PacingSettings())
         self.base_delay = base_delay
         self.step = Step(Action.DRAIN, 0.0)  # what the policy said to do next
@@ -167,18 +164,6 @@ class Forwarder:
     def pending(self) -> list[OutboxItem]:
         """What the forwarder owes the ledger (everything but sales held at the counter)."""
         return self.store.outbox(intents=("deliver", "abandon", "void"))
-
-    def backoff(self, retry_after: float | None) -> float:
-        """Blind exponential backoff with full jitter, at least Retry-After.
-
-        The former pacing, kept as the reference the herd bench compares with;
-        the forwarder itself follows :attr:`pacing`.
-        """
-        ceiling = min(self.max_delay, self.base_delay * (2 ** min(self._failures, 20)))
-        delay = self._rng.uniform(0, ceiling)
-        if retry_after is not None:
-            delay = max(delay, retry_after + self._rng.uniform(0, max(1.0, retry_after / 10)))
-        return delay
 
     def wake(self, *, unreached: bool = False) -> None:
         """Drain now (e.g. after an offline approval or when the network comes back).
@@ -250,7 +235,6 @@ class Forwarder:
                 report.errors.append(report.error)
                 report.retry_after = self.step.delay
                 report.unreachable = True
-                self._failures += 1
             else:
                 await self._drain(report)
             report.remaining = len(self.pending())
@@ -263,14 +247,12 @@ class Forwarder:
         self.pacing.begin(Action.DRAIN)
         try:
             await self._pass(report)
-            self._failures = 0
             report.error = None
             self.step = self.pacing.on_drained()
         except ForwarderStopped as exc:
             report.stopped = True
             report.error = exc.message
             report.errors.append(exc.message)
-            self._failures += 1
             self.pacing.in_flight = None
             self.step = Step(Action.DRAIN, self.idle_interval)
         except (LedgerUnavailable, UnknownOutcome) as exc:
@@ -278,7 +260,6 @@ class Forwarder:
             report.errors.append(exc.message)
             report.retry_after = getattr(exc, "retry_after", None)
             report.unreachable = True
-            self._failures += 1
             self.step = self._failed(exc)
         except BaseException:
             self.pacing.in_flight = None
