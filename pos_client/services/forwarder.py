@@ -50,7 +50,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pos_client.domain.pacing import Action, PacingPolicy, PacingSettings, Step
 from pos_client.domain.redemption import BatchItemResult
@@ -83,6 +83,7 @@ from pos_client.services.outbox_items import (
     stuck_items,
     void_one,
 )
+from pos_client.services.pacing_state import PacingState, load_pacing, retry_until, save_pacing
 
 __all__ = [
     "BATCH_SIZE",
@@ -146,6 +147,10 @@ class Forwarder:
         #: Housekeeping run after each idle checkpoint (each never raises).
         self.idle_work: list[Callable[[], Awaitable[object]]] = []
         self.last_report: DrainReport | None = None
+        self._failed_at: datetime | None = None  # the last failure (kept for the next process)
+        self._retry_until: datetime | None = None  # the end of a Retry-After (wall clock)
+        self._kept: PacingState | None = None
+        self._restore_pacing()
         #: Items of this pass that may have reached the ledger, sent again by their stored body.
         self._resending: set[str] = set()
 
@@ -161,6 +166,36 @@ class Forwarder:
         cap = max(value, min(PacingSettings().probe_cap, value * PROBE_CAP_FACTOR))
         self.pacing.settings = replace(settings, probe_base=value, probe_cap=cap)
 
+    def _restore_pacing(self) -> None:
+        """Take over how the last process ended (see :mod:`pos_client.services.pacing_state`):
+        after a failure to reach the ledger, the first request is a probe; a ``Retry-After``
+        still running is waited out."""
+        state = load_pacing(self.store)
+        if state is None:
+            return
+        state.apply(self.pacing)
+        self._failed_at = state.failed_at
+        left = state.retry_left(self.clock.now())
+        if left > 0:
+            self._retry_until = state.retry_until
+            self._not_before = self.clock.monotonic() + left
+        self._kept = state
+
+    def _keep_pacing(self) -> None:
+        """Keep the pacing state for the next process, when it changed.
+
+        A ``Retry-After`` is kept only when the next request is the backlog
+        again; when it is a health probe (never limited, and what ``queue push
+        --now`` makes at once) the next process probes first instead.
+        """
+        now = self.clock.now()
+        until = self._retry_until if self._retry_until and self._retry_until > now else None
+        if self.pacing.must_probe:
+            until = None
+        state = PacingState.of(self.pacing, failed_at=self._failed_at, retry_until=until)
+        if state != self._kept and save_pacing(self.store, state):
+            self._kept = state
+
     def pending(self) -> list[OutboxItem]:
         """What the forwarder owes the ledger (everything but sales held at the counter)."""
         return self.store.outbox(intents=("deliver", "abandon", "void"))
@@ -173,6 +208,7 @@ class Forwarder:
         """
         if unreached:
             self.pacing.suspect()
+            self._keep_pacing()
         self._wake.set()
 
     def push(self) -> None:
@@ -216,9 +252,11 @@ class Forwarder:
     def _failed(self, exc: LedgerUnavailable | UnknownOutcome) -> Step:
         """The policy's next step after a request that failed with ``exc``."""
         retry_after = getattr(exc, "retry_after", None)
+        self._failed_at = self.clock.now()
         if retry_after is not None:
             step = self.pacing.on_refused(retry_after)
             self._not_before = self.clock.monotonic() + step.delay
+            self._retry_until = retry_until(self._failed_at, step.delay)
             return step
         return self.pacing.on_unreachable(timeout=isinstance(exc, UnknownOutcome))
 
@@ -237,6 +275,7 @@ class Forwarder:
                 report.unreachable = True
             else:
                 await self._drain(report)
+            self._keep_pacing()
             report.remaining = len(self.pending())
             report.stuck = self._tell_stuck()
         self.last_report = report
@@ -492,11 +531,15 @@ class Forwarder:
         or a ``Retry-After`` short; :meth:`push` cuts a probe's backoff and the
         window, never a ``Retry-After``.
         """
+        hold = self._not_before - self.clock.monotonic()  # a Retry-After kept from before
+        if hold > 0:
+            await self._pause(stop, hold, wakeable=False)
         while not stop.is_set():
             urgent, self._urgent = self._urgent, False
             if self.pacing.must_probe:
                 async with self._lock:
                     step = await self.probe()
+                    self._keep_pacing()
                 if step.action is Action.PROBE:  # a wake may cut it: the next request is a probe
                     await self._pause(stop, step.delay, wakeable=True)
                     continue
