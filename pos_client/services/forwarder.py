@@ -413,6 +413,12 @@ class Forwarder:
         self.store.mark_sent([i for i, _ in batch], at=self.clock.now())
         return asyncio.ensure_future(self.ledger.submit_batch(batch))
 
+    def _not_received(self, batch: Batch) -> None:
+        """Note that none of ``batch`` reached the ledger, in one transaction."""
+        with self.store.batch():
+            for redemption_id, _ in batch:
+                self.store.mark_not_received(redemption_id)
+
     async def _leave_as_sent(
         self, batch: Batch, request: asyncio.Task[list[BatchItemResult]]
     ) -> None:
@@ -426,8 +432,7 @@ class Forwarder:
         try:
             await request
         except LedgerUnavailable:
-            for redemption_id, _ in batch:  # it never reached the ledger
-                self.store.mark_not_received(redemption_id)
+            self._not_received(batch)  # it never reached the ledger
         except Exception:  # its items stay sent: resolved by id next pass
             log.debug("a batch still out when the pass stopped", exc_info=True)
 
@@ -441,8 +446,7 @@ class Forwarder:
         try:
             results = await request
         except LedgerUnavailable:
-            for redemption_id, _ in batch:  # it never reached the ledger
-                self.store.mark_not_received(redemption_id)
+            self._not_received(batch)  # it never reached the ledger (e.g. 429): one commit
             raise
         except LedgerRejected as exc:
             if exc.status in _AUTH_STATUSES:
