@@ -9,15 +9,7 @@ does the same, when asked (:class:`LoadSettings`, every limit off by default):
   empty is ``429 too_many_requests`` with ``Retry-After`` (whole seconds until
   one request's worth is back, at least 1);
 - at most ``max_in_flight`` requests are handled at once; one more is
-  ``503 service_unavailable`` with ``Retry-After: busy_retry_after``; with a
-  ``target_rate``, the ledger books the refused requests' returns instead, so
-  that a herd refused at the same moment comes back spread over as many
-  seconds as it needs, not all again a second later: a refusal gets the
-  shortest ``Retry-After`` of ``N >= busy_retry_after`` whole seconds whose
-  second still has room. A lane comes back within ``[N, 1.1 N]`` seconds
-  (``Retry-After`` plus its 0-10 % jitter), so a second booked ``N`` ahead
-  takes ``target_rate * min(1, N / 10)`` returns: those told to come back
-  soon arrive close together and must be few;
+  ``503 service_unavailable`` with ``Retry-After: busy_retry_after``;
 - ``GET /v1/health`` says ``drain_window_s``: the terminals seen within the
   last ``seen_window_s`` divided by ``target_rate`` (the first requests per
   second the ledger wants from lanes coming back), rounded up, at most
@@ -48,9 +40,6 @@ from .faults import ASGIApp, Receive, Scope, Send, send_problem
 from .problems import problem
 
 __all__ = ["LoadLimits", "LoadMiddleware", "LoadSettings"]
-
-#: The longest ``Retry-After`` a ``503`` books a return for (seconds).
-MAX_BUSY_RETRY_AFTER = 120
 
 #: Paths never limited: the probe after a failure, the document, the sandbox's own.
 UNLIMITED = ("/v1/health", "/openapi.yaml")
@@ -94,7 +83,6 @@ class LoadLimits:
         self._buckets: dict[str, tuple[float, datetime]] = {}
         self._seen: dict[str, datetime] = {}
         self._in_flight = 0
-        self._returns: dict[int, int] = {}  # returns booked per second (epoch) after a 503
         self.admitted = 0
         self.refused_429 = 0
         self.refused_503 = 0
@@ -128,7 +116,6 @@ class LoadLimits:
         with self._lock:
             self.settings = settings
             self._buckets.clear()
-            self._returns.clear()
             self.admitted = self.refused_429 = self.refused_503 = 0
 
     def document(self) -> dict[str, Any]:
@@ -167,35 +154,16 @@ class LoadLimits:
             self.refused_429 += 1
             return max(1, math.ceil((1.0 - tokens) / settings.terminal_rate))
 
-    def enter(self) -> int | None:
-        """Take a slot of the concurrency limit; None, or the ``Retry-After`` when all are taken."""
-        settings = self.settings
-        limit = settings.max_in_flight
+    def enter(self) -> bool:
+        """Take a slot of the concurrency limit; False when all are taken."""
+        limit = self.settings.max_in_flight
         with self._lock:
             if limit and self._in_flight >= limit:
                 self.refused_503 += 1
-                return self._busy_retry_after()
+                return False
             self._in_flight += 1
             self.admitted += 1
-            return None
-
-    def _busy_retry_after(self) -> int:
-        """The ``Retry-After`` of a ``503`` (lock held): the next free return moment."""
-        settings = self.settings
-        if settings.target_rate <= 0:
-            return settings.busy_retry_after
-        now = int(self._now().timestamp())
-        returns = self._returns
-        for second in [s for s in returns if s <= now]:
-            del returns[second]
-        wait = settings.busy_retry_after
-        while wait < MAX_BUSY_RETRY_AFTER:
-            room = settings.target_rate * min(1.0, wait / 10)
-            if returns.get(now + wait, 0) + 1 <= max(1.0, room):
-                break
-            wait += 1
-        returns[now + wait] = returns.get(now + wait, 0) + 1
-        return wait
+            return True
 
     def leave(self) -> None:
         with self._lock:
@@ -234,8 +202,8 @@ class LoadMiddleware:
                 ),
             )
             return
-        retry = limits.enter()
-        if retry is not None:
+        if not limits.enter():
+            retry = limits.settings.busy_retry_after
             await send_problem(
                 send,
                 problem(
