@@ -171,7 +171,8 @@ class Forwarder:
         after a failure to reach the ledger, the first request is a probe; a ``Retry-After``
         still running is waited out."""
         state = load_pacing(self.store)
-        if state is None:
+        if state is None:  # nothing kept: a lane that never failed (nothing to write yet)
+            self._kept = PacingState()
             return
         state.apply(self.pacing)
         self._failed_at = state.failed_at
