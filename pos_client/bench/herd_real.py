@@ -16,7 +16,8 @@ forwarder has.
 First the maximum: ``WORKERS`` plain loops (one per terminal, each posting
 batches of ``batch`` sales and doing nothing else) with the limits off, in
 redemptions per second on the books. Then the limits are set from it:
-at most ``WORKERS`` requests in flight (``503`` over it) and a token bucket per
+at most ``WORKERS`` requests in flight, ``QUEUE`` more waiting for a slot
+(``503`` over it) and a token bucket per
 terminal refilled at ``OVERLOAD`` times the maximum's request rate shared by
 the lanes (``429`` over it): the lanes together may offer 3x what the ledger
 can book, and the concurrency limit sheds the rest. ``drain_window_s`` is set
@@ -66,6 +67,8 @@ GROUP = "herd_real"
 WORKERS = 4
 #: How much more than its maximum the lanes' buckets let through, together.
 OVERLOAD = 3.0
+#: Requests that may wait for one of the ``WORKERS`` slots before a ``503``.
+QUEUE = 4 * WORKERS
 FIRST_TERMINAL = 1001
 
 
@@ -232,6 +235,7 @@ async def measure(
                 "terminal_rate": per_terminal,
                 "terminal_burst": 1,
                 "max_in_flight": WORKERS,
+                "queue": QUEUE,
                 "busy_retry_after": 1,
                 "target_rate": maximum_requests,
             },
