@@ -32,7 +32,10 @@ is followed by a wait of ``uniform(0, drain_window_s)`` (in the background run),
 then the drain; a ``429``/``503`` with ``Retry-After`` (of the whole request, or of a
 batch item: its ``headers`` member, the longest of a batch's) is waited out, plus 0-10 %;
 retries draw on a retry budget, and a lane that only fails falls back to health
-probes at a capped backoff. ``401``/``403`` stop the forwarder until a person
+probes at a capped backoff. How it stands (probe first, a ``Retry-After``
+still running, the budget) is kept in the store for the next process
+(:mod:`pos_client.services.pacing_state`), so a fresh ``queue sync`` after a
+failed one probes first. ``401``/``403`` stop the forwarder until a person
 fixes the token. :meth:`Forwarder.push` (``queue push --now``) probes at once
 and drains right after a healthy answer. Nothing is ever dropped: an item
 leaves the outbox only with a final answer or as a problem for a person. Nor
