@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -119,6 +120,16 @@ def _maximum(ledger: LedgerProcess, per_worker: int, batch: int) -> tuple[float,
     if failures:
         raise RuntimeError(f"the maximum could not be measured: {failures[0]}")
     return rate(WORKERS * per_worker, seconds), rate(sum(counts), seconds)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (Linux ``/proc``; 0.0 where unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _admin(ledger: LedgerProcess, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -243,6 +254,8 @@ async def measure(
         for app in apps:  # the outage: each lane failed to reach the ledger
             app.forwarder.wake(unreached=True)
         probe = _start_probe(ledger)
+        ledger_cpu = _cpu_seconds(ledger.process.pid)
+        lanes_cpu = time.process_time()
         start = time.perf_counter()
         try:
             ends = await asyncio.gather(
@@ -257,6 +270,8 @@ async def measure(
         booked = sum(approved for _, approved, _ in ends)
         left = sum(remaining for _, _, remaining in ends)
         seconds = max(waits)
+        lanes_cpu = time.process_time() - lanes_cpu
+        ledger_cpu = _cpu_seconds(ledger.process.pid) - ledger_cpu
         counts = _admin(ledger, "GET", "/sandbox/load")
         _admin(ledger, "POST", "/sandbox/load", {})
     finally:
@@ -275,6 +290,8 @@ async def measure(
         "backlog_per_lane": backlog,
         "batch": batch,
         "herd_s": seconds,
+        "lanes_cpu_s": lanes_cpu,  # the lanes' process, all 200, over the herd
+        "ledger_cpu_s": ledger_cpu,  # the sandbox's process over the herd (0: not known)
         "maximum_rate": maximum,
         "maximum_requests_per_s": maximum_requests,
         "limits": limits["settings"],
