@@ -2,16 +2,22 @@
 
 ``lanes`` lanes in this process (each the real composition: its own SQLite
 store with ``backlog`` sales approved offline, its own ledger client, the real
-forwarder, each under a terminal of its own) start
-:meth:`Forwarder.sync` (until empty) at the same moment, as after an outage,
-against a sandbox ledger in a process of its own whose limits are on
-(:mod:`pos_client.sandbox.load`). Only the forwarder's public ``sync`` is used,
-so the run measures whatever pacing the forwarder has.
+forwarder, each under a terminal of its own) come back at the same moment, as
+after an outage, against a sandbox ledger in a process of its own whose limits
+are on (:mod:`pos_client.sandbox.load`). Each lane is as it is after an
+outage: the ledger has seen its terminal before (one lookup each, before the
+limits), its forwarder knows it failed to reach the ledger (as the screen tells
+it after an offline approval, or its kept pacing state tells a fresh process),
+and it drains in the background, :meth:`Forwarder.run`, as a lane's app runs
+it; a lane's wait ends when a pass leaves its outbox empty. Only the
+forwarder's public methods are used, so the run measures whatever pacing the
+forwarder has.
 
 First the maximum: ``WORKERS`` plain loops (one per terminal, each posting
 batches of ``batch`` sales and doing nothing else) with the limits off, in
 redemptions per second on the books. Then the limits are set from it:
-at most ``WORKERS`` requests in flight (``503`` over it) and a token bucket per
+at most ``WORKERS`` requests in flight, ``QUEUE`` more waiting for a slot
+(``503`` over it) and a token bucket per
 terminal refilled at ``OVERLOAD`` times the maximum's request rate shared by
 the lanes (``429`` over it): the lanes together may offer 3x what the ledger
 can book, and the concurrency limit sheds the rest. ``drain_window_s`` is set
@@ -34,7 +40,9 @@ the benchmark's own modules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -47,6 +55,7 @@ import httpx
 
 from pos_client.compose import App
 from pos_client.config import load_config
+from pos_client.domain.states import RedemptionStatus
 
 from .drain import _backlog, _lane
 from .figures import Against, Figure, Goal, percentile, rate
@@ -59,6 +68,8 @@ GROUP = "herd_real"
 WORKERS = 4
 #: How much more than its maximum the lanes' buckets let through, together.
 OVERLOAD = 3.0
+#: Requests that may wait for one of the ``WORKERS`` slots before a ``503``.
+QUEUE = 4 * WORKERS
 FIRST_TERMINAL = 1001
 
 
@@ -111,6 +122,16 @@ def _maximum(ledger: LedgerProcess, per_worker: int, batch: int) -> tuple[float,
     return rate(WORKERS * per_worker, seconds), rate(sum(counts), seconds)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (Linux ``/proc``; 0.0 where unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _admin(ledger: LedgerProcess, method: str, path: str, body: Any = None) -> dict[str, Any]:
     with httpx.Client(base_url=ledger.url, timeout=60.0) as client:
         response = client.request(method, path, json=body)
@@ -142,13 +163,48 @@ def _stop_probe(probe: subprocess.Popen[bytes]) -> dict[str, list[float]]:
     return timings
 
 
-async def _lane_drain(app: App, start: float, timeout: float) -> tuple[float, int, int]:
-    """Drain one lane: the seconds from the herd's start until it stopped, the sales it
-    got on the books, and those still in its outbox (none unless ``timeout`` ran out)."""
-    report = await app.forwarder.sync(until_empty=True, timeout=timeout)
-    if report.stopped:
-        raise RuntimeError(f"a lane's forwarder stopped: {report.to_json()}")
-    return time.perf_counter() - start, report.approved, report.remaining
+async def _seen(app: App, sales: list[Sale]) -> None:
+    """The lane's terminal reaches the ledger once before the outage (a lookup, ``404``)."""
+    await app.ledger.get_redemption(sales[0].id)
+
+
+async def _lane_drain(
+    app: App, ids: list[str], start: float, timeout: float
+) -> tuple[float, int, int]:
+    """Drain one lane in the background: the seconds from the herd's start until a pass
+    left its outbox empty, the sales it got on the books, and those still in its outbox
+    (none unless ``timeout`` ran out)."""
+    forwarder = app.forwarder
+    stop = asyncio.Event()
+    emptied = asyncio.Event()
+
+    async def told() -> None:  # run() does its idle work after a pass that left it empty
+        emptied.set()
+
+    forwarder.idle_work.append(told)
+    runner = asyncio.ensure_future(forwarder.run(stop))
+    try:
+        while not emptied.is_set():
+            report = forwarder.last_report
+            if report is not None and report.stopped:
+                raise RuntimeError(f"a lane's forwarder stopped: {report.to_json()}")
+            if runner.done() or time.perf_counter() - start > timeout:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(emptied.wait(), 1.0)
+        seconds = time.perf_counter() - start
+    finally:
+        stop.set()
+        await runner
+    booked = 0
+    for redemption_id in ids:
+        entry = app.store.redemption(redemption_id)
+        if entry is not None and entry.status in (
+            RedemptionStatus.APPROVED,
+            RedemptionStatus.PARTIALLY_APPROVED,
+        ):
+            booked += 1
+    return seconds, booked, len(forwarder.pending())
 
 
 async def measure(
@@ -164,6 +220,7 @@ async def measure(
     maximum, maximum_requests = _maximum(ledger, max(batch, (lanes * backlog) // WORKERS), batch)
     per_terminal = OVERLOAD * maximum_requests / lanes
     apps: list[App] = []
+    backlogs: list[list[str]] = []
     try:
         for index in range(lanes):
             terminal_id = _terminal(index)
@@ -177,7 +234,10 @@ async def measure(
             app = _lane(config, folder / f"{terminal_id}.sqlite")
             apps.append(app)
             app.forwarder.batch_size = batch
-            _backlog(app, ledger.sales(backlog, mode="offline", terminal_id=terminal_id))
+            sales = ledger.sales(backlog, mode="offline", terminal_id=terminal_id)
+            _backlog(app, sales)
+            backlogs.append([sale.id for sale in sales])
+            await _seen(app, sales)
         limits = _admin(
             ledger,
             "POST",
@@ -186,20 +246,32 @@ async def measure(
                 "terminal_rate": per_terminal,
                 "terminal_burst": 1,
                 "max_in_flight": WORKERS,
+                "queue": QUEUE,
                 "busy_retry_after": 1,
                 "target_rate": maximum_requests,
             },
         )
+        for app in apps:  # the outage: each lane failed to reach the ledger
+            app.forwarder.wake(unreached=True)
         probe = _start_probe(ledger)
+        ledger_cpu = _cpu_seconds(ledger.process.pid)
+        lanes_cpu = time.process_time()
         start = time.perf_counter()
         try:
-            ends = await asyncio.gather(*(_lane_drain(app, start, timeout) for app in apps))
+            ends = await asyncio.gather(
+                *(
+                    _lane_drain(app, ids, start, timeout)
+                    for app, ids in zip(apps, backlogs, strict=True)
+                )
+            )
         finally:
             probed = _stop_probe(probe)
         waits = [wait for wait, _, _ in ends]
         booked = sum(approved for _, approved, _ in ends)
         left = sum(remaining for _, _, remaining in ends)
         seconds = max(waits)
+        lanes_cpu = time.process_time() - lanes_cpu
+        ledger_cpu = _cpu_seconds(ledger.process.pid) - ledger_cpu
         counts = _admin(ledger, "GET", "/sandbox/load")
         _admin(ledger, "POST", "/sandbox/load", {})
     finally:
@@ -218,6 +290,8 @@ async def measure(
         "backlog_per_lane": backlog,
         "batch": batch,
         "herd_s": seconds,
+        "lanes_cpu_s": lanes_cpu,  # the lanes' process, all 200, over the herd
+        "ledger_cpu_s": ledger_cpu,  # the sandbox's process over the herd (0: not known)
         "maximum_rate": maximum,
         "maximum_requests_per_s": maximum_requests,
         "limits": limits["settings"],

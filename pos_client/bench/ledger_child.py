@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pos_client.sandbox.book_rows import TerminalRow
 from pos_client.sandbox.datadir import token_hash
-from pos_client.sandbox.server import build_sandbox, start_sandbox
+from pos_client.sandbox.server import build_sandbox, serving_process, start_sandbox
 
 
 def add_terminals(data_dir: Path, catalog_size: int, count: int) -> None:
@@ -46,6 +46,7 @@ def add_terminals(data_dir: Path, catalog_size: int, count: int) -> None:
 
 def main(argv: list[str]) -> int:
     data_dir, catalog_size = Path(argv[0]), int(argv[1])
+    serving_process()
     if len(argv) > 2 and int(argv[2]) > 0:
         add_terminals(data_dir, catalog_size, int(argv[2]))
     with start_sandbox(data_dir, catalog_size=catalog_size) as running:

@@ -379,6 +379,7 @@ _LOAD_FIELDS = (
     "terminal_rate",
     "terminal_burst",
     "max_in_flight",
+    "queue",
     "busy_retry_after",
     "target_rate",
     "drain_window_cap_s",

@@ -8,8 +8,11 @@ does the same, when asked (:class:`LoadSettings`, every limit off by default):
   requests refilled at ``terminal_rate`` per second; a request that finds it
   empty is ``429 too_many_requests`` with ``Retry-After`` (whole seconds until
   one request's worth is back, at least 1);
-- at most ``max_in_flight`` requests are handled at once; one more is
-  ``503 service_unavailable`` with ``Retry-After: busy_retry_after``;
+- at most ``max_in_flight`` requests are handled at once; with ``queue``, up
+  to that many more wait for a slot, in order of arrival, each at most
+  ``busy_retry_after`` seconds (a small queue keeps the slots busy when a herd
+  arrives in a clump, as a ledger's accept queue does); one more is
+  ``503 service_unavailable`` with ``Retry-After: busy_retry_after`` at once;
 - ``GET /v1/health`` says ``drain_window_s``: the terminals seen within the
   last ``seen_window_s`` divided by ``target_rate`` (the first requests per
   second the ledger wants from lanes coming back), rounded up, at most
@@ -28,9 +31,12 @@ Imports the standard library and the sandbox's problems and faults only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import math
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -52,6 +58,7 @@ class LoadSettings:
     terminal_rate: float = 0.0  # requests per second per terminal, refilled
     terminal_burst: int = 10  # the bucket's size
     max_in_flight: int = 0  # requests handled at once, over all terminals
+    queue: int = 0  # requests that may wait for a slot (0: refused at once)
     busy_retry_after: int = 1  # Retry-After (seconds) on 503
     target_rate: float = 0.0  # requests per second wanted from lanes coming back
     drain_window_cap_s: int = 300
@@ -62,8 +69,8 @@ class LoadSettings:
             raise ValueError("rates must not be negative")
         if self.terminal_burst < 1:
             raise ValueError("the bucket holds at least one request")
-        if self.max_in_flight < 0:
-            raise ValueError("max_in_flight must not be negative")
+        if self.max_in_flight < 0 or self.queue < 0:
+            raise ValueError("max_in_flight and queue must not be negative")
         if self.busy_retry_after < 1 or self.drain_window_cap_s < 0 or self.seen_window_s < 1:
             raise ValueError("Retry-After is at least 1 s; windows are not negative")
 
@@ -83,6 +90,7 @@ class LoadLimits:
         self._buckets: dict[str, tuple[float, datetime]] = {}
         self._seen: dict[str, datetime] = {}
         self._in_flight = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()  # each handed a slot in turn
         self.admitted = 0
         self.refused_429 = 0
         self.refused_503 = 0
@@ -126,6 +134,7 @@ class LoadLimits:
             return {
                 "settings": self.settings.wire(),
                 "in_flight": self._in_flight,
+                "waiting": len(self._waiting),
                 "terminals_seen": seen,
                 "drain_window_s": window,
                 "admitted": self.admitted,
@@ -154,19 +163,48 @@ class LoadLimits:
             self.refused_429 += 1
             return max(1, math.ceil((1.0 - tokens) / settings.terminal_rate))
 
-    def enter(self) -> bool:
-        """Take a slot of the concurrency limit; False when all are taken."""
-        limit = self.settings.max_in_flight
+    async def admit(self) -> bool:
+        """Take a slot, waiting for one in the queue if there is room (on the server's loop);
+        False: refused (every slot taken and the queue full, or no slot within the wait)."""
+        settings = self.settings
         with self._lock:
-            if limit and self._in_flight >= limit:
+            limit = settings.max_in_flight
+            if not limit or self._in_flight < limit:
+                self._in_flight += 1
+                self.admitted += 1
+                return True
+            if len(self._waiting) >= settings.queue:
                 self.refused_503 += 1
                 return False
-            self._in_flight += 1
-            self.admitted += 1
-            return True
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), settings.busy_retry_after)
+        except BaseException as exc:
+            with self._lock:
+                handed = turn.done() and not turn.cancelled()
+                if not handed:
+                    turn.cancel()
+                    with contextlib.suppress(ValueError):
+                        self._waiting.remove(turn)
+                    if isinstance(exc, TimeoutError):
+                        self.refused_503 += 1
+            if handed:  # the slot came as it gave up: it goes to the next in turn
+                self.leave()
+            if isinstance(exc, TimeoutError):
+                return False
+            raise
+        return True
 
     def leave(self) -> None:
+        """Give a slot back: to the first request waiting for one, if any."""
         with self._lock:
+            while self._waiting:
+                turn = self._waiting.popleft()
+                if not turn.done():
+                    self.admitted += 1
+                    turn.set_result(None)  # the slot passes on: in flight stays the same
+                    return
             self._in_flight -= 1
 
 
@@ -202,7 +240,7 @@ class LoadMiddleware:
                 ),
             )
             return
-        if not limits.enter():
+        if not await limits.admit():
             retry = limits.settings.busy_retry_after
             await send_problem(
                 send,

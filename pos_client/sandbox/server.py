@@ -21,6 +21,7 @@ import errno
 import ipaddress
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -437,6 +438,25 @@ def start_sandbox(
         sandbox.close()
 
 
+#: How long a thread may hold the interpreter before the server's event loop gets it back.
+SERVING_SWITCH_INTERVAL = 0.0005
+
+
+def serving_process() -> None:
+    """Tune a process that only serves the sandbox: refusals stay cheap under load.
+
+    The books are written in worker threads (``run_in_threadpool``) while the
+    event loop answers the cheap requests: refusals (``429``/``503``, before any
+    body is read) and ``/v1/health``. Python hands the interpreter from a busy
+    thread to another only every switch interval (5 ms by default), so under a
+    herd a refusal could wait several of them behind the threads booking
+    batches; a shorter interval lets the event loop answer it at once.
+    Process-wide, so only for a process of the sandbox's own (``serve``, the
+    benchmark's ledger), never for one a lane or a test shares.
+    """
+    sys.setswitchinterval(SERVING_SWITCH_INTERVAL)
+
+
 def serve(
     data_dir: Path | str,
     *,
@@ -455,6 +475,7 @@ def serve(
     :func:`check_host`); the caller shows the warning.
     """
     check_host(host, allow_remote=allow_remote)
+    serving_process()
     sock = _bind(host, port)
     try:
         sandbox = build_sandbox(Path(data_dir), catalog_size=catalog_size, seed=seed, load=load)
@@ -482,5 +503,6 @@ __all__ = [
     "check_host",
     "is_loopback",
     "serve",
+    "serving_process",
     "start_sandbox",
 ]

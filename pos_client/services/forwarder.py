@@ -2,9 +2,17 @@
 
 For each outbox item, by its intent (see :data:`pos_client.ports.Intent`):
 
-- ``deliver``: if it may already have reached the ledger (``sent``), ask by id
-  first (``GET /v1/redemptions/{id}``) and send again only on ``404``; then
-  send what is left with ``POST /v1/redemptions/batch`` (up to 100 at a time,
+- ``deliver``: if it may already have reached the ledger (``sent``: its batch
+  was answered ``503``, or not at all), send the same stored
+  body again, byte for byte under the same id, in the next batch: each item is
+  idempotent by its id, so the ledger answers its stored result if it had
+  recorded it (resolved by id, never guessed, in one request per batch rather
+  than one lookup per item, which would spend the terminal's request budget
+  on a ledger that is shedding load). Asked by id first
+  (``GET /v1/redemptions/{id}``, sent again only on ``404``) only where the
+  stored body is not the one to send (see :func:`must_ask_first`: a body
+  missing, or a sale approved offline still holding its online attempt). It
+  all goes with ``POST /v1/redemptions/batch`` (up to 100 at a time,
   each noted as sent *before* the request leaves; one request at a time, in
   order, the next one leaving while the answers to the one before are
   recorded). A final answer takes it out of the outbox (a batch's answers are
@@ -24,7 +32,10 @@ is followed by a wait of ``uniform(0, drain_window_s)`` (in the background run),
 then the drain; a ``429``/``503`` with ``Retry-After`` (of the whole request, or of a
 batch item: its ``headers`` member, the longest of a batch's) is waited out, plus 0-10 %;
 retries draw on a retry budget, and a lane that only fails falls back to health
-probes at a capped backoff. ``401``/``403`` stop the forwarder until a person
+probes at a capped backoff. How it stands (probe first, a ``Retry-After``
+still running, the budget) is kept in the store for the next process
+(:mod:`pos_client.services.pacing_state`), so a fresh ``queue sync`` after a
+failed one probes first. ``401``/``403`` stop the forwarder until a person
 fixes the token. :meth:`Forwarder.push` (``queue push --now``) probes at once
 and drains right after a healthy answer. Nothing is ever dropped: an item
 leaves the outbox only with a final answer or as a problem for a person. Nor
@@ -43,7 +54,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pos_client.domain.pacing import Action, PacingPolicy, PacingSettings, Step
 from pos_client.domain.redemption import BatchItemResult
@@ -71,10 +82,12 @@ from pos_client.services.outbox_items import (
     _record_all,
     deliver_one,
     is_stuck,
+    must_ask_first,
     settle_abandoned,
     stuck_items,
     void_one,
 )
+from pos_client.services.pacing_state import PacingState, load_pacing, retry_until, save_pacing
 
 __all__ = [
     "BATCH_SIZE",
@@ -111,7 +124,6 @@ class Forwarder:
         clock: Clock,
         batch_size: int = BATCH_SIZE,
         base_delay: float = 1.0,
-        max_delay: float = 300.0,
         idle_interval: float = 30.0,
         abandon_grace: timedelta = DEFAULT_ABANDON_GRACE,
         stuck_after: timedelta = DEFAULT_STUCK_AFTER,
@@ -125,12 +137,10 @@ class Forwarder:
         self.clock = clock
         self.delivery = Delivery(ledger=ledger, store=store, clock=clock)
         self.batch_size = batch_size
-        self.max_delay = max_delay
         self.idle_interval = idle_interval
         self.abandon_grace = abandon_grace
         self.stuck_after = stuck_after
         self._rng = rng or random.Random()
-        self._failures = 0
         self.pacing = PacingPolicy(rng=self._rng, settings=pacing or PacingSettings())
         self.base_delay = base_delay
         self.step = Step(Action.DRAIN, 0.0)  # what the policy said to do next
@@ -141,6 +151,12 @@ class Forwarder:
         #: Housekeeping run after each idle checkpoint (each never raises).
         self.idle_work: list[Callable[[], Awaitable[object]]] = []
         self.last_report: DrainReport | None = None
+        self._failed_at: datetime | None = None  # the last failure (kept for the next process)
+        self._retry_until: datetime | None = None  # the end of a Retry-After (wall clock)
+        self._kept: PacingState | None = None
+        self._restore_pacing()
+        #: Items of this pass that may have reached the ledger, sent again by their stored body.
+        self._resending: set[str] = set()
 
     @property
     def base_delay(self) -> float:
@@ -154,21 +170,40 @@ class Forwarder:
         cap = max(value, min(PacingSettings().probe_cap, value * PROBE_CAP_FACTOR))
         self.pacing.settings = replace(settings, probe_base=value, probe_cap=cap)
 
+    def _restore_pacing(self) -> None:
+        """Take over how the last process ended (see :mod:`pos_client.services.pacing_state`):
+        after a failure to reach the ledger, the first request is a probe; a ``Retry-After``
+        still running is waited out."""
+        state = load_pacing(self.store)
+        if state is None:  # nothing kept: a lane that never failed (nothing to write yet)
+            self._kept = PacingState()
+            return
+        state.apply(self.pacing)
+        self._failed_at = state.failed_at
+        left = state.retry_left(self.clock.now())
+        if left > 0:
+            self._retry_until = state.retry_until
+            self._not_before = self.clock.monotonic() + left
+        self._kept = state
+
+    def _keep_pacing(self) -> None:
+        """Keep the pacing state for the next process, when it changed.
+
+        A ``Retry-After`` is kept only when the next request is the backlog
+        again; when it is a health probe (never limited, and what ``queue push
+        --now`` makes at once) the next process probes first instead.
+        """
+        now = self.clock.now()
+        until = self._retry_until if self._retry_until and self._retry_until > now else None
+        if self.pacing.must_probe:
+            until = None
+        state = PacingState.of(self.pacing, failed_at=self._failed_at, retry_until=until)
+        if state != self._kept and save_pacing(self.store, state):
+            self._kept = state
+
     def pending(self) -> list[OutboxItem]:
         """What the forwarder owes the ledger (everything but sales held at the counter)."""
         return self.store.outbox(intents=("deliver", "abandon", "void"))
-
-    def backoff(self, retry_after: float | None) -> float:
-        """Blind exponential backoff with full jitter, at least Retry-After.
-
-        The former pacing, kept as the reference the herd bench compares with;
-        the forwarder itself follows :attr:`pacing`.
-        """
-        ceiling = min(self.max_delay, self.base_delay * (2 ** min(self._failures, 20)))
-        delay = self._rng.uniform(0, ceiling)
-        if retry_after is not None:
-            delay = max(delay, retry_after + self._rng.uniform(0, max(1.0, retry_after / 10)))
-        return delay
 
     def wake(self, *, unreached: bool = False) -> None:
         """Drain now (e.g. after an offline approval or when the network comes back).
@@ -178,6 +213,7 @@ class Forwarder:
         """
         if unreached:
             self.pacing.suspect()
+            self._keep_pacing()
         self._wake.set()
 
     def push(self) -> None:
@@ -221,9 +257,11 @@ class Forwarder:
     def _failed(self, exc: LedgerUnavailable | UnknownOutcome) -> Step:
         """The policy's next step after a request that failed with ``exc``."""
         retry_after = getattr(exc, "retry_after", None)
+        self._failed_at = self.clock.now()
         if retry_after is not None:
             step = self.pacing.on_refused(retry_after)
             self._not_before = self.clock.monotonic() + step.delay
+            self._retry_until = retry_until(self._failed_at, step.delay)
             return step
         return self.pacing.on_unreachable(timeout=isinstance(exc, UnknownOutcome))
 
@@ -240,9 +278,9 @@ class Forwarder:
                 report.errors.append(report.error)
                 report.retry_after = self.step.delay
                 report.unreachable = True
-                self._failures += 1
             else:
                 await self._drain(report)
+            self._keep_pacing()
             report.remaining = len(self.pending())
             report.stuck = self._tell_stuck()
         self.last_report = report
@@ -253,14 +291,12 @@ class Forwarder:
         self.pacing.begin(Action.DRAIN)
         try:
             await self._pass(report)
-            self._failures = 0
             report.error = None
             self.step = self.pacing.on_drained()
         except ForwarderStopped as exc:
             report.stopped = True
             report.error = exc.message
             report.errors.append(exc.message)
-            self._failures += 1
             self.pacing.in_flight = None
             self.step = Step(Action.DRAIN, self.idle_interval)
         except (LedgerUnavailable, UnknownOutcome) as exc:
@@ -268,7 +304,6 @@ class Forwarder:
             report.errors.append(exc.message)
             report.retry_after = getattr(exc, "retry_after", None)
             report.unreachable = True
-            self._failures += 1
             self.step = self._failed(exc)
         except BaseException:
             self.pacing.in_flight = None
@@ -298,6 +333,7 @@ class Forwarder:
 
     async def _pass(self, report: DrainReport) -> None:
         items = self.pending()
+        self._resending.clear()
         for item in items:
             if item.intent == "abandon":
                 await settle_abandoned(
@@ -314,7 +350,11 @@ class Forwarder:
         for item in items:
             if item.intent != "deliver":
                 continue
-            if item.sent:
+            if item.sent and not must_ask_first(item):
+                # Settled by sending the same stored body again: idempotent by its id.
+                to_send.append((item.redemption_id, item.body))
+                self._resending.add(item.redemption_id)
+            elif item.sent:
                 try:
                     answer = await self.ledger.get_redemption(item.redemption_id)
                 except LedgerRejected as exc:  # 401/403 (a revoked terminal): stop, keep it
@@ -420,6 +460,12 @@ class Forwarder:
         self.store.mark_sent([i for i, _ in batch], at=self.clock.now())
         return self._send(batch)
 
+    def _not_received(self, batch: Batch) -> None:
+        """Note that none of ``batch`` reached the ledger, in one transaction."""
+        with self.store.batch():
+            for redemption_id, _ in batch:
+                self.store.mark_not_received(redemption_id)
+
     async def _leave_as_sent(
         self, batch: Batch, request: asyncio.Task[list[BatchItemResult]]
     ) -> None:
@@ -433,8 +479,7 @@ class Forwarder:
         try:
             await request
         except LedgerUnavailable:
-            for redemption_id, _ in batch:  # it never reached the ledger
-                self.store.mark_not_received(redemption_id)
+            self._not_received(batch)  # it never reached the ledger
         except Exception:  # its items stay sent: resolved by id next pass
             log.debug("a batch still out when the pass stopped", exc_info=True)
 
@@ -448,8 +493,7 @@ class Forwarder:
         try:
             results = await request
         except LedgerUnavailable:
-            for redemption_id, _ in batch:  # it never reached the ledger
-                self.store.mark_not_received(redemption_id)
+            self._not_received(batch)  # it never reached the ledger (e.g. 429): one commit
             raise
         except LedgerRejected as exc:
             if exc.status in _AUTH_STATUSES:
@@ -460,11 +504,15 @@ class Forwarder:
                     detail=exc.detail,
                 ) from None
             # The batch as a whole was refused: send them one by one.
+            self._resending.difference_update(redemption_id for redemption_id, _ in batch)
             for redemption_id, _ in batch:
                 await deliver_one(self.ledger, self.store, self.clock, redemption_id, report)
                 report.sent += 1
             return None
-        report.sent += len(batch)
+        resent = sum(1 for redemption_id, _ in batch if redemption_id in self._resending)
+        self._resending.difference_update(redemption_id for redemption_id, _ in batch)
+        report.resolved += resent
+        report.sent += len(batch) - resent
         return results
 
     async def _settle(
@@ -538,11 +586,15 @@ class Forwarder:
         or a ``Retry-After`` short; :meth:`push` cuts a probe's backoff and the
         window, never a ``Retry-After``.
         """
+        hold = self._not_before - self.clock.monotonic()  # a Retry-After kept from before
+        if hold > 0:
+            await self._pause(stop, hold, wakeable=False)
         while not stop.is_set():
             urgent, self._urgent = self._urgent, False
             if self.pacing.must_probe:
                 async with self._lock:
                     step = await self.probe()
+                    self._keep_pacing()
                 if step.action is Action.PROBE:  # a wake may cut it: the next request is a probe
                     await self._pause(stop, step.delay, wakeable=True)
                     continue

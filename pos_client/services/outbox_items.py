@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pos_client.domain.answers import AUTH_STATUSES
-from pos_client.domain.redemption import BatchItemResult, RedemptionAnswer
+from pos_client.domain.errors import ContractError
+from pos_client.domain.redemption import BatchItemResult, RedemptionAnswer, body_mode
 from pos_client.domain.states import RedemptionStatus
 from pos_client.errors import ForwarderStopped, LedgerRejected, LedgerUnavailable
 from pos_client.ports import Clock, Intent, Ledger, OutboxItem, Store
@@ -281,6 +282,30 @@ async def settle_abandoned(
     )
     await void_one(ledger, store, clock, redemption_id, report)
     return True
+
+
+def must_ask_first(item: OutboxItem) -> bool:
+    """Whether a ``deliver`` item that may have reached the ledger is asked by id first.
+
+    Most are not: they are settled by sending the same stored body again, byte
+    for byte under the same id, in the next batch (``ledger-api.md``: each
+    item of a batch "is idempotent by its own id, exactly as if sent alone").
+    The ledger answers its stored result if it had recorded the item and takes
+    it as new if it had not, which is what a lookup by id followed by a send
+    would have done, in one request per batch instead of one per item:
+    resolved by id, never guessed. Asked first (``GET /v1/redemptions/{id}``):
+    an item whose stored body is missing or unreadable, and a sale approved
+    offline whose stored body is still the online attempt made at the counter
+    (if the ledger never got that, the sale must go as offline instead, see
+    :meth:`~pos_client.services.delivery.Delivery.make_sendable`).
+    """
+    if not item.body:
+        return True
+    try:
+        mode = body_mode(item.body)
+    except ContractError:
+        return True
+    return item.status is RedemptionStatus.APPROVED_OFFLINE and mode == "online"
 
 
 #: The outbox items the lane owes the ledger (sales held at the counter are not owed yet).

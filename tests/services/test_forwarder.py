@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import replace
 
 import pytest
 
 from pos_client.domain.states import RedemptionStatus as S
 from pos_client.errors import StoreError
-from pos_client.ports import NewRedemption, SystemClock
+from pos_client.ports import NewRedemption
 from pos_client.sandbox.server import RunningSandbox
 from pos_client.sandbox.throttle import MAX_FAILURES
-from pos_client.services.forwarder import Forwarder
 from tests.sandbox.support import line, product, purse_id, redemption, rules_version
 from tests.support.lane import MILK_1L, lane, lane_config, ledger_books, national_id
 
@@ -94,23 +92,6 @@ async def test_held_sales_are_left_to_the_counter(sandbox: RunningSandbox) -> No
         assert [i.intent for i in app.store.outbox()] == ["hold"]
         resolved = await session.resolve()
         assert resolved.status == "approved"
-
-
-def test_backoff_grows_with_failures_and_never_undercuts_retry_after() -> None:
-    forwarder = Forwarder(
-        ledger=None,  # type: ignore[arg-type]
-        store=None,  # type: ignore[arg-type]
-        clock=SystemClock(),
-        base_delay=1.0,
-        max_delay=60.0,
-        rng=random.Random(7),
-    )
-    for failures in range(12):
-        forwarder._failures = failures
-        ceiling = min(60.0, 2.0**failures)
-        for _ in range(20):
-            assert 0 <= forwarder.backoff(None) <= ceiling
-            assert forwarder.backoff(30.0) >= 30.0
 
 
 async def test_one_batch_at_a_time_in_order_the_next_out_while_answers_are_recorded(
@@ -221,7 +202,7 @@ async def test_a_batch_item_refused_for_now_is_sent_again_no_sooner_than_its_ret
         assert report.error and report.remaining == 1
         assert report.retry_after is not None and 1 <= report.retry_after <= 60
         assert all(not item.sent for item in app.store.outbox())  # never processed there
-        assert app.forwarder.backoff(report.retry_after) >= report.retry_after
+        assert app.forwarder.step.delay >= report.retry_after
         sandbox.advance_clock(61)
         later = await app.forwarder.drain_once()
         assert later.remaining == 0 and later.approved == 1, later

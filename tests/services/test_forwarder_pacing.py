@@ -45,7 +45,7 @@ async def test_after_a_failure_the_next_request_is_a_health_probe_never_a_batch(
         third = await app.forwarder.drain_once()
         assert third.remaining == 0 and third.error is None
         assert calls[:3] == ["batch", "probe", "probe"]
-        assert calls[3:] == ["get", "get", "get", "batch"]  # asked by id, then sent
+        assert calls[3:] == ["batch"]  # the same bodies again, one request: idempotent by id
     counted = ledger_books(sandbox)["redemption_ids"]
     assert all(counted.count(i) == 1 for i in ids)
 
