@@ -67,6 +67,8 @@ class RunningBroker:
     lanes: dict[str, str] = field(default_factory=dict)
     readers: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    #: A second listener with TLS: ``(port, certificate file, key file)``; None for none.
+    tls: tuple[int, Path, Path] | None = None
 
     @property
     def host(self) -> str:
@@ -75,6 +77,12 @@ class RunningBroker:
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        if self.tls is None:
+            raise TelemetryError("this broker has no TLS listener")
+        return f"mqtts://localhost:{self.tls[0]}"
 
     @property
     def pid(self) -> int | None:
@@ -124,6 +132,9 @@ class RunningBroker:
             "connection_messages true",
             "max_queued_messages 10000",
         ]
+        if self.tls is not None:
+            tls_port, cert, key = self.tls
+            conf += [f"listener {tls_port} 127.0.0.1", f"certfile {cert}", f"keyfile {key}"]
         _write_private(self.work_dir / "mosquitto.conf", "\n".join(conf) + "\n")
 
     def start(self) -> None:
@@ -211,11 +222,13 @@ def start_broker(
     lanes: Mapping[str, str] | None = None,
     readers: Mapping[str, str] | None = None,
     port: int | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[RunningBroker]:
     """Run Mosquitto for the ``with`` block, configured in ``work_dir`` (created, mode 0700).
 
     ``lanes`` maps terminal ids to passwords (each may write only under its own id);
-    ``readers`` maps reader accounts to passwords (read only)."""
+    ``readers`` maps reader accounts to passwords (read only); ``tls`` (a certificate
+    and its key, PEM) adds a TLS listener on another free port (:attr:`RunningBroker.tls_url`)."""
     work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, password in {**(lanes or {}), **(readers or {})}.items():
         _check_account(name, password)
@@ -224,6 +237,7 @@ def start_broker(
         port=port or free_port(),
         lanes=dict(lanes or {}),
         readers=dict(readers or {}),
+        tls=None if tls is None else (free_port(), tls[0], tls[1]),
     )
     broker.start()
     try:
