@@ -224,7 +224,8 @@ def test_the_fleet_shows_a_killed_lane_a_drained_queue_and_a_broken_printer(
         warm = lane2.post("/v1/redemptions", json={"token": sandbox.mint_token(nid), "lines": milk})
         assert warm.json()["status"] == "approved"
         token = sandbox.mint_token(nid)
-        sandbox.add_fault("unavailable", "/v1/*", count=None, retry_after=60)
+        # A short Retry-After: a lane honours the ledger's wait, a push included (fleet-api.md).
+        sandbox.add_fault("unavailable", "/v1/*", count=None, retry_after=1)
         sale = lane2.post("/v1/redemptions", json={"token": token, "lines": milk}).json()
         assert sale["status"] == "approved_offline"
 

@@ -253,7 +253,8 @@ def test_an_offline_sale_is_forwarded_by_the_agent_once_the_ledger_is_back(
         )
         assert warm.json()["status"] == "approved"
         token = sandbox.mint_token(nid)
-        sandbox.add_fault("unavailable", "/v1/*", count=None, retry_after=60)
+        # A short Retry-After: a lane honours the ledger's wait, a push included (fleet-api.md).
+        sandbox.add_fault("unavailable", "/v1/*", count=None, retry_after=1)
         sale = client.post("/v1/redemptions", json={"token": token, "lines": milk}).json()
         assert sale["status"] == "approved_offline" and sale["goes_ahead"]
         stats = client.get("/v1/queue/stats").json()
