@@ -60,6 +60,8 @@ __all__ = ["LoadLimits", "LoadMiddleware", "LoadSettings"]
 UNLIMITED = ("/v1/health", "/openapi.yaml")
 #: The seconds over which a measured service rate (``queue_auto``) is counted.
 RATE_WINDOW_S = 2.0
+#: The seconds of per-second counts kept (``per_second`` in the document).
+TIMELINE_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +103,14 @@ class LoadLimits:
         *,
         now: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or LoadSettings()
         self._now = now
         self._monotonic = monotonic
+        self._wall = wall
+        #: per Unix second (wall clock): [admitted, refused 429, refused 503]
+        self._timeline: dict[int, list[int]] = {}
         self._served: deque[float] = deque()  # when admitted requests ended, last RATE_WINDOW_S
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, datetime]] = {}
@@ -139,6 +145,16 @@ class LoadLimits:
             return 0
         return min(settings.drain_window_cap_s, math.ceil(self.seen() / settings.target_rate))
 
+    def _count(self, kind: int) -> None:
+        """Count an admission (0), a ``429`` (1) or a ``503`` (2) in its second (lock held)."""
+        second = int(self._wall())
+        counts = self._timeline.get(second)
+        if counts is None:
+            counts = self._timeline[second] = [0, 0, 0]
+            if len(self._timeline) > TIMELINE_S:
+                del self._timeline[min(self._timeline)]
+        counts[kind] += 1
+
     def _served_rate(self) -> float:
         """Requests per second the slots served over the last ``RATE_WINDOW_S`` (lock held)."""
         horizon = self._monotonic() - RATE_WINDOW_S
@@ -167,6 +183,7 @@ class LoadLimits:
             self.settings = settings
             self._buckets.clear()
             self._served.clear()
+            self._timeline.clear()
             self.admitted = self.refused_429 = self.refused_503 = 0
 
     def document(self) -> dict[str, Any]:
@@ -184,6 +201,8 @@ class LoadLimits:
                 "admitted": self.admitted,
                 "refused_429": self.refused_429,
                 "refused_503": self.refused_503,
+                # what each second (Unix time, wall clock) admitted and refused
+                "per_second": {str(k): list(v) for k, v in sorted(self._timeline.items())},
             }
 
     # ------------------------------------------------------------------ admission
@@ -205,6 +224,7 @@ class LoadLimits:
                 return None
             self._buckets[terminal] = (tokens, now)
             self.refused_429 += 1
+            self._count(1)
             return max(1, math.ceil((1.0 - tokens) / settings.terminal_rate))
 
     async def admit(self) -> bool:
@@ -216,9 +236,11 @@ class LoadLimits:
             if not limit or self._in_flight < limit:
                 self._in_flight += 1
                 self.admitted += 1
+                self._count(0)
                 return True
             if len(self._waiting) >= self._queue_size():
                 self.refused_503 += 1
+                self._count(2)
                 return False
             turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting.append(turn)
@@ -233,6 +255,7 @@ class LoadLimits:
                         self._waiting.remove(turn)
                     if isinstance(exc, TimeoutError):
                         self.refused_503 += 1
+                        self._count(2)
             if handed:  # the slot came as it gave up: it goes to the next in turn
                 self.leave(served=False)
             if isinstance(exc, TimeoutError):
@@ -250,6 +273,7 @@ class LoadLimits:
                 turn = self._waiting.popleft()
                 if not turn.done():
                     self.admitted += 1
+                    self._count(0)
                     turn.set_result(None)  # the slot passes on: in flight stays the same
                     return
             self._in_flight -= 1

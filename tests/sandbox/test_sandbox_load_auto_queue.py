@@ -110,3 +110,24 @@ def test_queue_must_be_a_count_or_auto(tmp_path: Path, sandbox_template: Path) -
         answer = admin.post("/sandbox/load", json={"max_in_flight": 1, "queue": "lots"})
         assert answer.status_code == 400
         assert sb.sandbox.load.settings.queue_auto is False
+
+
+def test_the_document_counts_admissions_and_refusals_per_second() -> None:
+    wall = [1_000.2]
+    settings = LoadSettings(terminal_rate=0.001, terminal_burst=1, max_in_flight=1)
+    limits = LoadLimits(
+        settings, now=lambda: datetime(2026, 1, 1, tzinfo=UTC), wall=lambda: wall[0]
+    )
+
+    async def ask() -> bool:
+        return await limits.admit()
+
+    assert limits.take_token("a") is None
+    assert asyncio.run(ask())  # admitted in second 1000
+    assert limits.take_token("a") is not None  # 429 in second 1000
+    wall[0] = 1_001.7
+    assert not asyncio.run(ask())  # the slot is taken, no queue: 503 in second 1001
+    limits.leave()
+    assert limits.document()["per_second"] == {"1000": [1, 1, 0], "1001": [0, 0, 1]}
+    limits.configure(settings)
+    assert limits.document()["per_second"] == {}
