@@ -29,13 +29,25 @@ def test_a_small_herd_drains_every_lane_and_says_what_the_sandbox_counted(tmp_pa
     refused = by_key["herd_real_goodput"].details["probe_refused"]
     assert set(by_key) == {
         "herd_real_goodput",
+        "herd_real_goodput_whole",
         "herd_real_max_wait",
         "herd_real_offered",
         *(["herd_real_refusal_p99"] if refused else []),
     }
     goodput = by_key["herd_real_goodput"]
     details = goodput.details
-    assert goodput.samples == details["booked"] == lanes * backlog
+    assert details["booked"] == lanes * backlog
+    assert by_key["herd_real_goodput_whole"].samples == details["booked"]
+    # the goodput while overloaded counts only what was booked in those seconds
+    assert 0 <= details["overloaded_booked"] <= details["booked"]
+    if details["overloaded_s"]:
+        assert goodput.samples == max(1, details["overloaded_booked"])
+        assert details["overloaded_offered_per_s"] >= details["maximum_requests_per_s"]
+    else:  # no second reached the maximum: the whole herd stands for it
+        assert goodput.value == by_key["herd_real_goodput_whole"].value
+    # the queue was sized from the maximum's request rate x busy_retry_after (1 s)
+    assert details["limits"]["queue_auto"] is True
+    assert details["queue_size"] >= herd_real.WORKERS
     assert details["left_in_outboxes"] == details["lanes_not_drained"] == 0
     assert details["limits"]["max_in_flight"] == herd_real.WORKERS
     # the buckets let through 3x the maximum's request rate, shared by the lanes

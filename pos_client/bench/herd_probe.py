@@ -5,8 +5,9 @@ time, for ``/v1/rules`` (limited: under a herd mostly refused) and
 ``/v1/health`` (never limited) in turn, until its standard input is closed.
 It prints ``ready`` once it has reached the ledger, then, at the end, one JSON
 line: the seconds each refusal (429 or 503) took, each admitted answer and
-each health answer. A process of its own, so that its
-timings do not wait on the lanes' interpreter lock.
+each health answer, and when (Unix time) each limited request was sent. A
+process of its own, so that its timings do not wait on the lanes' interpreter
+lock.
 
 Imports the standard library and httpx.
 """
@@ -33,6 +34,7 @@ def main(argv: list[str]) -> int:
     refused: list[float] = []
     admitted: list[float] = []
     health: list[float] = []
+    rules_at: list[float] = []  # Unix time of each limited request (the sandbox counts it)
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, headers=headers, timeout=30.0) as client:
         client.get("/v1/health").raise_for_status()
@@ -40,6 +42,8 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()
         while not stop.is_set():
             for path in ("/v1/rules", "/v1/health"):
+                if path == "/v1/rules":
+                    rules_at.append(time.time())
                 start = time.perf_counter()
                 response = client.get(path)
                 seconds = time.perf_counter() - start
@@ -50,7 +54,11 @@ def main(argv: list[str]) -> int:
                 else:
                     admitted.append(seconds)
             time.sleep(0.02)
-    sys.stdout.write(json.dumps({"refused": refused, "admitted": admitted, "health": health}))
+    sys.stdout.write(
+        json.dumps(
+            {"refused": refused, "admitted": admitted, "health": health, "rules_at": rules_at}
+        )
+    )
     sys.stdout.write("\n")
     return 0
 

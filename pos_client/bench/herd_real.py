@@ -16,17 +16,22 @@ forwarder has.
 First the maximum: ``WORKERS`` plain loops (one per terminal, each posting
 batches of ``batch`` sales and doing nothing else) with the limits off, in
 redemptions per second on the books. Then the limits are set from it:
-at most ``WORKERS`` requests in flight, ``QUEUE`` more waiting for a slot
-(``503`` over it) and a token bucket per
+at most ``WORKERS`` requests in flight, an admission queue sized from the
+maximum's request rate (``"queue": "auto"``: that rate times
+``busy_retry_after``, so the slots never idle while refused lanes wait out
+their ``Retry-After``; ``503`` over it) and a token bucket per
 terminal refilled at ``OVERLOAD`` times the maximum's request rate shared by
 the lanes (``429`` over it): the lanes together may offer 3x what the ledger
 can book, and the concurrency limit sheds the rest. ``drain_window_s`` is set
 from the same rate.
 
-Figures: the herd's goodput (every backlog sale on the books, from the start
-to the last lane's end; a lane still not drained after ``timeout`` ends there
-and counts what it got on the books) against the maximum (goal at least
-0.9x); the longest
+Figures: the herd's goodput while overloaded (the redemptions the ledger
+booked in the whole seconds in which the lanes asked for at least the
+maximum's request rate, :mod:`.herd_phase`) against the maximum (goal at
+least 0.9x), and beside it the goodput over the whole herd (every backlog
+sale on the books, from the start, the drain window's ramp, to the last lane's
+end; a lane still not drained after ``timeout`` ends there and counts what it
+got on the books); the longest
 lane's wait against the median lane's (goal at most 3x: no lane starves); the
 request rate the herd offered (admitted and refused, counted by the sandbox)
 against the maximum's request rate, i.e. the overload it made; and how long a
@@ -43,11 +48,13 @@ import asyncio
 import contextlib
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +66,7 @@ from pos_client.domain.states import RedemptionStatus
 
 from .drain import _backlog, _lane
 from .figures import Against, Figure, Goal, percentile, rate
+from .herd_phase import overloaded_phase
 from .ledger import LedgerProcess, Sale
 
 __all__ = ["WORKERS", "measure"]
@@ -68,8 +76,6 @@ GROUP = "herd_real"
 WORKERS = 4
 #: How much more than its maximum the lanes' buckets let through, together.
 OVERLOAD = 3.0
-#: Requests that may wait for one of the ``WORKERS`` slots before a ``503``.
-QUEUE = 4 * WORKERS
 FIRST_TERMINAL = 1001
 
 
@@ -153,6 +159,20 @@ def _start_probe(ledger: LedgerProcess) -> subprocess.Popen[bytes]:
         probe.wait()
         raise RuntimeError("the refusal probe did not reach the ledger")
     return probe
+
+
+def _booked_at(ledger: LedgerProcess, terminals: list[str], since: float) -> list[float]:
+    """When (Unix time) the ledger recorded each redemption of ``terminals`` from ``since``
+    on, read from its books (read only; the sandbox's clock is the wall clock here)."""
+    books = ledger.data_dir / "ledger.sqlite"
+    marks = ",".join("?" * len(terminals))
+    with contextlib.closing(sqlite3.connect(f"file:{books}?mode=ro", uri=True)) as db:
+        rows = db.execute(
+            f"SELECT recorded_at FROM redemptions WHERE terminal_id IN ({marks})",  # noqa: S608
+            terminals,
+        ).fetchall()
+    stamps = [datetime.fromisoformat(row[0]).timestamp() for row in rows]
+    return [at for at in stamps if at >= since]
 
 
 def _stop_probe(probe: subprocess.Popen[bytes]) -> dict[str, list[float]]:
@@ -246,7 +266,8 @@ async def measure(
                 "terminal_rate": per_terminal,
                 "terminal_burst": 1,
                 "max_in_flight": WORKERS,
-                "queue": QUEUE,
+                "queue": "auto",
+                "service_rate": maximum_requests,
                 "busy_retry_after": 1,
                 "target_rate": maximum_requests,
             },
@@ -256,6 +277,7 @@ async def measure(
         probe = _start_probe(ledger)
         ledger_cpu = _cpu_seconds(ledger.process.pid)
         lanes_cpu = time.process_time()
+        start_wall = time.time()
         start = time.perf_counter()
         try:
             ends = await asyncio.gather(
@@ -270,14 +292,26 @@ async def measure(
         booked = sum(approved for _, approved, _ in ends)
         left = sum(remaining for _, _, remaining in ends)
         seconds = max(waits)
+        end_wall = start_wall + seconds
         lanes_cpu = time.process_time() - lanes_cpu
         ledger_cpu = _cpu_seconds(ledger.process.pid) - ledger_cpu
         counts = _admin(ledger, "GET", "/sandbox/load")
         _admin(ledger, "POST", "/sandbox/load", {})
+        booked_at = _booked_at(ledger, [_terminal(i) for i in range(lanes)], start_wall)
     finally:
         for app in apps:
             await app.aclose()
-    goodput = rate(booked, seconds)
+    whole = rate(booked, seconds)
+    phase = overloaded_phase(
+        per_second=counts["per_second"],
+        probe_at=probed.get("rules_at", []),
+        booked_at=booked_at,
+        maximum_requests=maximum_requests,
+        start=start_wall,
+        end=end_wall,
+    )
+    # the goodput while the lanes asked for at least the maximum; the whole herd without one
+    goodput = phase.goodput if phase.seconds else whole
     # what the lanes sent: the sandbox's counts less the probe's own requests
     probe_requests = len(probed["refused"]) + len(probed["admitted"])
     sent = counts["admitted"] + counts["refused_429"] + counts["refused_503"] - probe_requests
@@ -295,6 +329,16 @@ async def measure(
         "maximum_rate": maximum,
         "maximum_requests_per_s": maximum_requests,
         "limits": limits["settings"],
+        "queue_size": limits["queue_size"],
+        "goodput_whole_herd": whole,
+        "overloaded_s": phase.seconds,
+        "overloaded_booked": phase.booked,
+        "overloaded_offered_per_s": phase.offered,
+        "overloaded_offered_x_maximum": phase.offered / maximum_requests
+        if maximum_requests
+        else None,
+        "overloaded_from_s": phase.first - start_wall if phase.first is not None else None,
+        "overloaded_to_s": phase.last + 1 - start_wall if phase.last is not None else None,
         "drain_window_s": limits["drain_window_s"],
         "lane_requests": sent,
         "admitted": counts["admitted"],
@@ -332,14 +376,30 @@ async def measure(
         Figure(
             key="herd_real_goodput",
             group=GROUP,
-            name=f"Herd of {lanes} real lanes, goodput",
+            name=f"Herd of {lanes} real lanes, goodput while overloaded",
             value=goodput,
             unit="redemptions/s",
             against=Against("limit", "the sandbox's measured maximum", maximum),
             goal=Goal("ratio_at_least", 0.9, "≥ 0.9x maximum"),
-            samples=max(1, booked),
-            note=f"{herd}, against {WORKERS} in flight and {OVERLOAD:g}x the maximum in buckets",
+            samples=max(1, phase.booked if phase.seconds else booked),
+            note=(
+                f"{herd}, against {WORKERS} in flight and {OVERLOAD:g}x the maximum in buckets; "
+                f"over the {phase.seconds} whole seconds in which the lanes asked for at least "
+                f"the maximum's requests ({phase.offered / maximum_requests:.2f}x it there)"
+                if phase.seconds and maximum_requests
+                else f"{herd}: no second reached the maximum's requests, the whole herd"
+            ),
             details=details,
+        ),
+        Figure(
+            key="herd_real_goodput_whole",
+            group=GROUP,
+            name=f"Herd of {lanes} real lanes, goodput over the whole herd",
+            value=whole,
+            unit="redemptions/s",
+            against=Against("limit", "the sandbox's measured maximum", maximum),
+            samples=max(1, booked),
+            note="from the start (the drain window's ramp) to the last lane's end (the tail)",
         ),
         Figure(
             key="herd_real_max_wait",

@@ -381,6 +381,8 @@ _LOAD_FIELDS = (
     "max_in_flight",
     "queue",
     "busy_retry_after",
+    "queue_cap",
+    "service_rate",
     "target_rate",
     "drain_window_cap_s",
     "seen_window_s",
@@ -397,6 +399,9 @@ async def sandbox_load(request: Request) -> Response:
             if not fields.has(name):
                 continue
             value = fields.value[name]
+            if name == "queue" and value == "auto":
+                values["queue_auto"] = True
+                continue
             if name.endswith("_rate"):
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise invalid(f"{name} must be a number of requests per second")

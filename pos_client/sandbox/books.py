@@ -590,6 +590,20 @@ class Books:
                 raise
 
     @contextmanager
+    def item(self, tx: Tx) -> Iterator[Tx]:
+        """One item inside a larger write transaction (a ``SAVEPOINT``): whatever goes
+        wrong inside it undoes its own changes only, as if it had been a transaction of
+        its own that rolled back; the others' stay, to be committed together."""
+        tx.conn.execute("SAVEPOINT item")
+        try:
+            yield tx
+        except BaseException:
+            tx.conn.execute("ROLLBACK TO item")
+            tx.conn.execute("RELEASE item")
+            raise
+        tx.conn.execute("RELEASE item")
+
+    @contextmanager
     def read(self) -> Iterator[Tx]:
         """One read transaction: a consistent snapshot (WAL lets it run beside a writer)."""
         with self._borrow() as conn:

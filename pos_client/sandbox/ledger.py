@@ -188,16 +188,22 @@ class Ledger(SandboxParts):
         if request.terminal_id != terminal.id:
             raise problem("terminal_mismatch", "terminal_id is not the token's terminal")
         with self.books.write() as tx:
-            stored = tx.redemption(request.id)
-            if stored is not None:
-                if stored.body_sha256 != request.body_sha256:
-                    raise problem(
-                        "idempotency_conflict",
-                        "this redemption id was used before with a different body",
-                    )
-                return Answer(200, stored.response)
-            now = self.clock.now()
-            return Answer(201, self._record(tx, terminal, request, now=now))
+            return self._redeem_in(tx, terminal, request)
+
+    def _redeem_in(self, tx: Tx, terminal: TerminalRow, request: RedemptionRequest) -> Answer:
+        """One redemption within the write transaction ``tx`` (a problem raised: undo it)."""
+        if request.terminal_id != terminal.id:
+            raise problem("terminal_mismatch", "terminal_id is not the token's terminal")
+        stored = tx.redemption(request.id)
+        if stored is not None:
+            if stored.body_sha256 != request.body_sha256:
+                raise problem(
+                    "idempotency_conflict",
+                    "this redemption id was used before with a different body",
+                )
+            return Answer(200, stored.response)
+        now = self.clock.now()
+        return Answer(201, self._record(tx, terminal, request, now=now))
 
     def _record(
         self, tx: Tx, terminal: TerminalRow, request: RedemptionRequest, *, now: datetime
@@ -485,29 +491,42 @@ class Ledger(SandboxParts):
         return Answer(200, stored.response)
 
     def batch(self, terminal: TerminalRow, items: Sequence[Any]) -> Answer:
-        """Each item exactly as if sent alone, in order, each in its own transaction.
+        """Each item exactly as if sent alone, in order, all in one write transaction.
+
+        Each item runs in a savepoint of its own: one refused undoes only its
+        own changes, as its own transaction would have, and each item sees what
+        the items before it changed, as it would have after their commits. One
+        commit (one sync of the books) for the whole batch instead of one an
+        item; the answers and the books are those of the items sent one by one.
+        Should the commit itself fail, nothing of the batch is on the books and
+        the request fails (the sender sends it again, each item idempotent).
 
         An item answered 429 or 503 (e.g. ``too_many_attempts`` for a purchase
         code while the terminal is throttled) carries the ``Retry-After`` it
         would have had alone, in the item's ``headers`` member.
         """
         results = []
-        for item in items:
-            headers: dict[str, str] = {}
-            try:
-                request = parse_redemption(item, "redemption")
-                answer = self.redeem(terminal, request)
-                status, body = answer.status, json.loads(answer.body)
-            except Problem as exc:
-                status, body = exc.status, exc.document()
-                if status in (429, 503) and "Retry-After" in exc.headers:
-                    headers["Retry-After"] = exc.headers["Retry-After"]
-            result: dict[str, Any] = {"id": item_id(item), "status_code": status}
-            if headers:
-                result["headers"] = headers
-            result["body"] = body
-            results.append(result)
+        with self.books.write() as tx:
+            for item in items:
+                results.append(self._batch_item(tx, terminal, item))
         return Answer(200, dump_json({"results": results}))
+
+    def _batch_item(self, tx: Tx, terminal: TerminalRow, item: Any) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        try:
+            request = parse_redemption(item, "redemption")
+            with self.books.item(tx):
+                answer = self._redeem_in(tx, terminal, request)
+            status, body = answer.status, json.loads(answer.body)
+        except Problem as exc:
+            status, body = exc.status, exc.document()
+            if status in (429, 503) and "Retry-After" in exc.headers:
+                headers["Retry-After"] = exc.headers["Retry-After"]
+        result: dict[str, Any] = {"id": item_id(item), "status_code": status}
+        if headers:
+            result["headers"] = headers
+        result["body"] = body
+        return result
 
     # ------------------------------------------------------------------ void
 
