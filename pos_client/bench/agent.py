@@ -125,6 +125,7 @@ async def measure(ledger: LedgerProcess, root: Path, *, sales: int, spawned: int
     bare_ms: list[float] = []
     inquiry_ms: list[float] = []
     spawned_ms: list[float] = []
+    health_ms: list[float] = []  # the lightest request to the agent: its HTTP on the socket
     headers = {"Authorization": f"Bearer {ledger.terminal_token()}"}
     process = _start(config, socket_path)
 
@@ -155,6 +156,9 @@ async def measure(ledger: LedgerProcess, root: Path, *, sales: int, spawned: int
                 inquired_here.raise_for_status()
                 took = await sell(lane, {"token": token, "lines": lines})
                 one_shot = await sell(lane, {"token": ledger.token(), "lines": lines})
+                start = time.perf_counter()
+                (await lane.get("/v1/health")).raise_for_status()
+                hop = time.perf_counter() - start
                 if n < warm:
                     continue
                 sale = bare_sales[n - warm]
@@ -180,6 +184,7 @@ async def measure(ledger: LedgerProcess, root: Path, *, sales: int, spawned: int
                 one_shot_ms.append(one_shot)
                 bare_ms.append(posted * 1000)
                 inquiry_ms.append(inquired * 1000)
+                health_ms.append(hop * 1000)
     finally:
         _stop(process)
         with_socket = [socket_path, folder]
@@ -195,6 +200,7 @@ async def measure(ledger: LedgerProcess, root: Path, *, sales: int, spawned: int
         "inquiry_while_scanning_p50_ms": percentile(scanning_ms, 50),
         "one_shot_p50_ms": percentile(one_shot_ms, 50),
         "one_shot_p99_ms": percentile(one_shot_ms, 99),
+        "agent_health_p50_ms": percentile(health_ms, 50),
     }
     name = "Redeem through the lane agent, wallet inquired while scanning"
     note = (
