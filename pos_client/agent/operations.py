@@ -8,7 +8,7 @@ service's own error); :mod:`.http` turns every error into a problem document.
 =====================  ===========================================
 operation              the command it answers like
 =====================  ===========================================
-inquiry                (the checkout's first step: identify)
+inquiry                (the checkout's first step: identify; held for the redeem)
 otp                    ``otp request --json``
 redeem                 ``redeem --json`` (body: the basket file + the secrets)
 void                   ``void last|ID --json``
