@@ -9,6 +9,7 @@ rotation) while it is up.
   builds; bodies in and out are the ``--json`` ones of the matching command.
 - :mod:`.http`: the Starlette app: routes, body limits, problem documents,
   one checkout per lane at a time.
+- :mod:`.held`: the wallets inquired shortly before, for the redeem of the same credential.
 - :mod:`.background`: the background work, in one list (:func:`background_work`).
 - :mod:`.serve`: the socket, the lock on the lane's store, the signals, start and stop.
 

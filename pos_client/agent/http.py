@@ -53,6 +53,7 @@ from pos_client.errors import (
 from pos_client.services.telemetry import LaneTelemetry
 
 from . import operations as ops
+from .held import HeldInquiries
 
 __all__ = ["MAX_BODY_BYTES", "AgentState", "build_http_app"]
 
@@ -82,6 +83,8 @@ class AgentState:
     checkouts: set[asyncio.Task[Any]] = field(default_factory=set)
     #: The lane's telemetry (publishes nothing when no broker is configured).
     telemetry: LaneTelemetry | None = None
+    #: Wallets inquired shortly before, for the redeem of the same credential.
+    held: HeldInquiries = field(default_factory=HeldInquiries)
 
     def changed(self) -> None:
         """Something a request did may have changed the lane's state: tell the telemetry."""
@@ -220,6 +223,7 @@ async def _checkout(
         try:
             return await work()
         finally:
+            state.held.checkout_ended()  # balances may have moved
             state.busy = False
 
     task = asyncio.create_task(run())
@@ -258,7 +262,7 @@ async def _doctor(request: Request, state: AgentState) -> Response:
 
 
 async def _inquiry(request: Request, state: AgentState) -> Response:
-    return _json(await ops.inquiry(state.lane, await read_body(request)))
+    return _json(await ops.inquiry(state.lane, await read_body(request), state.held))
 
 
 async def _otp(request: Request, state: AgentState) -> Response:
@@ -270,7 +274,7 @@ async def _redeem(request: Request, state: AgentState) -> Response:
     ops.redeem_args(body)  # bad input is refused before the lane is taken
 
     async def work() -> tuple[Any, Any]:
-        _, result, session = await ops.redeem(state.lane, body)
+        _, result, session = await ops.redeem(state.lane, body, state.held)
         return result, session
 
     return await _checkout(request, state, work)

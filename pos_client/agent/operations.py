@@ -8,7 +8,7 @@ service's own error); :mod:`.http` turns every error into a problem document.
 =====================  ===========================================
 operation              the command it answers like
 =====================  ===========================================
-inquiry                (the checkout's first step: identify)
+inquiry                (the checkout's first step: identify; held for the redeem)
 otp                    ``otp request --json``
 redeem                 ``redeem --json`` (body: the basket file + the secrets)
 void                   ``void last|ID --json``
@@ -37,6 +37,8 @@ from pos_client.domain.contract_wallet import purse_to_wire
 from pos_client.errors import BadInput, CheckoutError, CheckoutRefused, PrinterError
 from pos_client.services.checkout import CheckoutSession
 from pos_client.services.receipts import receipt_json
+
+from .held import HeldInquiries
 
 __all__ = ["SECRETS", "redeem_args"]
 
@@ -81,14 +83,28 @@ def redeem_args(body: dict[str, Any]) -> tuple[argparse.Namespace, list[Any]]:
         basket=None,
     )
     setattr(args, key, value)
+    if key == "national_id" and (args.otp_challenge is None or args.otp is None):
+        # Checked before the lane is taken: a national ID alone never spends credit.
+        raise BadInput("a national ID needs otp_challenge and otp (see POST /v1/otp-challenges)")
     return args, parse_basket(body, what="the body")
 
 
-async def redeem(lane: Lane, body: dict[str, Any]) -> tuple[int, dict[str, Any], Any]:
+async def redeem(
+    lane: Lane, body: dict[str, Any], held: HeldInquiries | None = None
+) -> tuple[int, dict[str, Any], Any]:
     """``redeem --json``: ``(exit status as the command's, its object, the session to
-    acknowledge once the caller has the answer)``."""
+    acknowledge once the caller has the answer)``. A wallet ``held`` from an inquiry of the
+    same credential shortly before is used instead of asking the ledger again."""
     args, lines = redeem_args(body)
-    code, result, session = await redeem_sale(lane, args, lines)
+    identified = None
+    if held is not None:
+        key, value = _who(body)
+        identified = held.take(key, value)
+        if identified is not None and lane.checkout.staged_version() is not None:
+            # A configuration came after the inquiry: it takes over now, between sales, as
+            # a new session would take it (the session reads the limits when it confirms).
+            lane.checkout.new_session()
+    code, result, session = await redeem_sale(lane, args, lines, identified=identified)
     if result.get("id") and result.get("status") in ("approved_offline", "refused_offline"):
         # The ledger was not reached: the forwarder's next request is a health probe (as at
         # the screen), and what this sale left in the outbox goes once it answers.
@@ -101,12 +117,16 @@ def acknowledge(session: CheckoutSession | None) -> None:
         session.acknowledge()
 
 
-async def inquiry(lane: Lane, body: dict[str, Any]) -> dict[str, Any]:
-    """The household's wallet (nothing is spent; a QR token is not used up)."""
+async def inquiry(
+    lane: Lane, body: dict[str, Any], held: HeldInquiries | None = None
+) -> dict[str, Any]:
+    """The household's wallet (nothing is spent; a QR token is not used up); ``held`` keeps
+    it for a redeem of the same credential shortly after (see :mod:`.held`)."""
     unknown = sorted(set(body) - set(SECRETS))
     if unknown:
         raise BadInput(f"unknown member {unknown[0]}")
     key, value = _who(body)
+    generation = held.generation if held is not None else 0
     session = lane.checkout.new_session()
     if key == "national_id":
         household = await session.identify_national_id(value)
@@ -114,6 +134,8 @@ async def inquiry(lane: Lane, body: dict[str, Any]) -> dict[str, Any]:
         household = await session.identify_token(value)
     else:
         household = await session.identify_purchase_code(value)
+    if held is not None:
+        held.keep(key, value, session, generation=generation)
     return {
         "identity_kind": household.identity_kind,
         "household": household.masked_id,

@@ -166,14 +166,21 @@ async def _ensure_rules(app: Lane) -> None:
             pass  # without a catalog every line is the household's to pay
 
 
-async def _identify(session: CheckoutSession, args: argparse.Namespace) -> None:
+async def _identify(
+    session: CheckoutSession, args: argparse.Namespace, *, identified: bool = False
+) -> None:
+    """Identify the household (unless ``identified``: the session's wallet is already read)
+    and enter its verification code."""
     if args.national_id is not None:
         if not args.otp_challenge or not args.otp:
             # Checked before any request: a national ID alone never spends credit.
             raise BadInput("a national ID needs --otp-challenge and --otp (see `otp request`)")
-        await session.identify_national_id(args.national_id)
+        if not identified:
+            await session.identify_national_id(args.national_id)
         if session.household().requires_otp:
             session.enter_otp(args.otp, challenge_id=args.otp_challenge)
+    elif identified:
+        return
     elif args.token is not None:
         await session.identify_token(args.token)
     else:
@@ -184,18 +191,22 @@ async def redeem_sale(
     app: Lane,
     args: argparse.Namespace,
     basket: list[tuple[str, int | None, int | None]] | None = None,
+    *,
+    identified: CheckoutSession | None = None,
 ) -> tuple[int, dict[str, Any], CheckoutSession | None]:
     """One sale as ``redeem`` makes it: (exit status, the ``--json`` object, the session to
-    acknowledge once the caller has been told). ``basket``: the lines, else ``args.basket``'s."""
+    acknowledge once the caller has been told). ``basket``: the lines, else ``args.basket``'s.
+    ``identified``: a session already identified with ``args``' credential (its wallet
+    inquired shortly before): the sale's one exchange with the ledger is then the redemption."""
     if basket is None:
         basket = read_basket(args.basket)
     try:
         await _ensure_rules(app)
     except (LedgerError, DocumentRefused) as exc:
         return EXIT_REFUSED, _refusal("no_rules", exc.message, status="refused_offline"), None
-    session = app.checkout.new_session()
+    session = identified or app.checkout.new_session()
     try:
-        await _identify(session, args)
+        await _identify(session, args, identified=identified is not None)
         for barcode, quantity, price in basket:
             session.scan(barcode, quantity_milli=quantity, unit_price_rial=price)
     except CheckoutError as exc:
